@@ -1,0 +1,160 @@
+"""The sensor interface every energy source implements.
+
+A sensor reports **cumulative energy in joules** for one *domain* (``cpu``, ``gpu``, ``ram``)
+since it was created. The meter takes two readings to make a window, so a sensor never needs to
+know about windows. How the joules were obtained is its ``method``:
+
+* ``counter``   -- a hardware energy counter (RAPL ``energy_uj``, NVML total energy, amdsmi);
+* ``sampled``   -- a hardware *power* reading integrated over time by the sampler;
+* ``estimated`` -- a model (TDP table x load curve, W/GB x memory used).
+
+Sensors are read from two threads (the sampler and the caller closing a window), so
+:meth:`Sensor.energy_j` takes a lock around the subclass's read.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from wattprint.core.clock import SYSTEM_CLOCK, Clock
+
+CPU = "cpu"
+GPU = "gpu"
+RAM = "ram"
+
+COUNTER = "counter"
+SAMPLED = "sampled"
+ESTIMATED = "estimated"
+
+#: Weakest first: a domain made of several sensors is labelled with its weakest method.
+METHOD_RANK = {ESTIMATED: 0, SAMPLED: 1, COUNTER: 2}
+#: Domains measured once per node in distributed runs (not per rank).
+HOST_DOMAINS = frozenset({CPU, RAM})
+
+
+class Sensor(ABC):
+    """One source of cumulative energy (J) for one domain.
+
+    Subclasses set ``domain``, ``method``, ``name`` (for humans, e.g. ``"RAPL package-0"``) and
+    ``key`` (unique within a meter, e.g. ``"rapl:intel-rapl:0"``), and implement :meth:`_read_j`.
+    ``needs_polling`` is true when the sampler must read the sensor every period: power
+    integration, load sampling or counter wraparound. ``note`` says why this method was chosen.
+    """
+
+    domain: str = ""
+    method: str = ESTIMATED
+    name: str = ""
+    key: str = ""
+    needs_polling: bool = False
+    note: str = ""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def energy_j(self) -> float:
+        """Cumulative energy in joules since this sensor was created.
+
+        Raises :class:`~wattprint.core.errors.SensorError` when the source cannot be read.
+        """
+        with self._lock:
+            return self._read_j()
+
+    @abstractmethod
+    def _read_j(self) -> float:
+        """Read the source now and return cumulative joules (called with the lock held)."""
+
+    def close(self) -> None:
+        """Release handles (files, libraries). Idempotent."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.key or self.name} {self.domain}/{self.method}>"
+
+
+class Unwrapper:
+    """Turns a wrapping hardware counter into a cumulative one.
+
+    ``max_range`` is the value at which the raw counter wraps to zero (RAPL
+    ``max_energy_range_uj``), in the counter's own unit. Correct as long as the counter is read
+    at least once per wrap period; the sampler guarantees that for sensors with
+    ``needs_polling``. With ``max_range=None`` a decrease is treated as a reset (NVML's counter
+    restarts at driver reload): the new raw value counts from zero.
+    """
+
+    def __init__(self, first_raw: float, max_range: float | None) -> None:
+        self._last = first_raw
+        self._max_range = max_range
+        self.total = 0.0
+        self.wraps = 0
+
+    def update(self, raw: float) -> float:
+        """Feed a new raw reading; return the cumulative increase since the first reading."""
+        delta = raw - self._last
+        if delta < 0:
+            self.wraps += 1
+            delta = delta + self._max_range if self._max_range else raw
+        self._last = raw
+        self.total += delta
+        return self.total
+
+
+class IntegratingSensor(Sensor):
+    """A sensor whose energy is integrated in software between reads.
+
+    Subclasses implement :meth:`_energy_since_j`, the joules used in the interval that just
+    ended. Used for power-only hardware and for the estimate models. ``needs_polling`` is true:
+    the sampler reads it every ``measure_period`` so changes in load are followed.
+    """
+
+    needs_polling = True
+
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+        super().__init__()
+        self._clock = clock
+        self._t_last = clock.monotonic()
+        self._total_j = 0.0
+
+    def _read_j(self) -> float:
+        now = self._clock.monotonic()
+        dt = now - self._t_last
+        if dt > 0:
+            self._total_j += self._energy_since_j(now, dt)
+            self._t_last = now
+        return self._total_j
+
+    @abstractmethod
+    def _energy_since_j(self, now: float, dt_s: float) -> float:
+        """Joules used during the ``dt_s`` seconds that end at monotonic time ``now``."""
+
+
+class PowerSampledSensor(IntegratingSensor):
+    """A power reading (W) integrated with the trapezoid rule; method ``sampled``."""
+
+    method = SAMPLED
+
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+        super().__init__(clock)
+        self._p_last_w = self.power_w()
+
+    @abstractmethod
+    def power_w(self) -> float:
+        """Instantaneous (or device-averaged) power in watts."""
+
+    def _energy_since_j(self, now: float, dt_s: float) -> float:
+        p_w = self.power_w()
+        energy_j = 0.5 * (p_w + self._p_last_w) * dt_s
+        self._p_last_w = p_w
+        return energy_j
+
+
+@dataclass
+class Discovery:
+    """What a discovery function found: usable sensors, and notes saying what was (not) found and why."""
+
+    sensors: list[Sensor] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def extend(self, other: Discovery) -> None:
+        self.sensors.extend(other.sensors)
+        self.notes.extend(other.notes)
