@@ -1,0 +1,19 @@
+"""Shared fixtures. Tests never read the machine's real location or write to the working directory."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Location and launcher variables of the machine running the tests must not leak into them.
+_ISOLATED_PREFIXES = ("WATTPRINT_", "AWS_REGION", "AWS_DEFAULT_REGION", "GOOGLE_CLOUD_REGION", "CLOUD_ML_REGION")
+_LAUNCHER_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith(_ISOLATED_PREFIXES) or name in _LAUNCHER_VARS:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)

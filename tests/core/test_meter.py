@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from wattprint.core.carbon import Intensity, StaticIntensity, custom_intensity
+from wattprint.core.meter import Meter
+from wattprint.core.sampler import Sampler
+from wattprint.testing import FakeClock, FakeSensor
+
+
+class SteppedIntensity:
+    """An intensity source whose value the test changes, like a live provider would."""
+
+    refresh_s = 1.0
+
+    def __init__(self, g):
+        self.g = g
+
+    def current(self):
+        return Intensity(self.g, "XX", "test", "test", None, "unknown", "n/a", "live:test")
+
+
+def test_co2_is_summed_interval_by_interval_with_the_intensity_of_each():
+    clock = FakeClock()
+    source = SteppedIntensity(100.0)
+    meter = Meter([FakeSensor("gpu", power_w=1000, clock=clock)], source, clock)
+    begin = meter.snapshot()
+    clock.advance(3600)  # 1 kWh at 100 g
+    source.g = 500.0
+    meter.refresh_intensity()
+    clock.advance(3600)  # 1 kWh at 500 g
+    delta = meter.delta(begin, meter.snapshot())
+    assert delta.energy_j == pytest.approx(7.2e6)
+    assert delta.co2_g == pytest.approx(600.0)
+    assert delta.intensity_readings == 2
+
+
+def test_domain_method_is_the_weakest_of_its_sensors():
+    clock = FakeClock()
+    sensors = [
+        FakeSensor("cpu", clock=clock, method="counter", key="a"),
+        FakeSensor("cpu", clock=clock, method="estimated", key="b"),
+        FakeSensor("gpu", clock=clock, method="sampled", key="c"),
+    ]
+    meter = Meter(sensors, StaticIntensity(custom_intensity(1)), clock)
+    s = meter.snapshot()
+    clock.advance(1)
+    delta = meter.delta(s, meter.snapshot())
+    assert delta.method_by_domain == {"cpu": "estimated", "gpu": "sampled"}
+    assert delta.energy_j_by_domain["cpu"] == pytest.approx(20.0)
+
+
+def test_duplicate_sensor_keys_are_rejected():
+    clock = FakeClock()
+    with pytest.raises(ValueError, match="unique"):
+        Meter([FakeSensor("cpu", clock=clock, key="k"), FakeSensor("gpu", clock=clock, key="k")],
+              StaticIntensity(custom_intensity(1)), clock)
+
+
+def test_sampler_starts_no_thread_when_nothing_needs_polling():
+    clock = FakeClock()
+    meter = Meter([FakeSensor("gpu", clock=clock)], StaticIntensity(custom_intensity(1)), clock)
+    sampler = Sampler(meter, 0.01)
+    before = threading.active_count()
+    sampler.start()
+    assert not sampler.alive and threading.active_count() == before
+
+
+def test_sampler_polls_sensors_that_need_it_and_stops_cleanly():
+    clock = FakeClock()
+    polled = FakeSensor("cpu", clock=clock, needs_polling=True, key="p")
+    counter = FakeSensor("gpu", clock=clock, key="c")
+    meter = Meter([polled, counter], StaticIntensity(custom_intensity(1)), clock)
+    sampler = Sampler(meter, 0.01)
+    sampler.start()
+    assert sampler.alive
+    done = threading.Event()
+    for _ in range(200):
+        if polled.reads >= 4:
+            done.set()
+            break
+        done.wait(0.01)
+    sampler.stop()
+    assert done.is_set(), "the sampler did not poll"
+    assert counter.reads == 1  # only read at construction: counters wait for window edges
+    assert not sampler.alive
+    assert not any(t.name == "wattprint-sampler" for t in threading.enumerate())

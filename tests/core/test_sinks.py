@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from datetime import datetime, timezone
+
+import pytest
+
+from wattprint import ConfigError
+from wattprint.core.record import EnergyRecord
+from wattprint.core.sinks import COLUMNS, ECO2AI_COLUMNS, CsvSink, JsonlSink, check_output_path, read_rows
+
+
+def make_record(**over) -> EnergyRecord:
+    base = dict(
+        window="epoch",
+        index=2,
+        start_time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        duration_s=12.5,
+        energy_kwh_by_domain={"cpu": 0.001, "gpu": 0.01},
+        method_by_domain={"cpu": "estimated", "gpu": "counter"},
+        co2_kg=0.0005,
+        intensity_g_per_kwh=45.45,
+        pue=1.1,
+        project_name="p",
+        experiment_description="d",
+        run_id="r1",
+        intensity_key="FR",
+        intensity_name="France",
+        electricity_price=0.2,
+        currency="EUR",
+    )
+    base.update(over)
+    return EnergyRecord(**base)
+
+
+def test_first_13_columns_are_eco2ai_in_order(tmp_path):
+    path = tmp_path / "e.csv"
+    CsvSink(path).write(make_record())
+    header = path.read_text().splitlines()[0].split(",")
+    assert tuple(header[:13]) == (
+        "id", "project_name", "experiment_description", "epoch", "start_time", "duration(s)",
+        "power_consumption(kWh)", "CO2_emissions(kg)", "CPU_name", "GPU_name", "OS", "region/country", "cost",
+    )
+    assert tuple(header) == COLUMNS
+
+
+def test_row_values_round_trip(tmp_path):
+    path = tmp_path / "e.csv"
+    sink = CsvSink(path)
+    sink.write(make_record())
+    sink.write(make_record(index=3, parameters={"lr": 0.1}))
+    rows = read_rows(path)
+    assert len(rows) == 2
+    row = rows[0]
+    assert row["epoch"] == "2"
+    assert float(row["power_consumption(kWh)"]) == pytest.approx(0.011)
+    assert float(row["cost"]) == pytest.approx(0.011 * 1.1 * 0.2)
+    assert row["region/country"] == "France"
+    assert row["method_gpu"] == "counter" and row["energy_kwh_ram"] == ""
+    assert row["start_time"] == "2026-01-02 03:04:05"
+    assert rows[1]["parameters"] == '{"lr": 0.1}'
+
+
+def test_foreign_csv_is_never_written(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(ConfigError, match="not a wattprint or ECO2AI CSV"):
+        CsvSink(path)
+    assert path.read_text() == "a,b,c\n1,2,3\n"
+
+
+def test_eco2ai_file_is_appended_in_its_own_columns(tmp_path):
+    path = tmp_path / "eco2ai.csv"
+    path.write_text(",".join(ECO2AI_COLUMNS) + "\n")
+    CsvSink(path).write(make_record())
+    rows = read_rows(path)
+    assert list(rows[0]) == list(ECO2AI_COLUMNS)
+    assert rows[0]["project_name"] == "p"
+
+
+def test_non_utf8_csv_is_refused(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(ConfigError, match="not a UTF-8 CSV"):
+        CsvSink(path)
+
+
+@pytest.mark.parametrize("name", ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "\tx"])
+def test_formula_cells_are_neutralised(tmp_path, name):
+    path = tmp_path / "e.csv"
+    CsvSink(path).write(make_record(project_name=name))
+    assert read_rows(path)[0]["project_name"] == "'" + name
+
+
+def test_commas_quotes_in_names_survive(tmp_path):
+    path = tmp_path / "e.csv"
+    CsvSink(path).write(make_record(experiment_description='a, "b"'))
+    assert read_rows(path)[0]["experiment_description"] == 'a, "b"'
+
+
+def test_jsonl_sink_writes_one_object_per_record(tmp_path):
+    import json
+
+    path = tmp_path / "e.jsonl"
+    sink = JsonlSink(path)
+    sink.write(make_record())
+    sink.write(make_record(index=3))
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [d["index"] for d in lines] == [2, 3]
+    assert lines[0]["energy_kwh"] == pytest.approx(0.011)
+    assert lines[0]["start_time"] == "2026-01-02T03:04:05+00:00"
+
+
+def test_read_only_directory_is_refused():
+    # pytest's tmp_path is private to root, so the directory lives in a traversable temp dir.
+    base = Path(tempfile.mkdtemp())
+    base.chmod(0o755)
+    ro = base / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    target = ro / "e.csv"
+    try:
+        _check_as_unprivileged(target)
+    finally:
+        shutil.rmtree(base)
+
+
+def _check_as_unprivileged(target):
+    if os.geteuid() != 0:
+        with pytest.raises(ConfigError, match="is not writable"):
+            check_output_path(target)
+        return
+    # Root may write anywhere, so the check runs in a forked child that drops to an
+    # unprivileged uid (fork, not exec: the interpreter may not be executable by that user).
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            check_output_path(target)
+        except ConfigError as exc:
+            code = 3 if "is not writable" in str(exc) else 4
+        except BaseException:
+            code = 5
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 3
+
+
+def test_unwritable_file_mid_run_warns_once_and_carries_on(tmp_path, monkeypatch):
+    path = tmp_path / "e.csv"
+    sink = CsvSink(path)
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sink, "_append", full)
+    with pytest.warns(RuntimeWarning, match="No space left"):
+        sink.write(make_record())
+    sink.write(make_record())  # second failure: silent
+
+
+def test_rows_are_valid_for_csv_module(tmp_path):
+    path = tmp_path / "e.csv"
+    sink = CsvSink(path)
+    for i in range(20):
+        sink.write(make_record(index=i, experiment_description="line\twith tab"))
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    assert len(rows) == 21 and all(len(r) == len(COLUMNS) for r in rows)

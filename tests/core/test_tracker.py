@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import wattprint
+from wattprint import ConfigError, StateError, Tracker
+from wattprint.testing import FakeClock, FakeSensor
+
+from .helpers import fake_tracker
+
+
+def test_run_record_energy_and_co2_are_power_times_time():
+    tracker, clock, sink, _ = fake_tracker(pue=1.5)
+    tracker.start()
+    clock.advance(3600)
+    record = tracker.stop()
+    assert record.energy_kwh_by_domain == pytest.approx({"cpu": 0.020, "gpu": 0.300, "ram": 0.005})
+    assert record.energy_kwh == pytest.approx(0.325)
+    # 0.325 kWh x PUE 1.5 x 100 g/kWh = 48.75 g
+    assert record.co2_kg == pytest.approx(0.04875)
+    assert record.method_by_domain == {"cpu": "estimated", "gpu": "counter", "ram": "estimated"}
+    assert record.duration_s == pytest.approx(3600)
+    assert record.power_w == pytest.approx(325.0)
+    assert record.window == "run" and not record.interrupted
+    assert sink.records == [record]
+
+
+def test_nested_windows_each_get_their_own_record():
+    tracker, clock, sink, _ = fake_tracker(cpu_w=10, gpu_w=0, ram_w=0)
+    tracker.start()
+    outer = tracker.begin_window("phase")
+    clock.advance(10)
+    with tracker.window("epoch", index=0) as inner:
+        clock.advance(5)
+    clock.advance(10)
+    outer_rec = tracker.end_window(outer)
+    run = tracker.stop()
+    assert inner.record.energy_kwh_by_domain["cpu"] * 3.6e6 == pytest.approx(50.0)
+    assert inner.record.index == 0
+    assert outer_rec.energy_kwh_by_domain["cpu"] * 3.6e6 == pytest.approx(250.0)
+    assert run.energy_kwh == pytest.approx(outer_rec.energy_kwh)
+    assert [r.window for r in sink.records] == ["epoch", "phase", "run"]
+
+
+def test_window_closed_by_an_exception_is_marked_interrupted_and_reraises():
+    tracker, clock, sink, _ = fake_tracker()
+    tracker.start()
+    with pytest.raises(KeyError):
+        with tracker.window("epoch") as w:
+            clock.advance(1)
+            raise KeyError("boom")
+    assert w.record.interrupted
+    tracker.stop()
+
+
+def test_context_manager_marks_the_run_interrupted_on_exception():
+    tracker, clock, sink, _ = fake_tracker()
+    with pytest.raises(ZeroDivisionError):
+        with tracker:
+            clock.advance(2)
+            1 / 0
+    assert sink.records[-1].interrupted
+    assert not tracker.running
+
+
+def test_eco2ai_epoch_api_writes_one_row_per_epoch_with_parameters():
+    tracker, clock, sink, _ = fake_tracker()
+    tracker.start_training()
+    for epoch in range(3):
+        clock.advance(10)
+        tracker.new_epoch({"epoch": epoch, "loss": 1.0 / (epoch + 1)})
+    clock.advance(1)
+    run = tracker.stop_training()
+    epochs = [r for r in sink.records if r.window == "epoch"]
+    assert [r.index for r in epochs] == [0, 1, 2]
+    assert epochs[1].parameters == {"epoch": 1, "loss": 0.5}
+    assert sum(r.energy_kwh for r in epochs) < run.energy_kwh
+    assert sink.records[-1] is run
+
+
+def test_a_failing_sensor_keeps_its_energy_so_far_and_the_others_go_on():
+    clock = FakeClock()
+    gpu = FakeSensor("gpu", power_w=100, clock=clock, fail_after=2)
+    cpu = FakeSensor("cpu", power_w=10, clock=clock)
+    from wattprint.core.carbon import StaticIntensity, custom_intensity
+
+    tracker = Tracker(sensors=[gpu, cpu], clock=clock, intensity=StaticIntensity(custom_intensity(0)), output_file=None)
+    tracker.start()  # reads: meter init (1), run snapshot (2)
+    clock.advance(10)
+    with pytest.warns(RuntimeWarning, match="stopped answering"):
+        record = tracker.stop()
+    assert record.failed_domains == ("gpu",)
+    assert record.energy_kwh_by_domain["gpu"] == 0.0
+    assert record.energy_kwh_by_domain["cpu"] * 3.6e6 == pytest.approx(100.0)
+
+
+def test_wall_clock_jump_does_not_change_durations():
+    tracker, clock, _, _ = fake_tracker()
+    tracker.start()
+    clock.advance(5)
+    clock.jump_wall(-3600)
+    record = tracker.stop()
+    assert record.duration_s == pytest.approx(5)
+
+
+def test_stop_without_start_and_start_twice_are_state_errors():
+    tracker, clock, _, _ = fake_tracker()
+    with pytest.raises(StateError, match="call start"):
+        tracker.stop()
+    tracker.start()
+    with pytest.raises(StateError, match="already running"):
+        tracker.start()
+    tracker.stop()
+    with pytest.raises(StateError):
+        tracker.stop()
+    with pytest.raises(StateError, match="new Tracker"):
+        tracker.start()
+
+
+def test_window_closed_twice_is_a_state_error():
+    tracker, clock, _, _ = fake_tracker()
+    tracker.start()
+    w = tracker.begin_window("x")
+    tracker.end_window(w)
+    with pytest.raises(StateError, match="already closed"):
+        tracker.end_window(w)
+    tracker.stop()
+
+
+@pytest.mark.parametrize("pue", [-1.0, 0.5, math.nan, math.inf, "1.2"])
+def test_bad_pue_fails_at_construction(pue):
+    with pytest.raises(ConfigError, match="pue"):
+        Tracker(pue=pue, carbon_intensity=100, output_file=None)
+
+
+@pytest.mark.parametrize("value", [-5, math.nan, math.inf])
+def test_bad_carbon_intensity_fails_at_construction(value):
+    with pytest.raises(ConfigError, match="carbon_intensity"):
+        Tracker(carbon_intensity=value, output_file=None)
+
+
+@pytest.mark.parametrize("period", [0, -1, math.nan])
+def test_bad_measure_period_fails_at_construction(period):
+    with pytest.raises(ConfigError, match="measure_period"):
+        Tracker(measure_period=period, carbon_intensity=100, output_file=None)
+
+
+def test_tiny_measure_period_is_clamped_with_a_warning():
+    with pytest.warns(RuntimeWarning, match="using 0.1 s"):
+        tracker = Tracker(measure_period=0.001, carbon_intensity=100, output_file=None)
+    assert tracker.measure_period == 0.1
+
+
+def test_bad_scope_fails_at_construction():
+    with pytest.raises(ConfigError, match="scope"):
+        Tracker(scope="gpu-only", carbon_intensity=100, output_file=None)
+
+
+def test_unknown_country_fails_with_close_matches():
+    with pytest.raises(wattprint.CarbonDataError, match="France"):
+        Tracker(country="Frnace", output_file=None)
+
+
+def test_output_file_in_missing_directory_fails_at_construction(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        Tracker(carbon_intensity=100, output_file=tmp_path / "nope" / "e.csv")
+
+
+def test_output_file_that_is_a_directory_fails_at_construction(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory"):
+        Tracker(carbon_intensity=100, output_file=tmp_path)
+
+
+def test_decorator_measures_each_call(tmp_path):
+    csv_path = tmp_path / "e.csv"
+
+    @wattprint.track(project_name="deco", carbon_intensity=50, output_file=csv_path, gpu=False)
+    def work(n):
+        return sum(range(n))
+
+    assert work(10_000) == sum(range(10_000))
+    assert work.last_record.project_name == "deco"
+    assert work.last_record.energy_kwh > 0
+    work(10)
+    assert len(csv_path.read_text().splitlines()) == 3  # header + one row per call
+
+
+def test_decorator_validates_its_arguments_when_applied():
+    with pytest.raises(ConfigError, match="pue"):
+        wattprint.track(pue=-1)

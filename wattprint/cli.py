@@ -1,0 +1,50 @@
+"""The ``wattprint`` command line: ``info``, ``intensity``, ``run``, ``report``.
+
+Exit status 2 with a one-line message on bad usage, as argparse does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from wattprint import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wattprint",
+        description="Energy (kWh) and CO2e (kg) of machine-learning training.",
+    )
+    parser.add_argument("--version", action="version", version=f"wattprint {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from wattprint.commands import info
+
+    info.add_parser(sub)
+    try:
+        from wattprint.core.carbon.cli import add_intensity_parser
+    except ImportError:  # pragma: no cover - the carbon CLI ships with the package
+        pass
+    else:
+        add_intensity_parser(sub)
+    for name in ("run", "report"):
+        try:
+            module = __import__(f"wattprint.commands.{name}", fromlist=["add_parser"])
+        except ImportError:
+            continue
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

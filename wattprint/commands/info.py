@@ -1,0 +1,112 @@
+"""``wattprint info``: what this machine can measure, how, and at which carbon intensity."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import warnings
+
+from wattprint import __version__
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("info", help="show detected hardware, measurement methods, location and intensity")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--scope", choices=("machine", "process"), default="machine")
+    p.add_argument("--country")
+    p.add_argument("--region")
+    p.add_argument("--cloud")
+    p.set_defaults(func=run)
+
+
+def gather(scope: str = "machine", **location) -> dict:
+    """Everything ``info`` shows, as a dict (also used by tests)."""
+    from wattprint.core.carbon import resolve_source
+    from wattprint.core.clock import SYSTEM_CLOCK
+    from wattprint.core.discovery import discover
+    from wattprint.core.distributed import rank_info
+    from wattprint.core.errors import WattprintError
+
+    ranks = rank_info()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = discover(scope=scope, clock=SYSTEM_CLOCK, measure_host=True, gpu=True, ranks=ranks)
+        try:
+            intensity = resolve_source(**{k: v for k, v in location.items() if v}).current()
+            location_info = {
+                "key": intensity.key,
+                "name": intensity.name,
+                "g_per_kwh": intensity.g_per_kwh,
+                "basis": intensity.basis,
+                "year": intensity.year,
+                "source": intensity.source,
+                "licence": intensity.licence,
+                "located_by": intensity.located_by,
+            }
+        except WattprintError as exc:
+            location_info = {"error": str(exc)}
+    sensors = [
+        {"domain": s.domain, "method": s.method, "name": s.name, "key": s.key, "note": s.note}
+        for s in found.sensors
+    ]
+    for s in found.sensors:
+        s.close()
+    cpu = {}
+    try:
+        from dataclasses import asdict
+
+        from wattprint.core.sensors.cpu_info import cpu_info
+
+        cpu = {k: v for k, v in asdict(cpu_info()).items()}
+    except Exception as exc:  # info must always print something useful
+        cpu = {"error": str(exc)}
+    return {
+        "wattprint": __version__,
+        "python": platform.python_version(),
+        "os": platform.platform(terse=True),
+        "rank": {"rank": ranks.rank, "local_rank": ranks.local_rank, "world_size": ranks.world_size},
+        "sensors": sensors,
+        "notes": found.notes + [str(w.message) for w in caught],
+        "cpu": cpu,
+        "location": location_info,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    data = gather(args.scope, country=args.country, region=args.region, cloud=args.cloud)
+    if args.json:
+        json.dump(data, sys.stdout, indent=2, default=str)
+        print()
+        return 0
+    out = [f"wattprint {data['wattprint']} on Python {data['python']}, {data['os']}"]
+    out.append("")
+    out.append("Measured domains:")
+    if not data["sensors"]:
+        out.append("  (none)")
+    for s in data["sensors"]:
+        out.append(f"  {s['domain']:<4} {s['method']:<10} {s['name']}")
+        if s["note"]:
+            out.append(f"       {s['note']}")
+    if data["notes"]:
+        out.append("")
+        out.append("Detection notes:")
+        out.extend(f"  - {n}" for n in data["notes"])
+    cpu = data["cpu"]
+    if cpu:
+        out.append("")
+        out.append("CPU:")
+        out.extend(f"  {k}: {v}" for k, v in cpu.items())
+    loc = data["location"]
+    out.append("")
+    out.append("Carbon intensity:")
+    if "error" in loc:
+        out.append(f"  error: {loc['error']}")
+    else:
+        year = f", {loc['year']}" if loc["year"] else ""
+        out.append(f"  {loc['name']} ({loc['key']}): {loc['g_per_kwh']:g} gCO2e/kWh ({loc['basis']}{year})")
+        out.append(f"  source: {loc['source']} [{loc['licence']}]")
+        out.append(f"  location found by: {loc['located_by']}")
+    print("\n".join(out))
+    return 0

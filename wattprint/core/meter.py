@@ -1,0 +1,159 @@
+"""The meter: turns sensors into snapshots, and two snapshots into a window.
+
+A *snapshot* holds every sensor's cumulative joules and the cumulative grams of CO2e at one
+instant. Windows are pairs of snapshots, so they nest and overlap freely and cost nothing
+while open. CO2e is accumulated interval by interval (energy of the interval x the intensity
+current during it), which is exact for a constant intensity and follows a live one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from wattprint.core.clock import Clock
+from wattprint.core.sensors.base import METHOD_RANK, Sensor
+from wattprint.core.units import J_PER_KWH
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Cumulative readings at one instant. ``energy_j`` is keyed by sensor key."""
+
+    t_mono: float
+    t_wall: float
+    energy_j: dict[str, float]
+    co2_g: float  # cumulative, before PUE
+    intensity_readings: int
+    failed: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What happened between two snapshots, grouped by domain."""
+
+    duration_s: float
+    energy_j_by_domain: dict[str, float]
+    method_by_domain: dict[str, str]
+    failed_domains: tuple[str, ...]
+    co2_g: float  # before PUE
+    intensity_readings: int
+
+    @property
+    def energy_j(self) -> float:
+        return sum(self.energy_j_by_domain.values())
+
+
+class Meter:
+    """Reads a fixed set of sensors; thread-safe.
+
+    ``intensity`` is an object with ``current()`` returning something with ``g_per_kwh``
+    (an :class:`~wattprint.core.carbon.IntensitySource`). A sensor that raises is marked
+    failed once (one warning), and its last good reading is kept from then on, so the other
+    domains carry on.
+    """
+
+    def __init__(self, sensors: Sequence[Sensor], intensity, clock: Clock) -> None:
+        keys = [s.key or f"{s.domain}:{i}" for i, s in enumerate(sensors)]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"sensor keys must be unique, got {keys}")
+        self._sensors = dict(zip(keys, sensors))
+        self._intensity = intensity
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last_j: dict[str, float] = {}
+        self._failed: set[str] = set()
+        self._co2_g = 0.0
+        self._g_per_kwh = float(intensity.current().g_per_kwh)
+        self._readings = 1
+        for key, sensor in self._sensors.items():
+            self._last_j[key] = self._read_sensor(key, sensor)
+
+    @property
+    def sensors(self) -> dict[str, Sensor]:
+        return dict(self._sensors)
+
+    def _read_sensor(self, key: str, sensor: Sensor) -> float:
+        if key in self._failed:
+            return self._last_j.get(key, 0.0)
+        try:
+            value = float(sensor.energy_j())
+        except Exception as exc:  # any sensor fault must degrade, never stop training
+            self._failed.add(key)
+            warnings.warn(
+                f"wattprint: {sensor.name or key} ({sensor.domain}) stopped answering ({exc}); "
+                f"its energy is kept as measured so far and the other domains go on.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return self._last_j.get(key, 0.0)
+        return value
+
+    def _read_locked(self, keys) -> None:
+        added_j = 0.0
+        for key in keys:
+            value = self._read_sensor(key, self._sensors[key])
+            added_j += max(0.0, value - self._last_j[key])
+            self._last_j[key] = value
+        # Energy read since the last read is charged at the intensity in force until now.
+        self._co2_g += added_j / J_PER_KWH * self._g_per_kwh
+
+    def poll(self) -> None:
+        """Read the sensors that need polling (power integration, wraparound)."""
+        with self._lock:
+            self._read_locked([k for k, s in self._sensors.items() if s.needs_polling])
+
+    def refresh_intensity(self) -> None:
+        """Read every sensor, charge that energy at the old intensity, then take the new one."""
+        current = self._intensity.current()
+        with self._lock:
+            self._read_locked(self._sensors)
+            self._g_per_kwh = float(current.g_per_kwh)
+            self._readings += 1
+
+    def snapshot(self) -> Snapshot:
+        """Read every sensor now and return the cumulative state."""
+        with self._lock:
+            self._read_locked(self._sensors)
+            return Snapshot(
+                t_mono=self._clock.monotonic(),
+                t_wall=self._clock.time(),
+                energy_j=dict(self._last_j),
+                co2_g=self._co2_g,
+                intensity_readings=self._readings,
+                failed=frozenset(self._failed),
+            )
+
+    def delta(self, begin: Snapshot, end: Snapshot) -> Delta:
+        """Group the difference of two snapshots by domain."""
+        by_domain: dict[str, float] = {}
+        methods: dict[str, str] = {}
+        failed: set[str] = set()
+        for key, sensor in self._sensors.items():
+            d = sensor.domain
+            by_domain[d] = by_domain.get(d, 0.0) + max(0.0, end.energy_j[key] - begin.energy_j[key])
+            # A domain made of several sensors is as trustworthy as its weakest one.
+            if d not in methods or METHOD_RANK[sensor.method] < METHOD_RANK[methods[d]]:
+                methods[d] = sensor.method
+            if key in end.failed:
+                failed.add(d)
+        return Delta(
+            duration_s=max(0.0, end.t_mono - begin.t_mono),
+            energy_j_by_domain=by_domain,
+            method_by_domain=methods,
+            failed_domains=tuple(sorted(failed)),
+            co2_g=max(0.0, end.co2_g - begin.co2_g),
+            intensity_readings=end.intensity_readings - begin.intensity_readings + 1,
+        )
+
+    def close(self) -> None:
+        for sensor in self._sensors.values():
+            try:
+                sensor.close()
+            except Exception as exc:  # closing must not mask the result of a run
+                log.debug("closing %r failed: %s", sensor, exc)

@@ -1,0 +1,61 @@
+"""One background daemon thread for what cannot wait for a window edge.
+
+It polls power-only and estimate sensors (integration), wrapping counters (wraparound) and a
+live carbon-intensity source (refresh). When nothing needs it, no thread is started at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from wattprint.core.meter import Meter
+
+log = logging.getLogger(__name__)
+
+
+class Sampler:
+    """Calls ``meter.poll()`` every ``period_s`` and ``meter.refresh_intensity()`` every ``refresh_s``."""
+
+    def __init__(self, meter: Meter, period_s: float, refresh_s: float | None = None) -> None:
+        self._meter = meter
+        self._period_s = period_s
+        self._refresh_s = refresh_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def needed(self) -> bool:
+        return self._refresh_s is not None or any(s.needs_polling for s in self._meter.sensors.values())
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if not self.needed or self.alive:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="wattprint-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        ticks_per_refresh = None
+        if self._refresh_s is not None:
+            ticks_per_refresh = max(1, round(self._refresh_s / self._period_s))
+        tick = 0
+        while not self._stop.wait(self._period_s):
+            tick += 1
+            try:
+                if ticks_per_refresh is not None and tick % ticks_per_refresh == 0:
+                    self._meter.refresh_intensity()
+                else:
+                    self._meter.poll()
+            except Exception as exc:  # the thread must survive anything a sensor does
+                log.warning("wattprint sampler: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=max(5.0, 2 * self._period_s))
+            self._thread = None
