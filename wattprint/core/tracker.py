@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from wattprint.core import validate
+from wattprint.core import signals, validate
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.distributed import rank_info
 from wattprint.core.errors import StateError
@@ -173,6 +173,7 @@ class Tracker:
         self._run = Window("run", None, {}, self._meter.snapshot())
         self._sampler.start()
         atexit.register(self._stop_at_exit)
+        signals.register(self)
         return self
 
     def stop(self, *, interrupted: bool = False, write: bool = True) -> EnergyRecord:
@@ -189,6 +190,7 @@ class Tracker:
 
     def _shutdown(self) -> None:
         atexit.unregister(self._stop_at_exit)
+        signals.unregister(self)
         if self._sampler is not None:
             self._sampler.stop()
         if self._meter is not None:
