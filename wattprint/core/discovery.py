@@ -61,7 +61,7 @@ def _host_sensors(scope: str, clock: Clock, env: Mapping[str, str]) -> Discovery
     ram = [s for s in rapl.sensors if s.domain == RAM]
     if process is not None:
         cpu = [ScaledHostSensor(s, process) for s in cpu]
-        ram = [ScaledHostSensor(s, process) for s in ram]
+        ram = [ScaledHostSensor(s, process, basis="memory") for s in ram]
     if not cpu:
         cpu = [cpu_estimate_sensor(scope=scope, clock=clock, process=process)]
         out.notes.append(f"cpu: estimated ({cpu[0].note})")
@@ -79,7 +79,7 @@ def _gpu_sensors(clock: Clock, env: Mapping[str, str], ranks: RankInfo) -> Disco
     out = Discovery()
     for finder in (discover_nvml, discover_amd):
         try:
-            out.extend(finder(clock=clock))
+            out.extend(finder(clock=clock, environ=env))
         except Exception as exc:  # a vendor library misbehaving must not stop the run
             out.notes.append(f"{finder.__name__}: failed ({exc}); no GPU domain from it")
     gpus = [s for s in out.sensors if s.domain == GPU]
