@@ -7,7 +7,9 @@ import os
 import pytest
 
 # Location and launcher variables of the machine running the tests must not leak into them.
-_ISOLATED_PREFIXES = ("WATTPRINT_", "AWS_REGION", "AWS_DEFAULT_REGION", "GOOGLE_CLOUD_REGION", "CLOUD_ML_REGION")
+from wattprint.core.carbon.location import CLOUD_HINTS
+
+_ISOLATED_PREFIXES = ("WATTPRINT_", "TZ", *(name for name, _ in CLOUD_HINTS))
 _LAUNCHER_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS")
 
 
@@ -15,5 +17,6 @@ _LAUNCHER_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "SLURM
 def _isolated_env(monkeypatch, tmp_path):
     for name in list(os.environ):
         if name.startswith(_ISOLATED_PREFIXES) or name in _LAUNCHER_VARS:
+            # Includes TZ: a test without a location must not pick up this machine's time zone.
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

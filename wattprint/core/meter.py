@@ -69,7 +69,11 @@ class Meter:
         self._last_j: dict[str, float] = {}
         self._failed: set[str] = set()
         self._co2_g = 0.0
-        self._g_per_kwh = float(intensity.current().g_per_kwh)
+        # A live source's first fetch can take seconds: start on its bundled figure and let
+        # the sampler thread fetch, so start() never waits on the network.
+        live = getattr(intensity, "refresh_s", None) is not None and hasattr(intensity, "fallback")
+        self.intensity = intensity.fallback if live else intensity.current()
+        self._g_per_kwh = float(self.intensity.g_per_kwh)
         self._readings = 1
         for key, sensor in self._sensors.items():
             self._last_j[key] = self._read_sensor(key, sensor)
@@ -109,10 +113,14 @@ class Meter:
             self._read_locked([k for k, s in self._sensors.items() if s.needs_polling])
 
     def refresh_intensity(self) -> None:
-        """Read every sensor, charge that energy at the old intensity, then take the new one."""
+        """Read every sensor, charge that energy at the old intensity, then take the new one.
+
+        Called from the sampler thread only: a live source may block on the network here.
+        """
         current = self._intensity.current()
         with self._lock:
             self._read_locked(self._sensors)
+            self.intensity = current
             self._g_per_kwh = float(current.g_per_kwh)
             self._readings += 1
 

@@ -44,15 +44,23 @@ class Sampler:
         if self._refresh_s is not None:
             ticks_per_refresh = max(1, round(self._refresh_s / self._period_s))
         tick = 0
+        if ticks_per_refresh is not None:
+            self._refresh()  # the first live reading, fetched off the training thread
         while not self._stop.wait(self._period_s):
             tick += 1
             try:
                 if ticks_per_refresh is not None and tick % ticks_per_refresh == 0:
-                    self._meter.refresh_intensity()
+                    self._refresh()
                 else:
                     self._meter.poll()
             except Exception as exc:  # the thread must survive anything a sensor does
                 log.warning("wattprint sampler: %s", exc)
+
+    def _refresh(self) -> None:
+        try:
+            self._meter.refresh_intensity()
+        except Exception as exc:  # a live source is documented never to raise; be sure
+            log.warning("wattprint sampler: intensity refresh failed: %s", exc)
 
     def stop(self) -> None:
         self._stop.set()

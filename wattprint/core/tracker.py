@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from wattprint.core import signals, validate
+from wattprint.core.carbon.pue import validate_price, validate_pue
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.distributed import rank_info
 from wattprint.core.errors import StateError
@@ -55,7 +56,7 @@ class Tracker:
             (``"FR"``, ``"US-CA"``, ``"aws:us-east-1"``); see ``wattprint intensity --list``.
         carbon_intensity: a fixed intensity in gCO2e/kWh, overriding the location.
         live: a live intensity provider name or object (opt-in; the only network use).
-        pue: power usage effectiveness of the facility (>= 1.0).
+        pue: power usage effectiveness of the facility (>= 1.0), or a preset: ``"aws"``, ``"gcp"``, ``"azure"``, ``"industry"``.
         electricity_price, currency: price per kWh, to fill the ``cost`` column.
         output_file: CSV appended to (ECO2AI's 13 columns first); ``None`` for none.
         jsonl_file: optional JSON Lines file, one object per record.
@@ -82,7 +83,7 @@ class Tracker:
         cloud: str | None = None,
         carbon_intensity: float | None = None,
         live: Any = None,
-        pue: float = 1.0,
+        pue: float | str = 1.0,
         electricity_price: float | None = None,
         currency: str = "USD",
         output_file: str | os.PathLike[str] | None = "emissions.csv",
@@ -99,8 +100,8 @@ class Tracker:
     ) -> None:
         self.project_name = validate.name("project_name", project_name)
         self.experiment_description = validate.name("experiment_description", experiment_description)
-        self.pue = validate.pue(pue)
-        self.electricity_price = validate.price(electricity_price)
+        self.pue = validate_pue(pue)
+        self.electricity_price = validate_price(electricity_price)
         self.currency = currency
         self.measure_period = validate.measure_period(measure_period)
         self.scope = validate.scope(scope)
@@ -304,7 +305,7 @@ class Tracker:
     def _record(self, window: Window, end: Snapshot, interrupted: bool) -> EnergyRecord:
         assert self._meter is not None
         delta = self._meter.delta(window.begin, end)
-        intensity = self.intensity_source.current()
+        intensity = self._meter.intensity  # the latest reading; never a network call here
         energy_kwh = delta.energy_j / J_PER_KWH
         mean_g_per_kwh = delta.co2_g / energy_kwh if energy_kwh > 0 else float(intensity.g_per_kwh)
         return EnergyRecord(

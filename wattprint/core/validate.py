@@ -57,21 +57,3 @@ def name(field: str, value: object) -> str:
     if any(ord(c) < 32 and c != "\t" for c in value):
         raise ConfigError(f"{field} contains a newline or control character; use a single line of text.")
     return value
-
-
-def pue(value: object) -> float:
-    """Power usage effectiveness: a finite number >= 1.0 (1.0 means no facility overhead)."""
-    out = finite_number("pue", value)
-    if out < 1.0:
-        raise ConfigError(f"pue must be >= 1.0 (1.0 = no facility overhead; typical data centres 1.1-1.6), got {value!r}.")
-    return out
-
-
-def price(value: object) -> float | None:
-    """Electricity price per kWh, finite and >= 0, or None."""
-    if value is None:
-        return None
-    out = finite_number("electricity_price", value)
-    if out < 0:
-        raise ConfigError(f"electricity_price must be >= 0 (per kWh), got {value!r}.")
-    return out

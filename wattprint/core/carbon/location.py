@@ -1,0 +1,308 @@
+"""Where is this machine? Offline location resolution and :func:`resolve_source`.
+
+Precedence, first hit wins:
+
+1. ``carbon_intensity=`` (a number of gCO2e/kWh);
+2. explicit ``cloud=``, ``region=``, ``country=`` (most specific first; they must agree);
+3. ``WATTPRINT_CARBON_INTENSITY``, ``WATTPRINT_CLOUD``, ``WATTPRINT_REGION``, ``WATTPRINT_COUNTRY``;
+4. cloud hints: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, ``GOOGLE_CLOUD_REGION``, ``CLOUD_ML_REGION``,
+   ``CLOUDSDK_COMPUTE_REGION``, ``FUNCTION_REGION`` (GCP), ``REGION_NAME`` (Azure App Service and
+   Functions);
+5. the system time zone (``TZ``, ``/etc/localtime``, ``/etc/timezone``) mapped to its country,
+   never to a sub-national region; ``UTC`` and ``Etc/*`` mean unknown;
+6. :data:`WORLD_AVERAGE` with one warning saying how to set the location.
+
+Nothing here opens a socket: live data is used only when ``live=`` asks for it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from wattprint.core.carbon.intensity import (
+    WORLD_AVERAGE,
+    Intensity,
+    IntensitySource,
+    StaticIntensity,
+    custom_intensity,
+)
+from wattprint.core.carbon.table import lookup, row_for
+from wattprint.core.errors import CarbonDataError, ConfigError
+
+__all__ = [
+    "CLOUD_HINTS",
+    "ENV_CARBON_INTENSITY",
+    "ENV_CLOUD",
+    "ENV_COUNTRY",
+    "ENV_REGION",
+    "detect_timezone",
+    "locate",
+    "resolve_source",
+    "timezone_country",
+]
+
+logger = logging.getLogger(__name__)
+
+ENV_CARBON_INTENSITY = "WATTPRINT_CARBON_INTENSITY"
+ENV_CLOUD = "WATTPRINT_CLOUD"
+ENV_REGION = "WATTPRINT_REGION"
+ENV_COUNTRY = "WATTPRINT_COUNTRY"
+
+CLOUD_HINTS: tuple[tuple[str, str], ...] = (
+    ("AWS_REGION", "aws"),
+    ("AWS_DEFAULT_REGION", "aws"),
+    ("GOOGLE_CLOUD_REGION", "gcp"),
+    ("CLOUD_ML_REGION", "gcp"),
+    ("CLOUDSDK_COMPUTE_REGION", "gcp"),
+    ("FUNCTION_REGION", "gcp"),
+    ("REGION_NAME", "azure"),
+)
+"""(environment variable, cloud provider) pairs read as location hints, in this order."""
+
+_NO_COUNTRY_ZONES = frozenset({"utc", "uct", "gmt", "gmt0", "gmt+0", "gmt-0", "greenwich",
+                               "universal", "zulu", "factory", "localtime"})
+
+WORLD_WARNING = (
+    "wattprint: no location was given or detected, so CO2 uses the world average of "
+    "{g:g} gCO2e/kWh (Ember, {year}). Set the location with country='FR' (or region='US-CA', "
+    "cloud='aws:us-east-1'), the WATTPRINT_COUNTRY / WATTPRINT_REGION / WATTPRINT_CLOUD "
+    "environment variables, or give a value with carbon_intensity= (gCO2e/kWh); "
+    "`wattprint intensity --list` shows every key."
+)
+
+_tz_lock = threading.Lock()
+_tz_map: dict[str, str] | None = None
+
+
+def _timezones() -> dict[str, str]:
+    global _tz_map
+    if _tz_map is None:
+        with _tz_lock:
+            if _tz_map is None:
+                import csv
+                from importlib import resources
+
+                text = (resources.files("wattprint.core.carbon").joinpath("data")
+                        .joinpath("timezones.csv").read_text("utf-8"))
+                body = "".join(line for line in io.StringIO(text) if not line.startswith("#"))
+                _tz_map = {r["zone"]: r["iso2"] for r in csv.DictReader(io.StringIO(body))}
+    return _tz_map
+
+
+def _zone_name(text: str) -> str | None:
+    """``Europe/Paris`` from ``Europe/Paris``, ``:Europe/Paris`` or ``.../zoneinfo/Europe/Paris``."""
+    text = text.strip().lstrip(":")
+    if "zoneinfo/" in text:
+        text = text.split("zoneinfo/", 1)[1]
+    if text.startswith("posix/") or text.startswith("right/"):
+        text = text.split("/", 1)[1]
+    return text or None
+
+
+def detect_timezone(environ: Mapping[str, str] | None = None, root: Path = Path("/")) -> str | None:
+    """The IANA name of the system time zone, or ``None`` when it cannot be told offline.
+
+    Reads ``TZ`` from ``environ``, then the target of ``/etc/localtime``, then ``/etc/timezone``
+    (all under ``root``, which tests point at a temporary tree). A ``TZ`` that is set but is not
+    a zone name (``UTC``, ``CET-1CEST``) is returned as is; :func:`timezone_country` maps it to
+    no country.
+    """
+    env = os.environ if environ is None else environ
+    tz = env.get("TZ")
+    if tz:
+        return _zone_name(tz)
+    localtime = root / "etc" / "localtime"
+    try:
+        if localtime.is_symlink():
+            target = os.readlink(localtime)
+            if "zoneinfo/" in target:
+                return _zone_name(target)
+    except OSError:
+        pass
+    try:
+        text = (root / "etc" / "timezone").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return _zone_name(text.splitlines()[0]) if text else None
+
+
+def timezone_country(zone: str | None) -> str | None:
+    """ISO alpha-2 country of an IANA zone (``"Europe/Paris"`` -> ``"FR"``); ``None`` if unknown.
+
+    ``UTC``, ``Etc/*`` and multi-country names such as ``CET`` map to no country.
+    """
+    if not zone:
+        return None
+    if zone.casefold() in _NO_COUNTRY_ZONES or zone.startswith("Etc/"):
+        return None
+    return _timezones().get(zone)
+
+
+def _explicit(country: str | None, region: str | None, cloud: str | None,
+              env_vars: Mapping[str, str] | None = None) -> Intensity | None:
+    """The most specific of the given keys, after checking they name the same country.
+
+    ``env_vars`` maps each kind to the environment variable it came from; ``None`` means
+    arguments. Errors name the argument or variable so the user knows what to fix.
+    """
+    given = [(kind, key) for kind, key in (("cloud", cloud), ("region", region), ("country", country))
+             if key is not None]
+    if not given:
+        return None
+
+    def label(kind: str) -> str:
+        return env_vars[kind] if env_vars else kind
+
+    found = []
+    for kind, key in given:
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"{label(kind)} must be a non-empty location key, got {key!r}")
+        try:
+            found.append((kind, key, lookup(key, kind)))
+        except CarbonDataError as exc:
+            raise CarbonDataError(f"{label(kind)}={key!r}: {exc}" if env_vars else str(exc)) from None
+    countries = {kind: _country_of(hit.key) for kind, _key, hit in found}
+    if len({c for c in countries.values() if c}) > 1:
+        detail = ", ".join(f"{label(kind)}={key!r} ({countries[kind]})" for kind, key, _ in found)
+        raise ConfigError(f"the location settings disagree: {detail}; give only one of them")
+    kind, _key, hit = found[0]
+    return replace(hit, located_by=f"env:{env_vars[kind]}" if env_vars else "argument")
+
+
+def _country_of(key: str) -> str:
+    row = row_for(key)
+    return row.country_iso3 if row is not None else ""
+
+
+def _from_hints(env: Mapping[str, str]) -> Intensity | None:
+    for var, provider in CLOUD_HINTS:
+        value = env.get(var, "").strip()
+        if not value:
+            continue
+        if provider == "azure":
+            # Azure Functions may set the display name ("West Europe"); ARM names drop the
+            # spaces and the case ("westeurope").
+            value = value.replace(" ", "").lower()
+        try:
+            hit = lookup(f"{provider}:{value}", "cloud")
+        except CarbonDataError:
+            logger.debug("%s=%r is not a %s region in the bundled table; ignored", var, value, provider)
+            continue
+        return replace(hit, located_by=f"env:{var}")
+    return None
+
+
+def _from_timezone(timezone: str | None, env: Mapping[str, str]) -> Intensity | None:
+    zone = detect_timezone(env) if timezone is None else (timezone or None)
+    iso2 = timezone_country(zone)
+    if iso2 is None:
+        return None
+    try:
+        hit = lookup(iso2, "country")
+    except CarbonDataError:
+        logger.debug("time zone %s maps to %s, which has no bundled figure; ignored", zone, iso2)
+        return None
+    logger.info("location taken from the time zone %s: %s; set WATTPRINT_COUNTRY or country= "
+                "to override", zone, hit.name)
+    return replace(hit, located_by=f"timezone:{zone}")
+
+
+def locate(
+    *,
+    country: str | None = None,
+    region: str | None = None,
+    cloud: str | None = None,
+    carbon_intensity: float | str | None = None,
+    environ: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+) -> Intensity:
+    """The bundled (static) intensity for the first location the precedence finds.
+
+    Returns :data:`WORLD_AVERAGE` (``located_by="default"``) without warning when nothing is
+    found; :func:`resolve_source` issues the warning. Arguments are as for :func:`resolve_source`.
+
+    Raises:
+        ConfigError: a bad ``carbon_intensity`` or keys that name different countries.
+        CarbonDataError: an unknown key, from an argument or a ``WATTPRINT_*`` variable.
+    """
+    env = os.environ if environ is None else environ
+    if carbon_intensity is not None:
+        return custom_intensity(carbon_intensity)
+    hit = _explicit(country, region, cloud)
+    if hit is not None:
+        return hit
+    if env.get(ENV_CARBON_INTENSITY, "").strip():
+        return custom_intensity(env[ENV_CARBON_INTENSITY].strip(), f"env:{ENV_CARBON_INTENSITY}")
+    env_keys = {k: env.get(var, "").strip() or None
+                for k, var in (("country", ENV_COUNTRY), ("region", ENV_REGION), ("cloud", ENV_CLOUD))}
+    hit = _explicit(env_keys["country"], env_keys["region"], env_keys["cloud"],
+                    {"country": ENV_COUNTRY, "region": ENV_REGION, "cloud": ENV_CLOUD})
+    if hit is not None:
+        return hit
+    return _from_hints(env) or _from_timezone(timezone, env) or WORLD_AVERAGE
+
+
+def resolve_source(
+    *,
+    country: str | None = None,
+    region: str | None = None,
+    cloud: str | None = None,
+    carbon_intensity: float | str | None = None,
+    live: str | IntensitySource | None = None,
+    environ: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+) -> IntensitySource:
+    """Build the intensity source a tracker uses, validating everything now.
+
+    Args:
+        country: ISO alpha-2, alpha-3 or English name (``"FR"``, ``"FRA"``, ``"France"``).
+        region: sub-national key (``"US-CA"``, ``"IN-MH"``, ``"CA-QC"``, ``"SE-SE3"``).
+        cloud: ``provider:region`` (``"aws:us-east-1"``, ``"gcp:europe-west1"``, ``"azure:westeurope"``).
+        carbon_intensity: a fixed value in gCO2e/kWh; beats every location setting.
+        live: ``None`` (bundled annual figures), a provider name (``"electricitymaps"``, ``"uk"``,
+            ``"energidataservice"``, ``"watttime"``) or a provider object (any object with
+            ``current()``; see :mod:`wattprint.core.carbon.live`). Live providers fall back to the
+            bundled figure for the same location when their service cannot be reached.
+        environ: environment to read instead of ``os.environ`` (tests).
+        timezone: IANA zone to use instead of detecting the system one (tests); ``""`` = none.
+
+    Returns:
+        A :class:`StaticIntensity`, or the live provider.
+
+    Raises:
+        ConfigError: negative, NaN, infinite or non-numeric ``carbon_intensity``; keys that
+            disagree; ``carbon_intensity`` together with ``live``; a live provider that cannot
+            serve the location or lacks its credentials.
+        CarbonDataError: an unknown key (the message lists the closest matches).
+    """
+    static = locate(country=country, region=region, cloud=cloud,
+                    carbon_intensity=carbon_intensity, environ=environ, timezone=timezone)
+    if live is None:
+        if static.located_by == "default":
+            _warn_world(static)
+        return StaticIntensity(static)
+    if static.key == "custom":
+        raise ConfigError(
+            "carbon_intensity= fixes the intensity, so a live provider would be ignored; "
+            "pass either carbon_intensity= or live=, not both"
+        )
+    from wattprint.core.carbon.live import make_provider  # deferred: only live users pay for it
+
+    provider = make_provider(live, environ=environ)
+    bind = getattr(provider, "bind", None)
+    fallback = bind(static) if callable(bind) else static
+    if isinstance(fallback, Intensity) and fallback.located_by == "default":
+        _warn_world(fallback)
+    return provider
+
+
+def _warn_world(intensity: Intensity) -> None:
+    warnings.warn(WORLD_WARNING.format(g=intensity.g_per_kwh, year=intensity.year),
+                  UserWarning, stacklevel=3)
