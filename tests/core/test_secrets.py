@@ -67,6 +67,6 @@ def test_token_never_appears_in_output_logs_or_files(service, tmp_path):
     produced = proc.stdout + proc.stderr + (tmp_path / "e.csv").read_text() + (tmp_path / "e.jsonl").read_text()
     assert "secret" in produced  # the run did write its rows
     if "[200]" in os.environ.get("PYTEST_CURRENT_TEST", ""):
-        assert "250.0" in (tmp_path / "e.csv").read_text()  # the live reading was used
+        assert "live:electricitymaps" in (tmp_path / "e.csv").read_text()  # the live reading was used
     assert TOKEN not in produced
     assert TOKEN[4:16] not in produced  # nor a recognisable part of it
