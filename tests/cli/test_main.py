@@ -1,0 +1,38 @@
+"""The ``wattprint`` command itself: one ``--help`` for every subcommand, ``--version``, bad usage."""
+
+from __future__ import annotations
+
+import re
+
+import wattprint
+
+from .helpers import wattprint as run_cli
+
+
+def test_help_lists_every_subcommand(tmp_path):
+    result = run_cli("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    listed = set(re.findall(r"^    (\w+)", result.stdout, flags=re.M))
+    assert {"info", "intensity", "run", "report"} <= listed
+
+
+def test_version(tmp_path):
+    result = run_cli("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"wattprint {wattprint.__version__}"
+
+
+def test_unknown_subcommand_and_no_subcommand_exit_2(tmp_path):
+    bad = run_cli("frobnicate", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines()[-1].startswith("wattprint: error: argument COMMAND: invalid choice")
+    assert "Traceback" not in bad.stderr
+    none = run_cli(cwd=tmp_path)
+    assert none.returncode == 2 and "usage: wattprint" in none.stderr
+
+
+def test_each_subcommand_has_its_own_help(tmp_path):
+    for name in ("run", "report"):
+        result = run_cli(name, "--help", cwd=tmp_path)
+        assert result.returncode == 0
+        assert result.stdout.startswith(f"usage: wattprint {name}")

@@ -1,0 +1,212 @@
+"""``wattprint run`` driven as a user would: a subprocess running a short child command."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from wattprint.report import load_file
+
+from .helpers import wattprint
+
+FAST = ("--country", "FR", "--measure-period", "0.1")
+posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and terminals")
+
+
+def _py(code: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code)]
+
+
+def test_exit_status_passes_through_and_the_row_is_written(tmp_path):
+    child = _py("import sys; print('child out'); sys.exit(3)")
+    result = wattprint("run", *FAST, "--project-name", "cli-test", "--", *child, cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == "child out\n"  # the child's stdout is untouched
+    (row,) = load_file(tmp_path / "emissions.csv")
+    assert row.window == "run" and not row.interrupted
+    assert row.project == "cli-test"
+    assert row.experiment.startswith(sys.executable) and "sys.exit(3)" in row.experiment
+    assert row.intensity_key == "FR"
+    assert row.energy_kwh > 0 and row.co2_kg > 0
+    assert set(row.method_by_domain) >= {"cpu", "ram"}
+    # The summary: duration, energy per domain with its method, CO2e, intensity with its source.
+    err = result.stderr
+    assert "exited with status 3" in err
+    assert "energy:" in err and "cpu " in err and "estimated" in err
+    assert "CO2e:" in err and "(PUE 1)" in err
+    assert "intensity: 44.18 gCO2e/kWh, France (FR); Ember" in err
+    assert "row appended to emissions.csv" in err
+    assert "\r" not in err  # no live line on a pipe
+
+
+def test_zero_status_and_options_reach_the_tracker(tmp_path):
+    out = tmp_path / "sub" / "mine.csv"
+    out.parent.mkdir()
+    result = wattprint("run", "--cloud", "aws:eu-west-3", "--pue", "1.5", "--output-file", str(out),
+                       "--experiment-description", "noop", "--measure-period", "0.2", "--", *_py("pass"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "emissions.csv").exists()
+    (row,) = load_file(out)
+    assert (row.experiment, row.pue, row.intensity_key) == ("noop", 1.5, "aws:eu-west-3")
+    assert row.co2_kg == pytest.approx(row.energy_kwh * 1.5 * row.intensity_g_per_kwh / 1000)
+
+
+@posix_only
+def test_child_killed_by_a_signal_gives_128_plus_n_and_an_interrupted_row(tmp_path):
+    child = _py("import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    result = wattprint("run", *FAST, "--", *child, cwd=tmp_path)
+    assert result.returncode == 128 + signal.SIGKILL, result.stderr
+    (row,) = load_file(tmp_path / "emissions.csv")
+    assert row.interrupted
+
+
+def _start(tmp_path, child_code: str) -> subprocess.Popen:
+    """``wattprint run`` of a child that prints 'ready' once its handlers are in place."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wattprint", "run", *FAST, "--", *_py(child_code)],
+        cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    ready, _, _ = select.select([proc.stdout], [], [], 30)
+    assert ready and proc.stdout.readline().strip() == "ready", proc.stderr.read() if not ready else ""
+    return proc
+
+
+CHILD_WAITING_FOR_SIGNALS = """
+    import signal, sys, time
+    def stop(signum, frame):
+        open("got-signal", "w").write(str(signum))
+        sys.exit(5)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("ready", flush=True)
+    time.sleep(30)
+    sys.exit(1)
+"""
+
+
+@posix_only
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_to_wattprint_reaches_the_child_and_the_row_is_marked_interrupted(tmp_path, sig):
+    proc = _start(tmp_path, CHILD_WAITING_FOR_SIGNALS)
+    started = time.monotonic()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 10
+    assert (tmp_path / "got-signal").read_text() == str(int(sig)), err
+    assert proc.returncode == 5, err  # the child's own status, even though it was asked to stop
+    (row,) = load_file(tmp_path / "emissions.csv")
+    assert row.interrupted
+    assert "(interrupted)" in err and "Traceback" not in err
+
+
+@posix_only
+def test_sigterm_stops_a_child_that_does_not_handle_it(tmp_path):
+    proc = _start(tmp_path, "import time; print('ready', flush=True); time.sleep(30)")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    (row,) = load_file(tmp_path / "emissions.csv")
+    assert row.interrupted and row.duration_s < 10
+
+
+def test_missing_command_is_a_usage_error(tmp_path):
+    for args in (["run"], ["run", "--"], ["run", "--pue", "1.2", "--"]):
+        result = wattprint(*args, cwd=tmp_path)
+        assert result.returncode == 2, args
+        assert "usage: wattprint run" in result.stderr and "no COMMAND" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "emissions.csv").exists()
+
+
+def test_command_not_found_exits_127_without_a_row(tmp_path):
+    result = wattprint("run", *FAST, "--", "wattprint-no-such-command-xyz", "--flag", cwd=tmp_path)
+    assert result.returncode == 127
+    assert result.stderr.strip().splitlines()[-1] == "wattprint run: wattprint-no-such-command-xyz: command not found"
+    assert not (tmp_path / "emissions.csv").exists()
+
+
+@posix_only
+def test_command_that_cannot_be_executed_exits_126(tmp_path):
+    script = tmp_path / "not-executable.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o644)
+    result = wattprint("run", *FAST, "--", str(script), cwd=tmp_path)
+    assert result.returncode == 126
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--pue", "0.5"], "pue must be >= 1.0"),
+        (["--country", "Atlantis"], "unknown country key 'Atlantis'"),
+        (["--measure-period", "-1"], "measure_period must be > 0"),
+        (["--pue", "abc"], "invalid float value"),
+        (["--scope", "galaxy"], "invalid choice"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line_before_running_anything(tmp_path, options, message):
+    result = wattprint("run", *options, "--", *_py("open('ran', 'w')"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "ran").exists()
+    assert not (tmp_path / "emissions.csv").exists()
+
+
+BUSY = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.8: pass\n"
+IDLE = "import time; time.sleep(0.8)"
+
+
+def _cpu_kwh(tmp_path, code: str, name: str) -> float:
+    out = tmp_path / f"{name}.csv"
+    result = wattprint("run", *FAST, "--scope", "process", "--output-file", str(out), "--", *_py(code), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (row,) = load_file(out)
+    return row.energy_kwh_by_domain["cpu"]
+
+
+def test_process_scope_counts_the_child_process_tree(tmp_path):
+    # wattprint itself idles while the child runs: if only wattprint's own process were
+    # measured, a child burning 0.8 s of CPU would cost no more than one sleeping 0.8 s.
+    busy = _cpu_kwh(tmp_path, BUSY, "busy")
+    idle = _cpu_kwh(tmp_path, IDLE, "idle")
+    assert busy > 0
+    assert busy > 3 * idle, (busy, idle)
+
+
+@posix_only
+def test_live_line_on_a_terminal(tmp_path):
+    import pty
+
+    try:
+        master, slave = pty.openpty()
+    except OSError as exc:  # containers without /dev/ptmx
+        pytest.skip(f"no pseudo-terminal available: {exc}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wattprint", "run", *FAST, "--", *_py("import time; time.sleep(2.3)")],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: every writer closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=30) == 0
+    text = b"".join(chunks).decode()
+    live = [part for part in text.split("\r") if " W " in part and "kWh" in part and "g CO2e" in part]
+    assert len(live) >= 2, text  # refreshed about once a second
+    assert "exited with status 0" in text

@@ -1,0 +1,325 @@
+"""``wattprint run [options] -- COMMAND [ARGS...]``: run any command and measure its energy and CO2e.
+
+The command runs as a child process (no shell) with this terminal's stdin, stdout and stderr.
+A :class:`~wattprint.Tracker` measures from just before it starts until it ends (the machine
+by default; with ``--scope process``, this process tree, which includes the child and its
+descendants), appends the run's row to the CSV and prints a summary on stderr.
+
+Exit status: the command's own; ``128 + N`` if it died of signal N (as a shell reports it);
+127 if it cannot be found, 126 if it cannot be executed; 2 for bad options.
+
+Signals: SIGTERM and SIGHUP are passed to the child, and so is SIGINT -- except the first
+one while wattprint runs in the foreground of a terminal, because the terminal has already
+delivered Ctrl-C to the child (they share the process group) and a second copy would
+interrupt the child's own clean-up. Either way wattprint waits for the child and writes the
+row, marked interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import warnings
+from collections.abc import Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TextIO
+
+from wattprint.core.validate import MAX_NAME_CHARS
+
+if TYPE_CHECKING:
+    from wattprint.core.record import EnergyRecord
+    from wattprint.core.tracker import Tracker
+
+log = logging.getLogger(__name__)
+
+_PROG = "wattprint run"
+_FORWARDED = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+LIVE_PERIOD_S = 1.0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run a command, measure its energy and CO2e, append a row to the CSV",
+        usage="wattprint run [options] -- COMMAND [ARGS...]",
+        description=(
+            "Run COMMAND, measure the energy (kWh) and CO2e (kg) it takes, append one row to the CSV "
+            "and print a summary on stderr. The exit status is COMMAND's."
+        ),
+    )
+    p.add_argument("--project-name", default="wattprint", metavar="NAME", help="label of the row (default: wattprint)")
+    p.add_argument("--experiment-description", metavar="TEXT", help="label of the row (default: the command line)")
+    p.add_argument("--country", metavar="KEY", help='grid location: ISO code or name ("FR", "France")')
+    p.add_argument("--region", metavar="KEY", help='sub-national grid ("US-CA", "SE-SE3")')
+    p.add_argument("--cloud", metavar="KEY", help='cloud region ("aws:us-east-1", "gcp:europe-west1")')
+    p.add_argument("--pue", type=float, default=1.0, metavar="N", help="power usage effectiveness, >= 1 (default 1.0)")
+    p.add_argument("--output-file", default="emissions.csv", metavar="PATH", help="CSV to append to (default: emissions.csv)")
+    p.add_argument(
+        "--scope",
+        choices=("machine", "process"),
+        default="machine",
+        help="host energy of the whole machine (default) or of this process tree (the command and its children)",
+    )
+    p.add_argument("--measure-period", type=float, default=1.0, metavar="S", help="sampling period in seconds (default 1.0)")
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS...]", help="the command to run, after --")
+    p.set_defaults(func=run, _parser=p)
+
+
+def _describe(command: Sequence[str]) -> str:
+    """The command line as a row label: one line, at most the length a label may have."""
+    text = "".join(c if c.isprintable() or c == "\t" else " " for c in shlex.join(command))
+    return text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 3] + "..."
+
+
+@contextmanager
+def _plain_warnings(stream: TextIO):
+    """Show warnings (world-average location, a sink failing) as one line, not a source excerpt."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = str(message).removeprefix("wattprint: ")
+        print(f"{_PROG}: warning: {text}", file=stream)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = show
+        yield
+
+
+def _in_terminal_foreground() -> bool:
+    """True when this process group owns a terminal, so Ctrl-C went to the child too."""
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp():
+                return True
+        except (OSError, AttributeError):
+            continue
+    return False
+
+
+class _Forwarder:
+    """Catches SIGINT/SIGTERM/SIGHUP, remembers them, and passes them on to the child."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._pending: list[int] = []
+        self._proc: subprocess.Popen | None = None
+        self._previous: dict[int, object] = {}
+        self._sigints = 0
+
+    def install(self) -> None:
+        for sig in _FORWARDED:
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except (OSError, ValueError):  # not the main thread, or a signal the OS lacks
+                pass
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    def attach(self, proc: subprocess.Popen) -> None:
+        self._proc = proc
+        pending, self._pending = self._pending, []
+        for sig in pending:
+            self._forward(sig)
+
+    def _handle(self, signum: int, frame) -> None:
+        self.received.append(signum)
+        if self._proc is None:
+            self._pending.append(signum)
+        else:
+            self._forward(signum)
+
+    def _forward(self, signum: int) -> None:
+        if signum == getattr(signal, "SIGINT", None):
+            self._sigints += 1
+            if self._sigints == 1 and _in_terminal_foreground():
+                return
+        try:
+            self._proc.send_signal(signum)  # type: ignore[union-attr]
+        except (OSError, ValueError):  # it has just exited, or a signal this OS cannot send
+            pass
+
+
+class _LiveLine:
+    """A status line on a terminal, rewritten in place: power (W), energy (kWh), CO2e (g)."""
+
+    def __init__(self, tracker: Tracker, stream: TextIO) -> None:
+        self._tracker = tracker
+        self._stream = stream
+        self._window = tracker.begin_window("live")
+        self._last_s = 0.0
+        self._last_kwh = 0.0
+        self._shown = False
+
+    def update(self) -> None:
+        # A copy of the open window closes without closing the original: energy since start.
+        record = self._tracker.end_window(dataclasses.replace(self._window), write=False)
+        dt = record.duration_s - self._last_s
+        power_w = (record.energy_kwh - self._last_kwh) * 3_600_000.0 / dt if dt > 0 else 0.0
+        self._last_s, self._last_kwh = record.duration_s, record.energy_kwh
+        self._stream.write(
+            f"\r{_PROG}: {power_w:8.1f} W  {record.energy_kwh:.6f} kWh  "
+            f"{record.co2_kg * 1000.0:.3f} g CO2e  {record.duration_s:6.0f} s\x1b[K"
+        )
+        self._stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+
+
+def _exit_status(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def run(args: argparse.Namespace) -> int:
+    from wattprint import Tracker
+    from wattprint.core.errors import WattprintError
+
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        args._parser.error("no COMMAND given; usage: wattprint run [options] -- COMMAND [ARGS...]")
+    err = sys.stderr
+    with _plain_warnings(err):
+        try:
+            tracker = Tracker(
+                project_name=args.project_name,
+                experiment_description=(
+                    _describe(command) if args.experiment_description is None else args.experiment_description
+                ),
+                country=args.country,
+                region=args.region,
+                cloud=args.cloud,
+                pue=args.pue,
+                output_file=args.output_file,
+                scope=args.scope,
+                measure_period=args.measure_period,
+            )
+        except WattprintError as exc:
+            print(f"{_PROG}: error: {exc}", file=err)
+            return 2
+        forwarder = _Forwarder()
+        forwarder.install()
+        try:
+            return _measure(tracker, command, forwarder, err)
+        finally:
+            forwarder.restore()
+
+
+def _measure(tracker: Tracker, command: list[str], forwarder: _Forwarder, err: TextIO) -> int:
+    measuring = True
+    try:
+        tracker.start()
+    except Exception as exc:  # measuring must never stop the command itself
+        print(f"{_PROG}: warning: measurement could not start ({exc}); running the command unmeasured", file=err)
+        measuring = False
+    if forwarder.received:  # told to stop before the command even started
+        if measuring:
+            _stop(tracker, command, None, True, err)
+        return 128 + forwarder.received[0]
+    try:
+        proc = subprocess.Popen(command)
+    except OSError as exc:
+        if measuring:
+            try:
+                tracker.stop(write=False)  # nothing ran: no row
+            except Exception as stop_exc:
+                log.debug("stopping the unused tracker failed: %s", stop_exc)
+        status = 127 if isinstance(exc, FileNotFoundError) else 126
+        reason = "command not found" if status == 127 else (exc.strerror or str(exc))
+        print(f"{_PROG}: {command[0]}: {reason}", file=err)
+        return status
+    forwarder.attach(proc)
+    live = None
+    if measuring and err.isatty():
+        try:
+            live = _LiveLine(tracker, err)
+        except Exception:  # the live line is a nicety
+            live = None
+    while True:
+        try:
+            returncode = proc.wait(timeout=LIVE_PERIOD_S if live else None)
+            break
+        except subprocess.TimeoutExpired:
+            try:
+                live.update()  # type: ignore[union-attr]
+            except Exception:
+                live = None
+    if live is not None:
+        live.clear()
+    status = _exit_status(returncode)
+    if measuring:
+        _stop(tracker, command, status, returncode < 0 or bool(forwarder.received), err)
+    return status
+
+
+def _size(path: str | os.PathLike[str] | None) -> int:
+    try:
+        return os.path.getsize(path)
+    except (OSError, TypeError):
+        return -1
+
+
+def _stop(tracker: Tracker, command: list[str], status: int | None, interrupted: bool, err: TextIO) -> None:
+    before = _size(tracker.output_file)
+    try:
+        record = tracker.stop(interrupted=interrupted)
+    except Exception as exc:
+        print(f"{_PROG}: warning: could not finish the measurement ({exc})", file=err)
+        return
+    # The sink warns rather than raises when it cannot write: say so only if the file grew.
+    written = tracker.output_file if tracker.output_file is not None and _size(tracker.output_file) > before else None
+    print(summary(record, command, status, written), file=err)
+
+
+def summary(record: EnergyRecord, command: Sequence[str], status: int | None, output_file: str | os.PathLike[str] | None) -> str:
+    """The lines printed after the command: duration, energy per domain and method, CO2e, intensity.
+
+    ``output_file`` is the CSV the row went to, or None if none was written.
+    """
+    from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, pick
+
+    def energy(kwh: float) -> str:
+        unit = pick([kwh], ENERGY_UNITS)
+        return f"{kwh / unit[1]:.4g} {unit[0]}"
+
+    co2_unit = pick([record.co2_kg], CO2_UNITS)
+    how = "was stopped before it started" if status is None else f"exited with status {status}"
+    head = f"{_PROG}: `{_describe(command)}` {how} after {record.duration_s:.2f} s"
+    if record.interrupted:
+        head += " (interrupted)"
+    domains = ", ".join(
+        f"{d} {energy(kwh)} {record.method_by_domain.get(d, '')}".rstrip()
+        + (" (failed during the run)" if d in record.failed_domains else "")
+        for d, kwh in sorted(record.energy_kwh_by_domain.items())
+    )
+    year = f", {record.intensity_year}" if record.intensity_year else ""
+    where = record.intensity_name or record.intensity_key
+    if record.intensity_key and record.intensity_key != where:
+        where += f" ({record.intensity_key})"
+    lines = [
+        head,
+        f"  energy:    {energy(record.energy_kwh)}" + (f" ({domains})" if domains else ""),
+        f"  CO2e:      {record.co2_kg / co2_unit[1]:.4g} {co2_unit[0]} (PUE {record.pue:g})",
+        f"  intensity: {record.intensity_g_per_kwh:.4g} gCO2e/kWh, {where}; {record.intensity_source}"
+        f"{year}, {record.intensity_basis}; location from {record.located_by}",
+    ]
+    if output_file is not None:
+        lines.append(f"  row appended to {os.fspath(output_file)} (run {record.run_id[:8]})")
+    else:
+        lines.append(f"  no row was written (run {record.run_id[:8]})")
+    return "\n".join(lines)

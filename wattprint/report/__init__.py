@@ -1,0 +1,26 @@
+"""Reading, summarising and drawing wattprint and ECO2AI emission CSVs (``wattprint report``).
+
+    from wattprint.report import load_files, summarise
+    report = summarise(load_files(["emissions.csv"]))
+    report.total.energy_kwh, report.total.co2_kg
+
+Charts (:mod:`wattprint.report.chart`) need the ``plot`` extra (matplotlib), imported on first use.
+"""
+
+from __future__ import annotations
+
+from wattprint.report.load import ReportError, Row, load_file, load_files
+from wattprint.report.summary import EpochLine, Group, Report, RunSummary, Totals, summarise
+
+__all__ = [
+    "EpochLine",
+    "Group",
+    "Report",
+    "ReportError",
+    "Row",
+    "RunSummary",
+    "Totals",
+    "load_file",
+    "load_files",
+    "summarise",
+]
