@@ -65,7 +65,7 @@ EXTENDED_COLUMNS = (
 )
 COLUMNS = ECO2AI_COLUMNS + EXTENDED_COLUMNS
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")  # and the escape itself, so it reads back
 
 
 class Sink(Protocol):
