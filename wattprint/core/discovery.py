@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Mapping
 
@@ -72,12 +73,33 @@ def _host_sensors(scope: str, clock: Clock, env: Mapping[str, str]) -> Discovery
     return out
 
 
-def _gpu_sensors(clock: Clock, env: Mapping[str, str], ranks: RankInfo) -> Discovery:
-    from wattprint.core.sensors.amd import discover_amd
-    from wattprint.core.sensors.nvml import discover_nvml
+# Device nodes every driver creates on Linux. Looking for them costs microseconds, where importing
+# and initialising a vendor library costs tens of milliseconds at every start().
+_NVIDIA_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/dxg")  # dxg: WSL2
+_AMD_NODES = ("/dev/kfd",)
 
+
+def _driver_absent(nodes: tuple[str, ...]) -> bool:
+    """True only on Linux when none of the driver's device nodes exists."""
+    return sys.platform.startswith("linux") and not any(os.path.exists(n) for n in nodes)
+
+
+def _gpu_sensors(clock: Clock, env: Mapping[str, str], ranks: RankInfo) -> Discovery:
     out = Discovery()
-    for finder in (discover_nvml, discover_amd):
+    finders = []
+    if _driver_absent(_NVIDIA_NODES):
+        out.notes.append("NVML: no NVIDIA driver (no /dev/nvidiactl); no NVIDIA GPU measured")
+    else:
+        from wattprint.core.sensors.nvml import discover_nvml
+
+        finders.append(discover_nvml)
+    if _driver_absent(_AMD_NODES):
+        out.notes.append("AMD: no ROCm driver (no /dev/kfd); no AMD GPU measured")
+    else:
+        from wattprint.core.sensors.amd import discover_amd
+
+        finders.append(discover_amd)
+    for finder in finders:
         try:
             out.extend(finder(clock=clock, environ=env))
         except Exception as exc:  # a vendor library misbehaving must not stop the run
