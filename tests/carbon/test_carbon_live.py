@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import threading
@@ -15,6 +16,7 @@ from wattprint.core.carbon import lookup, resolve_source
 from wattprint.core.carbon.live import (
     ElectricityMaps,
     EnergiDataService,
+    LiveProvider,
     UKCarbonIntensity,
     WattTime,
     make_provider,
@@ -22,6 +24,7 @@ from wattprint.core.carbon.live import (
 from wattprint.core.carbon.live._http import check_base_url, get_json
 from wattprint.core.carbon.live.base import AUTH_BACKOFF_S, BACKOFF_START_S, LiveError
 from wattprint.core.errors import ConfigError
+from wattprint.testing import FakeClock
 
 TOKEN = "tok-SECRET-3141"
 PASSWORD = "pw-SECRET-2718"
@@ -87,23 +90,9 @@ def service():
     svc.server.server_close()
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return 1_768_900_000.0 + self.now  # 2026-01-20
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock():
-    return FakeClock()
+    return FakeClock(wall_start=1_768_901_000.0)  # 2026-01-20 09:23:20 UTC
 
 
 def live_warnings(caplog) -> list[str]:
@@ -356,6 +345,19 @@ def test_plain_http_to_a_remote_host_is_refused_at_construction():
 def test_bad_timing_settings(kwargs):
     with pytest.raises(ConfigError):
         UKCarbonIntensity(environ={}, **kwargs)
+
+
+@pytest.mark.parametrize("cls", [ElectricityMaps, UKCarbonIntensity, EnergiDataService, WattTime])
+def test_providers_spell_out_the_base_options_unchanged(cls):
+    # Each provider repeats LiveProvider's keyword options so that help() and editors show them;
+    # this keeps the copies in step with the base (names, defaults, types).
+    base = inspect.signature(LiveProvider.__init__).parameters
+    own = inspect.signature(cls.__init__).parameters
+    for name, option in base.items():
+        if name == "self":
+            continue
+        assert own[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert (own[name].default, own[name].annotation) == (option.default, option.annotation), name
 
 
 def test_get_json_reports_status_without_headers(service):

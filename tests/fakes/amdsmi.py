@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tests.fakes import FakeClock
+from wattprint.testing import FakeClock
 
 # Values of amdsmi 7.0 (amdsmi_wrapper.py).
 AMDSMI_STATUS_NOT_SUPPORTED = 2

@@ -32,6 +32,7 @@ from wattprint.core.sensors.cpu_info import (
     read_cgroup_usage_s,
 )
 from wattprint.core.sensors.process import ProcessTree
+from wattprint.testing import FakeClock
 
 # psutil's Linux field sets, in seconds.
 scputimes = namedtuple(
@@ -39,20 +40,6 @@ scputimes = namedtuple(
 )
 pcputimes = namedtuple("pcputimes", "user system children_user children_system iowait")
 pmem = namedtuple("pmem", "rss vms shared text lib data dirty")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return 1.7e9 + self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class FakeCpuTimes:
@@ -520,5 +507,8 @@ def test_busy_thread_costs_more_than_an_idle_wait_on_this_machine() -> None:
     threading.Event().wait(0.5)
     idle_m, idle_p = machine.energy_j() - start_m, process.energy_j() - start_p
 
-    assert busy_m > idle_m > 0
+    # The process scope sees only this process's CPU time, so the comparison holds whatever else
+    # the machine runs; the machine scope also sees other processes (CI neighbours), so it is
+    # only checked to be charging something in both phases.
     assert busy_p > idle_p >= 0
+    assert busy_m > 0 and idle_m > 0

@@ -8,7 +8,6 @@ import sys
 import pynvml
 import pytest
 
-from tests.fakes import FakeClock
 from tests.fakes.nvml import (
     NVML_ERROR_DRIVER_NOT_LOADED,
     NVML_ERROR_GPU_IS_LOST,
@@ -21,6 +20,7 @@ from wattprint.core.errors import SensorError
 from wattprint.core.sensors.base import COUNTER, ESTIMATED, GPU, SAMPLED
 from wattprint.core.sensors.gpu_table import IDLE_FRACTION, estimated_gpu_power_w, gpu_tdp_w
 from wattprint.core.sensors.nvml import discover_nvml
+from wattprint.testing import FakeClock
 
 UUID_A = "GPU-8932f937-d72c-4106-c12f-20bd9faed9f6"
 UUID_B = "GPU-8932aaaa-0000-4106-c12f-20bd9faed9f6"

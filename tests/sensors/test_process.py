@@ -14,6 +14,7 @@ import pytest
 from wattprint.core.errors import ConfigError, SensorError
 from wattprint.core.sensors.base import COUNTER, CPU, Sensor
 from wattprint.core.sensors.process import ProcessTree, ScaledHostSensor
+from wattprint.testing import FakeClock
 
 # psutil's Linux field sets: seconds and bytes.
 pcputimes = namedtuple("pcputimes", "user system children_user children_system iowait")
@@ -22,20 +23,6 @@ scputimes = namedtuple("scputimes", "user nice system idle iowait irq softirq st
 svmem = namedtuple("svmem", "total available percent used free")
 
 GB = 2**30
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return 1.7e9 + self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class FakeProcess:

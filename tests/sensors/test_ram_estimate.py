@@ -16,26 +16,13 @@ from wattprint.core.sensors.ram_estimate import (
     RamEstimateSensor,
     ram_estimate_sensor,
 )
+from wattprint.testing import FakeClock
 
 GB = 2**30
 # psutil's Linux field sets (bytes).
 svmem = namedtuple("svmem", "total available percent used free active inactive buffers cached shared slab")
 pcputimes = namedtuple("pcputimes", "user system children_user children_system iowait")
 pmem = namedtuple("pmem", "rss vms shared text lib data dirty")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 10.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return 1.7e9 + self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class FakeMemory:

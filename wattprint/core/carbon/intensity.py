@@ -108,22 +108,32 @@ class StaticIntensity:
         return hash(self.intensity)
 
 
+def nonnegative_number(value: object, what: str, *, unit: str, example: str) -> float:
+    """Return ``value`` as a finite float >= 0, or raise :class:`ConfigError` naming ``what``.
+
+    Numeric strings are accepted so environment variables can be passed straight in; booleans
+    are not. ``unit`` (``"gCO2e/kWh"``, ``"per kWh"``) and ``example`` (``"250"``) go into the
+    message.
+    """
+    a_number = f"a number {unit}" if unit.startswith("per ") else f"a number of {unit}"
+    if isinstance(value, bool):
+        raise ConfigError(f"{what} must be {a_number}, got {value!r}")
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be {a_number} (for example {example}), got {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise ConfigError(f"{what} must be a finite number >= 0 {unit}, got {value!r}")
+    return number
+
+
 def validate_g_per_kwh(value: object, what: str = "carbon_intensity") -> float:
     """Return ``value`` as a float g/kWh, or raise :class:`ConfigError` saying how to fix it.
 
     Accepts a non-negative finite number (zero is allowed: an off-grid renewable supply).
     Strings are accepted so environment variables can be passed straight in.
     """
-    if isinstance(value, bool):
-        raise ConfigError(f"{what} must be a number of gCO2e/kWh, got {value!r}")
-    try:
-        g = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"{what} must be a number of gCO2e/kWh (for example 250), got {value!r}"
-        ) from None
-    if not math.isfinite(g) or g < 0:
-        raise ConfigError(f"{what} must be a finite number >= 0 gCO2e/kWh, got {value!r}")
+    g = nonnegative_number(value, what, unit="gCO2e/kWh", example="250")
     if g > MAX_PLAUSIBLE_G_PER_KWH:
         raise ConfigError(
             f"{what}={g:g} gCO2e/kWh is implausibly high (the dirtiest grids are near 1,300); "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+from wattprint.core.carbon.intensity import nonnegative_number
 from wattprint.core.errors import ConfigError
 
 __all__ = ["PUE_PRESETS", "PUE_SOURCES", "validate_price", "validate_pue"]
@@ -89,14 +90,4 @@ def validate_price(price: object) -> float | None:
     """
     if price is None:
         return None
-    if isinstance(price, bool):
-        raise ConfigError(f"electricity_price must be a number per kWh, got {price!r}")
-    try:
-        value = float(price)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"electricity_price must be a number per kWh (for example 0.25), got {price!r}"
-        ) from None
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"electricity_price must be a finite number >= 0 per kWh, got {price!r}")
-    return value
+    return nonnegative_number(price, "electricity_price", unit="per kWh", example="0.25")

@@ -20,11 +20,9 @@ Which GPUs
 
 from __future__ import annotations
 
-import enum
 import importlib.util
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +30,20 @@ from typing import Any
 
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import SensorError
-from wattprint.core.sensors.base import COUNTER, GPU, Discovery, PowerSampledSensor, Sensor
+from wattprint.core.sensors.base import COUNTER, Discovery, Sensor
+from wattprint.core.sensors.gpu_common import (
+    FROM_ENV,
+    FromEnv,
+    GpuDevice,
+    GpuPowerSensor,
+    GpuSession,
+    add_sensors,
+    describe,
+    discover_in_session,
+    is_index,
+    open_sensor,
+    visible_entries,
+)
 from wattprint.core.units import uj_to_j
 
 log = logging.getLogger(__name__)
@@ -44,37 +55,6 @@ VALIDATION_S = 0.3
 #: Accepted range of counter energy / (power x time).
 VALID_RATIO = (0.1, 10.0)
 _POWER_KEYS = ("socket_power", "current_socket_power", "average_socket_power")
-
-
-class _FromEnv(enum.Enum):
-    TOKEN = "read from the environment"
-
-
-#: Default of ``visible_devices``: apply ``ROCR_VISIBLE_DEVICES`` then ``HIP_VISIBLE_DEVICES``.
-FROM_ENV = _FromEnv.TOKEN
-
-
-class _Session:
-    """One ``amdsmi_init``, held by the discovery call and by each sensor; shut down at the last release."""
-
-    def __init__(self, amdsmi: Any) -> None:
-        self._amdsmi = amdsmi
-        self._holders = 1
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        with self._lock:
-            self._holders += 1
-
-    def release(self) -> None:
-        with self._lock:
-            self._holders -= 1
-            if self._holders != 0:
-                return
-        try:
-            self._amdsmi.amdsmi_shut_down()
-        except Exception as exc:  # amdsmi raises several unrelated types here; shutdown is best effort
-            log.debug("amdsmi_shut_down failed: %s", exc)
 
 
 @dataclass
@@ -94,15 +74,10 @@ class _Gpu:
         return f"amdsmi:{self.uuid or self.hip_id}"
 
 
-class _Device:
+class _Device(GpuDevice):
     """A GPU held by one sensor: calls amdsmi and turns its errors into :class:`SensorError`."""
 
-    def __init__(self, amdsmi: Any, session: _Session, gpu: _Gpu) -> None:
-        self.amdsmi = amdsmi
-        self.gpu = gpu
-        self._session = session
-        self._closed = False
-        session.acquire()
+    gpu: _Gpu
 
     def energy_uj(self) -> float:
         return self._call(_energy_uj)
@@ -114,17 +89,11 @@ class _Device:
         return power
 
     def _call(self, read: Callable[[Any, Any], Any]) -> Any:
-        if self._closed:
-            raise SensorError(f"{self.gpu.label}: sensor is closed")
+        self._check_open()
         try:
-            return read(self.amdsmi, self.gpu.handle)
-        except _errors(self.amdsmi) as exc:
+            return read(self.library, self.gpu.handle)
+        except _errors(self.library) as exc:
             raise SensorError(f"{self.gpu.label}: amdsmi failed: {exc}") from exc
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._session.release()
 
 
 def _errors(amdsmi: Any) -> tuple[type[BaseException], ...]:
@@ -157,13 +126,6 @@ def _power_w(amdsmi: Any, handle: Any) -> float | None:
     return 0.0 if numbers else None
 
 
-def _describe(sensor: Sensor, device: _Device, note: str) -> None:
-    sensor.domain = GPU
-    sensor.name = device.gpu.label
-    sensor.key = device.gpu.key
-    sensor.note = note
-
-
 class AmdEnergySensor(Sensor):
     """Cumulative joules from the amdsmi energy accumulator (checked at discovery); ``counter``.
 
@@ -179,7 +141,7 @@ class AmdEnergySensor(Sensor):
         self._device = device
         self._last_uj = first_uj
         self._total_uj = 0.0
-        _describe(self, device, note)
+        describe(self, device, note)
 
     def _read_j(self) -> float:
         raw_uj = self._device.energy_uj()
@@ -194,25 +156,14 @@ class AmdEnergySensor(Sensor):
         self._device.close()
 
 
-class AmdPowerSensor(PowerSampledSensor):
+class AmdPowerSensor(GpuPowerSensor):
     """Socket power (W) integrated over time; method ``sampled``."""
-
-    def __init__(self, device: _Device, note: str, clock: Clock = SYSTEM_CLOCK) -> None:
-        self._device = device  # read by power_w() during the base initialiser
-        super().__init__(clock)
-        _describe(self, device, note)
-
-    def power_w(self) -> float:
-        return self._device.power_w()
-
-    def close(self) -> None:
-        self._device.close()
 
 
 def discover_amd(
     *,
     amdsmi: Any = None,
-    visible_devices: str | None | _FromEnv = FROM_ENV,
+    visible_devices: str | None | FromEnv = FROM_ENV,
     clock: Clock = SYSTEM_CLOCK,
     environ: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
@@ -246,9 +197,10 @@ def discover_amd(
         reason = "no amdgpu driver, or amdsmi does not match the installed ROCm"
         return Discovery(notes=[f"AMD: amdsmi_init failed ({exc}): {reason}; no AMD GPU measured"])
 
-    session = _Session(amdsmi)
-    found = Discovery()
-    try:
+    # amdsmi raises several unrelated types at shutdown; it is best effort
+    session = GpuSession(amdsmi, "amdsmi_shut_down", Exception)
+
+    def fill(found: Discovery) -> None:
         gpus = _list_gpus(amdsmi, found.notes)
         if visible_devices is FROM_ENV:
             gpus = _visible(gpus, env.get(ROCR_ENV), ROCR_ENV, found.notes)
@@ -256,15 +208,8 @@ def discover_amd(
         else:
             gpus = _visible(gpus, visible_devices, "visible_devices", found.notes)
         _open_all(amdsmi, session, gpus, clock, sleep, validation_s, found)
-    except Exception as exc:  # a library/driver mismatch must not stop training; the note says what failed
-        for sensor in found.sensors:
-            sensor.close()
-        found = Discovery(
-            notes=[*found.notes, f"AMD: enumerating GPUs failed ({exc!r}); no AMD GPU measured"]
-        )
-    finally:
-        session.release()
-    return found
+
+    return discover_in_session(session, fill, prefix="AMD", vendor="AMD")
 
 
 def _list_gpus(amdsmi: Any, notes: list[str]) -> list[_Gpu]:
@@ -295,27 +240,18 @@ def _list_gpus(amdsmi: Any, notes: list[str]) -> list[_Gpu]:
 
 def _visible(gpus: list[_Gpu], spec: str | None, source: str, notes: list[str]) -> list[_Gpu]:
     """The GPUs a ``*_VISIBLE_DEVICES`` value keeps, by position in ``gpus`` or by UUID."""
-    if spec is None:
+    matched = visible_entries(spec, lambda entry: _resolve(entry, gpus), notes, prefix="AMD", source=source)
+    if matched is None:
         return gpus
-    if not spec.strip():
-        notes.append(f"AMD: {source} is empty: no GPU is visible to this process")
-        return []
-    entries = [entry.strip() for entry in spec.split(",")]
     chosen: list[_Gpu] = []
-    for position, entry in enumerate(entries):
-        gpu = _resolve(entry, gpus)
-        if gpu is None:
-            hidden = entries[position + 1 :]
-            also = f", and so are the entries after it ({', '.join(hidden)})" if hidden else ""
-            notes.append(f"AMD: {source} entry {entry!r} matches no GPU; it is ignored{also}")
-            break
+    for _, gpu in matched:
         if gpu not in chosen:
             chosen.append(gpu)
     return chosen
 
 
 def _resolve(entry: str, gpus: Sequence[_Gpu]) -> _Gpu | None:
-    if entry.isascii() and entry.isdigit():
+    if is_index(entry):
         index = int(entry)
         return gpus[index] if index < len(gpus) else None
     wanted = entry.lower().removeprefix("gpu-")
@@ -353,7 +289,7 @@ def _probe(amdsmi: Any, gpu: _Gpu) -> _Probe:
 
 def _open_all(
     amdsmi: Any,
-    session: _Session,
+    session: GpuSession,
     gpus: list[_Gpu],
     clock: Clock,
     sleep: Callable[[float], None],
@@ -367,20 +303,15 @@ def _open_all(
         sleep(validation_s)  # one wait for all GPUs
     t1 = clock.monotonic()
     after = [_probe(amdsmi, gpu) for gpu in gpus]
-    opened = []
-    for first, second in zip(before, after, strict=True):
-        sensor, note = _choose(amdsmi, session, first, second, t1 - t0, clock)
-        if note:
-            found.notes.append(note)
-        if sensor is not None:
-            found.sensors.append(sensor)
-            opened.append(f"{sensor.name} ({sensor.method})")
-    if opened:
-        found.notes.append(f"AMD: measuring {', '.join(opened)}")
+    results = (
+        _choose(amdsmi, session, first, second, t1 - t0, clock)
+        for first, second in zip(before, after, strict=True)
+    )
+    add_sensors(found, results, prefix="AMD")
 
 
 def _choose(
-    amdsmi: Any, session: _Session, first: _Probe, second: _Probe, dt_s: float, clock: Clock
+    amdsmi: Any, session: GpuSession, first: _Probe, second: _Probe, dt_s: float, clock: Clock
 ) -> tuple[Sensor | None, str | None]:
     gpu = first.gpu
     e0_uj, e1_uj = first.energy_uj, second.energy_uj
@@ -424,14 +355,9 @@ def _choose(
 
 def _build(
     amdsmi: Any,
-    session: _Session,
+    session: GpuSession,
     gpu: _Gpu,
     make: Callable[[_Device], Sensor],
     note: str | None = None,
 ) -> tuple[Sensor | None, str | None]:
-    device = _Device(amdsmi, session, gpu)
-    try:
-        return make(device), note
-    except SensorError as exc:  # the first reading failed between the probe and now
-        device.close()
-        return None, f"AMD: {exc}; not measured"
+    return open_sensor(_Device(amdsmi, session, gpu), make, prefix="AMD", note=note)

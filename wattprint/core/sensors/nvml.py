@@ -25,12 +25,10 @@ Lifetime
 
 from __future__ import annotations
 
-import enum
 import logging
 import os
 import re
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,12 +37,23 @@ from wattprint.core.errors import SensorError
 from wattprint.core.sensors.base import (
     COUNTER,
     ESTIMATED,
-    GPU,
     Discovery,
     IntegratingSensor,
-    PowerSampledSensor,
     Sensor,
     Unwrapper,
+)
+from wattprint.core.sensors.gpu_common import (
+    FROM_ENV,
+    FromEnv,
+    GpuDevice,
+    GpuPowerSensor,
+    GpuSession,
+    add_sensors,
+    describe,
+    discover_in_session,
+    is_index,
+    open_sensor,
+    visible_entries,
 )
 from wattprint.core.sensors.gpu_table import (
     GENERIC_GPU_TDP_W,
@@ -58,14 +67,6 @@ log = logging.getLogger(__name__)
 
 VISIBLE_ENV = "CUDA_VISIBLE_DEVICES"
 ORDER_ENV = "CUDA_DEVICE_ORDER"
-
-
-class _FromEnv(enum.Enum):
-    TOKEN = "read from the environment"
-
-
-#: Default of ``visible_devices``: read ``CUDA_VISIBLE_DEVICES`` when discovery runs.
-FROM_ENV = _FromEnv.TOKEN
 
 # NVML return codes (nvml.h); read from the module when it has them.
 _NOT_SUPPORTED = 3
@@ -88,29 +89,6 @@ def _text(value: str | bytes) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-class _Session:
-    """One ``nvmlInit``, held by the discovery call and by each sensor; shut down at the last release."""
-
-    def __init__(self, nvml: Any) -> None:
-        self._nvml = nvml
-        self._holders = 1  # the discovery call itself
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        with self._lock:
-            self._holders += 1
-
-    def release(self) -> None:
-        with self._lock:
-            self._holders -= 1
-            if self._holders != 0:
-                return
-        try:
-            self._nvml.nvmlShutdown()
-        except self._nvml.NVMLError as exc:
-            log.debug("nvmlShutdown failed: %s", exc)
-
-
 @dataclass
 class _Gpu:
     """A physical GPU as NVML lists it."""
@@ -124,38 +102,27 @@ class _Gpu:
     def label(self) -> str:
         return f"{self.name} (GPU {self.index})"
 
+    @property
+    def key(self) -> str:
+        return f"nvml:{self.uuid}"
 
-class _Device:
+
+class _Device(GpuDevice):
     """A GPU held by one sensor: calls NVML and turns its errors into :class:`SensorError`."""
 
-    def __init__(self, nvml: Any, session: _Session, gpu: _Gpu) -> None:
-        self.nvml = nvml
-        self.gpu = gpu
-        self._session = session
-        self._closed = False
-        session.acquire()
+    gpu: _Gpu
 
     def call(self, function: str) -> Any:
-        if self._closed:
-            raise SensorError(f"{self.gpu.label}: sensor is closed")
+        self._check_open()
         try:
-            return getattr(self.nvml, function)(self.gpu.handle)
-        except self.nvml.NVMLError as exc:
+            return getattr(self.library, function)(self.gpu.handle)
+        except self.library.NVMLError as exc:
             raise SensorError(
                 f"{self.gpu.label}: {function} failed: {exc} (NVML error {getattr(exc, 'value', '?')})"
             ) from exc
 
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._session.release()
-
-
-def _describe(sensor: Sensor, device: _Device, note: str) -> None:
-    sensor.domain = GPU
-    sensor.name = device.gpu.label
-    sensor.key = f"nvml:{device.gpu.uuid}"
-    sensor.note = note
+    def power_w(self) -> float:
+        return mw_to_w(self.call("nvmlDeviceGetPowerUsage"))
 
 
 class NvmlEnergySensor(Sensor):
@@ -168,7 +135,7 @@ class NvmlEnergySensor(Sensor):
         super().__init__()
         self._device = device
         self._unwrapper = Unwrapper(first_mj, None)
-        _describe(self, device, "NVML total-energy counter (mJ)")
+        describe(self, device, "NVML total-energy counter (mJ)")
 
     def _read_j(self) -> float:
         raw_mj = self._device.call("nvmlDeviceGetTotalEnergyConsumption")
@@ -184,19 +151,13 @@ class NvmlEnergySensor(Sensor):
         self._device.close()
 
 
-class NvmlPowerSensor(PowerSampledSensor):
+class NvmlPowerSensor(GpuPowerSensor):
     """Board power (mW) integrated over time; method ``sampled``."""
 
     def __init__(self, device: _Device, clock: Clock = SYSTEM_CLOCK) -> None:
-        self._device = device  # read by power_w() during the base initialiser
-        super().__init__(clock)
-        _describe(self, device, "NVML power (mW) integrated by the sampler: this GPU has no energy counter")
-
-    def power_w(self) -> float:
-        return mw_to_w(self._device.call("nvmlDeviceGetPowerUsage"))
-
-    def close(self) -> None:
-        self._device.close()
+        super().__init__(
+            device, "NVML power (mW) integrated by the sampler: this GPU has no energy counter", clock
+        )
 
 
 class NvmlEstimateSensor(IntegratingSensor):
@@ -222,7 +183,7 @@ class NvmlEstimateSensor(IntegratingSensor):
             if utilisation
             else "at full load (utilisation unavailable: an upper bound)"
         )
-        _describe(self, device, f"no NVML energy or power reading; {max_power_w:.0f} W ({source}) {load}")
+        describe(self, device, f"no NVML energy or power reading; {max_power_w:.0f} W ({source}) {load}")
 
     def _energy_since_j(self, now: float, dt_s: float) -> float:
         utilisation = self._device.call("nvmlDeviceGetUtilizationRates").gpu if self._utilisation else None
@@ -235,7 +196,7 @@ class NvmlEstimateSensor(IntegratingSensor):
 def discover_nvml(
     *,
     nvml: Any = None,
-    visible_devices: str | None | _FromEnv = FROM_ENV,
+    visible_devices: str | None | FromEnv = FROM_ENV,
     clock: Clock = SYSTEM_CLOCK,
     environ: Mapping[str, str] | None = None,
 ) -> Discovery:
@@ -261,19 +222,10 @@ def discover_nvml(
     except nvml.NVMLError as exc:
         return Discovery(notes=[f"NVML: {_init_failure(nvml, exc)}; no NVIDIA GPU measured"])
 
-    session = _Session(nvml)
-    found = Discovery()
-    try:
-        _discover(nvml, session, spec, env, clock, found)
-    except Exception as exc:  # a binding/driver mismatch must not stop training; the note says what failed
-        for sensor in found.sensors:
-            sensor.close()
-        found = Discovery(
-            notes=[*found.notes, f"NVML: enumerating GPUs failed ({exc!r}); no NVIDIA GPU measured"]
-        )
-    finally:
-        session.release()
-    return found
+    session = GpuSession(nvml, "nvmlShutdown", nvml.NVMLError)
+    return discover_in_session(
+        session, lambda found: _discover(nvml, session, spec, env, clock, found), prefix="NVML", vendor="NVIDIA"
+    )
 
 
 def _init_failure(nvml: Any, exc: Exception) -> str:
@@ -286,7 +238,7 @@ def _init_failure(nvml: Any, exc: Exception) -> str:
 
 
 def _discover(
-    nvml: Any, session: _Session, spec: str | None, env: Mapping[str, str], clock: Clock, found: Discovery
+    nvml: Any, session: GpuSession, spec: str | None, env: Mapping[str, str], clock: Clock, found: Discovery
 ) -> None:
     gpus: list[_Gpu | None] = []
     for index in range(nvml.nvmlDeviceGetCount()):
@@ -307,21 +259,17 @@ def _discover(
         found.notes.append("NVML: no NVIDIA GPU found")
         return
     selected, mig_parents = _select(nvml, spec, gpus, env, found.notes)
-    opened = []
-    for gpu in selected:
-        if gpu.index in mig_parents:
-            found.notes.append(
-                f"NVML: {gpu.label} {gpu.uuid} is partitioned into MIG slices and a slice has no energy "
-                "reading of its own: the whole GPU's energy is reported, other slices' work included"
-            )
-        sensor, note = _open(nvml, session, gpu, clock)
-        if note:
-            found.notes.append(note)
-        if sensor is not None:
-            found.sensors.append(sensor)
-            opened.append(f"{gpu.label} ({sensor.method})")
-    if opened:
-        found.notes.append(f"NVML: measuring {', '.join(opened)}")
+
+    def results() -> Iterator[tuple[Sensor | None, str | None]]:
+        for gpu in selected:
+            if gpu.index in mig_parents:
+                yield None, (
+                    f"NVML: {gpu.label} {gpu.uuid} is partitioned into MIG slices and a slice has no energy "
+                    "reading of its own: the whole GPU's energy is reported, other slices' work included"
+                )
+            yield _open(nvml, session, gpu, clock)
+
+    add_sensors(found, results(), prefix="NVML")
 
 
 def _select(
@@ -329,23 +277,21 @@ def _select(
 ) -> tuple[list[_Gpu], set[int]]:
     """The GPUs ``spec`` (a CUDA_VISIBLE_DEVICES value) makes visible, and which were named as MIG slices."""
     present = [gpu for gpu in gpus if gpu is not None]
-    if spec is None:
+    matched = visible_entries(
+        spec,
+        lambda entry: _resolve(nvml, entry, gpus),
+        notes,
+        prefix="NVML",
+        source=VISIBLE_ENV,
+        ignored="CUDA ignores it",
+    )
+    if matched is None:
         return present, set()
-    if not spec.strip():
-        notes.append(f"NVML: {VISIBLE_ENV} is empty: no GPU is visible to this process")
-        return [], set()
-    entries = [entry.strip() for entry in spec.split(",")]
     chosen: list[_Gpu] = []
     mig_parents: set[int] = set()
     by_index = False
-    for position, entry in enumerate(entries):
-        gpu, is_mig = _resolve(nvml, entry, gpus)
-        if gpu is None:
-            hidden = entries[position + 1 :]
-            also = f", and so are the entries after it ({', '.join(hidden)})" if hidden else ""
-            notes.append(f"NVML: {VISIBLE_ENV} entry {entry!r} matches no GPU; CUDA ignores it{also}")
-            break
-        by_index = by_index or _is_index(entry)
+    for entry, (gpu, is_mig) in matched:
+        by_index = by_index or is_index(entry)
         if is_mig:
             mig_parents.add(gpu.index)
         if gpu not in chosen:
@@ -359,24 +305,24 @@ def _select(
     return chosen, mig_parents
 
 
-def _resolve(nvml: Any, entry: str, gpus: list[_Gpu | None]) -> tuple[_Gpu | None, bool]:
-    """The physical GPU an entry names, and whether it named a MIG slice."""
+def _resolve(nvml: Any, entry: str, gpus: list[_Gpu | None]) -> tuple[_Gpu, bool] | None:
+    """The physical GPU an entry names and whether it named a MIG slice; ``None``: no GPU."""
     present = [gpu for gpu in gpus if gpu is not None]
-    if _is_index(entry):
+    is_mig = entry.upper().startswith("MIG-")
+    if is_index(entry):
         index = int(entry)
-        return (gpus[index] if index < len(gpus) else None), False
-    if entry.upper().startswith("MIG-"):
+        gpu = gpus[index] if index < len(gpus) else None
+    elif is_mig:
         legacy = _LEGACY_MIG_RE.match(entry)
         if legacy:
             parent_uuid = legacy.group(1).lower()
-            return next((gpu for gpu in present if gpu.uuid.lower() == parent_uuid), None), True
-        return _mig_parent(nvml, entry, present), True
-    matches = [gpu for gpu in present if _uuid_matches(gpu.uuid, entry)]
-    return (matches[0] if len(matches) == 1 else None), False
-
-
-def _is_index(entry: str) -> bool:
-    return entry.isascii() and entry.isdigit()
+            gpu = next((g for g in present if g.uuid.lower() == parent_uuid), None)
+        else:
+            gpu = _mig_parent(nvml, entry, present)
+    else:
+        matches = [gpu for gpu in present if _uuid_matches(gpu.uuid, entry)]
+        gpu = matches[0] if len(matches) == 1 else None
+    return None if gpu is None else (gpu, is_mig)
 
 
 def _uuid_matches(uuid: str, entry: str) -> bool:
@@ -416,7 +362,7 @@ def _mig_uuids(nvml: Any, gpu: _Gpu) -> list[str]:
     return uuids
 
 
-def _open(nvml: Any, session: _Session, gpu: _Gpu, clock: Clock) -> tuple[Sensor | None, str | None]:
+def _open(nvml: Any, session: GpuSession, gpu: _Gpu, clock: Clock) -> tuple[Sensor | None, str | None]:
     """The best sensor this GPU supports, or ``None`` and the reason."""
     unavailable = {
         _code(nvml, "NVML_ERROR_NOT_SUPPORTED", _NOT_SUPPORTED),
@@ -463,11 +409,6 @@ def _open(nvml: Any, session: _Session, gpu: _Gpu, clock: Clock) -> tuple[Sensor
 
 
 def _build(
-    nvml: Any, session: _Session, gpu: _Gpu, make: Callable[[_Device], Sensor]
+    nvml: Any, session: GpuSession, gpu: _Gpu, make: Callable[[_Device], Sensor]
 ) -> tuple[Sensor | None, str | None]:
-    device = _Device(nvml, session, gpu)
-    try:
-        return make(device), None
-    except SensorError as exc:  # the first reading failed between the probe and now
-        device.close()
-        return None, f"NVML: {exc}; not measured"
+    return open_sensor(_Device(nvml, session, gpu), make, prefix="NVML")
