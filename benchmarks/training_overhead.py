@@ -1,0 +1,225 @@
+"""Slowdown of a real training from the framework callbacks.
+
+Run:  python benchmarks/training_overhead.py [--repeats 7] [--steps 3000] [--epochs 3] [--hf [--hf-steps 600]]
+
+Lightning: a small MLP trained on the CPU for ``--steps`` optimizer steps over ``--epochs``
+epochs, with no tracking and with ``EmissionsCallback`` (real sensors, sampler thread, CSV
+rows), run alternately in one process after a warm-up fit, so drift on a shared machine hits
+both alike. Reports, for wall time and for the process's CPU time (all its threads, so the
+sampler's work counts), the median per case, the spread (min-max), and the slowdown as the
+median of the paired ratios (each tracked fit against the untracked fit next to it).
+
+On a shared or small machine the noise between two identical fits can exceed the effect, so
+the script also times the callback's own work directly (tracker start and stop, one epoch
+end: close the window, write the CSV row, build the metrics), which bounds the overhead of a
+training of any length: (start + stop + epochs x epoch end) / training time, plus the sampler.
+
+``--hf`` adds the Hugging Face Trainer on a tiny GPT-2: no tracking, ``EmissionsCallback``,
+and ``report_to="codecarbon"`` (transformers' ``CodeCarbonCallback``) when codecarbon is
+installed; without it that case is skipped. codecarbon looks up its location online unless
+configured otherwise, which this benchmark does not hide.
+
+Prints a Markdown table (``--json FILE`` also writes the raw timings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+Timing = tuple[float, float]  # (wall s, process CPU s)
+
+
+def timed(fn: Callable[[], object]) -> Timing:
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
+def lightning_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callable[[], Timing]]:
+    import lightning.pytorch as pl
+    import torch
+    from lightning.pytorch.loggers import CSVLogger
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from wattprint.integrations.lightning import EmissionsCallback
+
+    batch = 32
+    g = torch.Generator().manual_seed(0)
+    n = batch * steps // epochs
+    data = TensorDataset(torch.randn(n, 64, generator=g), torch.randn(n, 1, generator=g))
+
+    class MLP(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 1))
+
+        def training_step(self, b, i):
+            loss = torch.nn.functional.mse_loss(self.net(b[0]), b[1])
+            self.log("train_loss", loss, on_step=False, on_epoch=True)
+            return loss
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.01)
+
+    def fit(callbacks: list) -> Timing:
+        torch.manual_seed(0)
+        trainer = pl.Trainer(
+            max_epochs=epochs,
+            accelerator="cpu",
+            devices=1,
+            callbacks=callbacks,
+            logger=CSVLogger(workdir, name="lightning"),
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+            num_sanity_val_steps=0,
+        )
+        loader = DataLoader(data, batch_size=batch)
+        return timed(lambda: trainer.fit(MLP(), loader))
+
+    return {
+        "lightning, no tracking": lambda: fit([]),
+        # Lightning dispatches every hook of every callback on every batch: the cost of any callback.
+        "lightning, an empty Callback": lambda: fit([pl.Callback()]),
+        "lightning, EmissionsCallback": lambda: fit([EmissionsCallback(country="FR", output_file=workdir / "lightning.csv")]),
+    }
+
+
+def hf_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callable[[], Timing]]:
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+    from transformers.utils import logging as hf_logging
+
+    from wattprint.integrations.transformers import EmissionsCallback
+
+    hf_logging.set_verbosity_error()
+    batch = 8
+    g = torch.Generator().manual_seed(0)
+    samples = []
+    for _ in range(batch * steps // epochs):
+        ids = torch.randint(0, 128, (32,), generator=g)
+        samples.append({"input_ids": ids, "labels": ids})
+
+    def train(report_to: str, callbacks: list) -> Timing:
+        torch.manual_seed(0)
+        model = GPT2LMHeadModel(GPT2Config(vocab_size=128, n_positions=32, n_embd=32, n_layer=1, n_head=2,
+                                           bos_token_id=0, eos_token_id=0))
+        args = TrainingArguments(output_dir=str(workdir / "hf"), num_train_epochs=epochs, per_device_train_batch_size=batch,
+                                 logging_strategy="epoch", save_strategy="no", report_to=report_to, use_cpu=True,
+                                 disable_tqdm=True)
+        trainer = Trainer(model=model, args=args, train_dataset=samples, callbacks=callbacks)
+        return timed(trainer.train)
+
+    cases = {
+        "hf, no tracking": lambda: train("none", []),
+        "hf, EmissionsCallback": lambda: train("none", [EmissionsCallback(country="FR", output_file=workdir / "hf.csv")]),
+    }
+    if importlib.util.find_spec("codecarbon") is not None:
+        cases["hf, report_to=codecarbon"] = lambda: train("codecarbon", [])
+    else:
+        print("hf, report_to=codecarbon: skipped (codecarbon is not installed)")
+    return cases
+
+
+def measure(cases: dict[str, Callable[[], Timing]], repeats: int) -> dict[str, list[Timing]]:
+    """Warm up once per case, then run the cases in turn, reversing the order every round."""
+    names = list(cases)
+    for name in names:
+        cases[name]()
+    times: dict[str, list[Timing]] = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names if r % 2 == 0 else reversed(names):
+            times[name].append(cases[name]())
+    return times
+
+
+def table(times: dict[str, list[Timing]]) -> list[str]:
+    names = list(times)
+    lines = [
+        "| case | clock | median (s) | min-max (s) | slowdown vs no tracking, median of pairs (range) |",
+        "|---|---|---|---|---|",
+    ]
+    for name in names:
+        for i, clock in enumerate(("wall", "CPU")):
+            t = [x[i] for x in times[name]]
+            base = [x[i] for x in times[names[0]]]
+            if name == names[0]:
+                slowdown = "-"
+            else:
+                pairs = [a / b - 1.0 for a, b in zip(t, base)]
+                slowdown = f"{statistics.median(pairs) * 100:+.2f} % ({min(pairs) * 100:+.1f} .. {max(pairs) * 100:+.1f} %)"
+            lines.append(f"| {name} | {clock} | {statistics.median(t):.3f} | {min(t):.3f}-{max(t):.3f} | {slowdown} |")
+    return lines
+
+
+def callback_work(workdir: Path, epochs: int = 50) -> list[str]:
+    """The callback's own work, timed directly: what every adapter's hooks call."""
+    from wattprint.integrations._epochs import EpochRun
+
+    starts, ends, stops = [], [], []
+    for i in range(5):
+        run = EpochRun(country="FR", output_file=workdir / "work.csv")
+        t0 = time.perf_counter()
+        run.start()
+        run.open_epoch(0)
+        starts.append(time.perf_counter() - t0)
+        for e in range(epochs):
+            t0 = time.perf_counter()
+            run.epoch_end(e, progress=(e + 1) / epochs)
+            ends.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        run.end()
+        stops.append(time.perf_counter() - t0)
+    ms = lambda xs: f"{statistics.median(xs) * 1000:.2f} ms (max {max(xs) * 1000:.2f})"
+    return [
+        "| callback work | median |",
+        "|---|---|",
+        f"| training start (tracker start, sensor discovery; first in process: {starts[0] * 1000:.1f} ms) | {ms(starts[1:])} |",
+        f"| one epoch end (window, CSV row with fsync, metrics) | {ms(ends)} |",
+        f"| training end (tracker stop, run row) | {ms(stops)} |",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=3000, help="optimizer steps per fit")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--hf", action="store_true", help="also measure the Hugging Face Trainer")
+    parser.add_argument("--hf-steps", type=int, default=600, help="optimizer steps per Hugging Face training")
+    parser.add_argument("--json", type=Path, help="write the raw timings here")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    import logging
+
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+
+    results: dict[str, dict[str, list[Timing]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        print("\n".join(callback_work(workdir)) + "\n")
+        results["lightning"] = measure(lightning_cases(args.steps, args.epochs, workdir), args.repeats)
+        print("\n".join(table(results["lightning"])))
+        if args.hf:
+            results["hf"] = measure(hf_cases(args.hf_steps, args.epochs, workdir), args.repeats)
+            print("\n".join(table(results["hf"])))
+    print(f"\nLightning {args.steps} steps, HF {args.hf_steps} steps, in {args.epochs} epochs; {args.repeats} "
+          f"interleaved repeats after a warm-up; {os.cpu_count()} CPUs.")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,339 @@
+"""The helper every callback delegates to: windows, totals, prediction, ranks, errors, resume."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import pytest
+
+from wattprint import CarbonDataError, ConfigError
+from wattprint.integrations._epochs import (
+    VECTOR_LEN,
+    EpochRun,
+    Ranks,
+    Totals,
+    decode,
+    encode,
+)
+
+from .conftest import CPU_W, GPU_W, RAM_W, TOTAL_W
+
+P = "emissions/"
+
+
+def kwh(seconds: float, watts: float = TOTAL_W) -> float:
+    return seconds * watts / 3_600_000.0
+
+
+def kg(seconds: float, watts: float = TOTAL_W) -> float:
+    return kwh(seconds, watts) * 100.0 / 1000.0  # 100 g/kWh, PUE 1
+
+
+def test_contiguous_epochs_totals_prediction_and_rows(rig):
+    run = EpochRun(tracker=rig.tracker)
+    run.start()
+    run.open_epoch(None)  # at training start; Keras and HF learn the index later
+    rig.step(5)
+    run.open_epoch(0)
+    rig.step(10)
+    m0 = run.epoch_end(0, progress=1 / 4)
+    rig.step(20)
+    run.open_epoch(1)  # only relabels: the window opened at the last epoch end
+    m1 = run.epoch_end(1, progress=2 / 4)
+    rig.step(7)  # after the last epoch: run row only
+    run_record = run.end()
+
+    assert m0[P + "energy_kwh"] == pytest.approx(kwh(15))
+    assert m0[P + "co2_kg"] == pytest.approx(kg(15))
+    assert m0[P + "power_w"] == pytest.approx(TOTAL_W)
+    assert m0[P + "energy_kwh_cpu"] == pytest.approx(kwh(15, CPU_W))
+    assert m0[P + "energy_kwh_gpu"] == pytest.approx(kwh(15, GPU_W))
+    assert m0[P + "energy_kwh_ram"] == pytest.approx(kwh(15, RAM_W))
+    assert m0[P + "co2_kg_predicted"] == pytest.approx(kg(15) * 4)
+    assert m1[P + "energy_kwh"] == pytest.approx(kwh(20))
+    assert m1[P + "energy_kwh_total"] == pytest.approx(m0[P + "energy_kwh"] + m1[P + "energy_kwh"], rel=1e-12)
+    assert m1[P + "co2_kg_total"] == pytest.approx(kg(35))
+    assert m1[P + "co2_kg_predicted"] == pytest.approx(kg(35) * 2)
+
+    epochs = rig.rows("epoch")
+    assert [r.index for r in epochs] == [0, 1]
+    assert [r.duration_s for r in epochs] == [15, 20]
+    assert not any(r.interrupted for r in rig.sink.records)
+    assert rig.rows("run") == [run_record]
+    assert run_record.energy_kwh == pytest.approx(kwh(42))
+    assert run.totals.epochs == 2 and run.totals.last_epoch == 1
+    assert not rig.tracker.running
+
+
+def test_prediction_extrapolates_only_what_was_measured(rig):
+    run = EpochRun(tracker=rig.tracker)
+    run.reset_totals(origin=0.5)  # resumed half-way without earlier totals
+    run.start()
+    run.open_epoch(5)
+    rig.step(10)
+    m = run.epoch_end(5, progress=0.75)
+    # 10 s covered a quarter of the plan; the remaining half of the plan costs twice that.
+    assert m[P + "co2_kg_predicted"] == pytest.approx(kg(10) * 2)
+    rig.step(10)
+    assert P + "co2_kg_predicted" not in run.epoch_end(6, progress=None)
+
+
+def test_totals_prediction_edge_cases():
+    t = Totals(co2_kg=1.0, epochs=1)
+    assert t.predicted_co2_kg(None) is None
+    assert t.predicted_co2_kg(0.0) is None
+    assert t.predicted_co2_kg(float("nan")) is None
+    assert Totals().predicted_co2_kg(0.5) is None
+    assert t.predicted_co2_kg(0.25) == pytest.approx(4.0)
+
+
+def _one_window(rig, seconds):
+    rig.tracker.start()
+    w = rig.tracker.begin_window("epoch")
+    rig.step(seconds)
+    return rig.tracker.end_window(w, write=False)
+
+
+def test_vector_round_trip_sums_ranks_and_keeps_weakest_method(make_rig):
+    a, b = make_rig("a.csv"), make_rig("b.csv")
+    b.sensors[1].method = "sampled"
+    ra, rb = _one_window(a, 10), _one_window(b, 30)
+    s = decode([x + y for x, y in zip(encode(ra), encode(rb))])
+    assert s.ranks == 2 and not s.failed
+    assert s.method_by_domain == {"cpu": "estimated", "gpu": "sampled", "ram": "estimated"}
+    assert s.energy_kwh == pytest.approx(kwh(40))
+    assert s.energy_kwh_by_domain["gpu"] == pytest.approx(kwh(40, GPU_W))
+    assert s.co2_kg == pytest.approx(kg(40))
+    assert s.duration_s == pytest.approx(20)  # the ranks' mean
+    assert decode(encode(ra)).energy_kwh_by_domain == pytest.approx(dict(ra.energy_kwh_by_domain))
+    assert decode(encode(None)).failed
+    with pytest.raises(Exception, match="expected"):
+        decode([0.0] * (VECTOR_LEN - 1))
+
+
+def _peer(vector):
+    """A reduce for rank 0 of two ranks: adds the peer's vector, as an all-reduce sum would."""
+    calls = []
+
+    def reduce(values):
+        calls.append(values)
+        return [a + b for a, b in zip(values, vector)]
+
+    reduce.calls = calls
+    return reduce
+
+
+def test_distributed_sum_counts_host_once_and_only_rank0_writes(make_rig):
+    # Rank 1 runs on the same node: it measures its GPU only.
+    rank1 = make_rig("rank1.csv")
+    rank1.sensors = [rank1.sensors[1]]
+    from wattprint import Tracker
+
+    t1 = Tracker("tests", sensors=rank1.sensors, clock=rank1.clock, intensity=rank1.tracker.intensity_source,
+                 output_file=None, sinks=[rank1.sink])
+    run1 = EpochRun(tracker=t1)
+    run1.start(ranks=Ranks(1, 1, 2))
+    run1.open_epoch(0)
+    rank1.step(10)
+    peer_vector = encode(t1.end_window(run1._window, write=False))
+
+    rig0 = make_rig("rank0.csv")
+    run0 = EpochRun(tracker=rig0.tracker)
+    run0.start(ranks=Ranks(0, 0, 2))
+    run0.open_epoch(0)
+    rig0.step(10)
+    reduce = _peer(peer_vector)
+    m = run0.epoch_end(0, progress=0.5, reduce=reduce)
+    assert len(reduce.calls) == 1
+    assert m[P + "energy_kwh_gpu"] == pytest.approx(2 * kwh(10, GPU_W))
+    assert m[P + "energy_kwh_cpu"] == pytest.approx(kwh(10, CPU_W))  # host once
+    assert m[P + "energy_kwh"] == pytest.approx(kwh(10, TOTAL_W + GPU_W))
+    (row,) = rig0.rows("epoch")
+    assert row.energy_kwh == pytest.approx(m[P + "energy_kwh"])
+    assert row.world_size == 2 and row.rank == 0
+    assert row.parameters["summed_over_ranks"] == 2
+    assert row.intensity_g_per_kwh == pytest.approx(100.0)
+
+    # The same call on rank 1 logs the same numbers and writes nothing.
+    run1.ranks = Ranks(1, 1, 2)
+    run1._window = t1.begin_window("epoch")
+    rank1.step(10)
+    m1 = run1.epoch_end(0, progress=0.5, reduce=_peer(encode(rig0.rows("epoch")[0])))
+    assert m1[P + "energy_kwh_gpu"] > 0
+    assert rank1.rows() == []
+
+
+def test_failed_rank_still_joins_the_collective_and_nobody_logs(rig):
+    rig.tracker.start()
+    rig.tracker.stop(write=False)  # a user's tracker that cannot run again
+    run = EpochRun(tracker=rig.tracker)
+    with pytest.warns(RuntimeWarning, match="starting the tracker failed"):
+        run.start(ranks=Ranks(0, 0, 2))
+    reduce = _peer(encode(None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once already: later errors are not warnings
+        assert run.epoch_end(0, reduce=reduce) is None
+    assert len(reduce.calls) == 1 and reduce.calls[0][0] == 1.0  # sent the failure flag
+    at_end = _peer(encode(None))
+    assert run.end(reduce=at_end) is None
+    assert len(at_end.calls) == 1  # the run's collective too, though this rank measured nothing
+
+
+def test_peer_failure_means_no_metrics_and_no_row(rig):
+    run = EpochRun(tracker=rig.tracker)
+    run.start(ranks=Ranks(0, 0, 2))
+    run.open_epoch(0)
+    rig.step(3)
+    assert run.epoch_end(0, reduce=_peer(encode(None))) is None
+    assert rig.rows("epoch") == []
+    assert run.totals.epochs == 0
+
+
+def test_on_error_raise_propagates(rig):
+    run = EpochRun(tracker=rig.tracker, on_error="raise")
+    run.start(ranks=Ranks(0, 0, 2))
+    run.open_epoch(0)
+
+    def broken(values):
+        raise RuntimeError("collective timed out")
+
+    with pytest.raises(RuntimeError, match="collective timed out"):
+        run.epoch_end(0, reduce=broken)
+
+
+def test_on_error_warn_warns_once_and_goes_on(rig):
+    run = EpochRun(tracker=rig.tracker)
+    run.start(ranks=Ranks(0, 0, 2))
+    run.open_epoch(0)
+
+    def broken(values):
+        raise RuntimeError("collective timed out")
+
+    with pytest.warns(RuntimeWarning, match="collective timed out"):
+        assert run.epoch_end(0, reduce=broken) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once only: the next error goes to the DEBUG log
+        assert run.epoch_end(1, reduce=broken) is None
+    rig.step(4)
+    assert run.epoch_end(2, reduce=lambda v: v)[P + "energy_kwh"] > 0
+
+
+def test_fail_writes_partial_epoch_and_run_marked_interrupted(rig):
+    run = EpochRun(tracker=rig.tracker)
+    run.start()
+    run.open_epoch(0)
+    rig.step(10)
+    run.epoch_end(0)
+    rig.step(4)
+    run.fail()
+    partial, run_row = rig.sink.records[-2:]
+    assert (partial.window, partial.index, partial.interrupted) == ("epoch", 1, True)
+    assert partial.energy_kwh == pytest.approx(kwh(4))
+    assert (run_row.window, run_row.interrupted) == ("run", True)
+    assert run_row.energy_kwh == pytest.approx(kwh(14))
+    assert not rig.tracker.running
+    run.fail()  # idempotent
+    assert len(rig.sink.records) == 3
+
+
+def test_fail_on_another_rank_writes_its_own_labelled_rows(rig):
+    run = EpochRun(tracker=rig.tracker)
+    run.start(ranks=Ranks(3, 1, 4))
+    run.open_epoch(0)
+    rig.step(2)
+    run.fail()
+    assert [(r.rank, r.local_rank, r.world_size) for r in rig.sink.records] == [(3, 1, 4)] * 2
+
+
+def test_fail_never_raises_even_with_on_error_raise(rig):
+    run = EpochRun(tracker=rig.tracker, on_error="raise")
+    run.start()
+    run.open_epoch(0)
+    rig.step(2)
+    rig.tracker.end_window(run._window, write=False)  # closed behind the callback's back
+    with pytest.warns(RuntimeWarning, match="interrupted epoch"):
+        run.fail()
+    assert [(r.window, r.interrupted) for r in rig.sink.records] == [("run", True)]  # the run row still
+
+
+def test_a_training_left_open_is_closed_when_the_next_starts(make_rig):
+    first = make_rig("a.csv")
+    run = EpochRun(tracker=first.tracker)
+    run.start()
+    run.open_epoch(0)
+    first.step(3)
+    with pytest.warns(RuntimeWarning, match="was stopped"):
+        run.start()  # after a fit that died unseen; a user's tracker serves one training only
+    assert [r.interrupted for r in first.sink.records] == [True, True]
+
+
+def test_context_exit_records_an_exception_only(rig):
+    run = EpochRun(tracker=rig.tracker)
+    run.start()
+    run.exit(None)
+    assert run.active
+    run.exit(ValueError("boom"))
+    assert not run.active and all(r.interrupted for r in rig.sink.records)
+
+
+def test_a_running_user_tracker_is_left_running(rig):
+    rig.tracker.start()
+    run = EpochRun(tracker=rig.tracker)
+    run.start()
+    run.open_epoch(0)
+    rig.step(1)
+    run.epoch_end(0)
+    assert run.end() is None
+    assert rig.tracker.running and rig.rows("run") == []
+
+
+def test_state_round_trip_continues_totals(rig):
+    run = EpochRun(tracker=rig.tracker)
+    run.start()
+    run.open_epoch(0)
+    rig.step(10)
+    run.epoch_end(0, progress=0.5)
+    state = run.state_dict()
+    assert pickle.loads(pickle.dumps(state)) == state
+
+    resumed = EpochRun(tracker=EpochRun(tracker=rig.tracker).tracker)
+    resumed.load_state_dict(state)
+    assert resumed.totals == run.totals
+    with pytest.raises(ConfigError):
+        resumed.load_state_dict({"version": 99})
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"on_error": "ignore"}, "on_error"),
+        ({"prefix": 3}, "prefix"),
+        ({"country": "FR"}, "country"),
+        ({"pue": 1.2, "scope": "process"}, "pue, scope"),
+        ({"output_file": "x.csv"}, "output_file"),
+    ],
+)
+def test_bad_settings_fail_at_construction(rig, kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        EpochRun(tracker=rig.tracker, **kwargs)
+
+
+def test_own_tracker_is_validated_at_construction(tmp_path):
+    with pytest.raises(CarbonDataError):
+        EpochRun(country="Atlantis", output_file=None)
+    with pytest.raises(ConfigError, match="pue"):
+        EpochRun(country="FR", pue=0.5, output_file=None)
+    run = EpochRun(country="FR", pue=1.3, scope="process", output_file=tmp_path / "e.csv")
+    assert run.tracker.pue == 1.3 and run.tracker.scope == "process"
+
+
+def test_own_tracker_is_rebuilt_when_pickled_and_per_training():
+    run = EpochRun(country="FR", output_file=None)
+    clone = pickle.loads(pickle.dumps(run))
+    assert clone.tracker is None  # rebuilt from the settings where training starts
+    first = run._tracker_for(None)
+    assert run._tracker_for(None) is first
+    assert run._tracker_for(not first.measure_host) is not first
+    run._tracker_used = True
+    assert run._tracker_for(None) is not first

@@ -1,0 +1,45 @@
+"""Each example runs as a user would run it, in an empty directory, and writes its CSV."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wattprint.core.sinks import read_rows
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize(
+    "script, needs",
+    [
+        ("lightning_quickstart.py", "lightning"),
+        ("keras_quickstart.py", "keras"),
+        ("hf_trainer_quickstart.py", "transformers"),
+        ("plain_pytorch.py", "torch"),
+    ],
+)
+def test_example_prints_epochs_and_writes_csv(script, needs, tmp_path):
+    pytest.importorskip(needs)
+    env = dict(os.environ, KERAS_BACKEND="torch", HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore")
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), "--epochs", "2", "--country", "FR", "--output", "out.csv"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    table = [line for line in proc.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert len(table) == 2, proc.stdout  # one printed line per epoch
+    rows = read_rows(tmp_path / "out.csv")
+    assert [r["window"] for r in rows] == ["epoch", "epoch", "run"]
+    assert all(float(r["power_consumption(kWh)"]) > 0 and float(r["CO2_emissions(kg)"]) > 0 for r in rows)
+    assert {r["region/country"] for r in rows} == {"France"}
+    assert all(r["interrupted"] == "false" for r in rows)

@@ -1,0 +1,16 @@
+"""Framework callbacks that log per-epoch energy and CO2e into the framework's own loggers.
+
+One class name in every framework, imported from the framework's module (each imports its
+framework only when imported itself)::
+
+    from wattprint.integrations.lightning import EmissionsCallback       # Trainer(callbacks=[...])
+    from wattprint.integrations.pytorch_lightning import EmissionsCallback  # the pytorch_lightning package
+    from wattprint.integrations.keras import EmissionsCallback           # model.fit(..., callbacks=[...])
+    from wattprint.integrations.transformers import EmissionsCallback    # Trainer(..., callbacks=[...])
+
+All take the same arguments: ``project_name``, ``experiment_description``, ``country``,
+``region``, ``cloud``, ``pue``, ``output_file`` (CSV, default ``"emissions.csv"``, ``None`` for
+none), ``prefix`` (default ``"emissions/"``), ``on_error`` (``"warn"`` or ``"raise"``), ``scope``
+and ``tracker`` (a configured :class:`wattprint.Tracker`, instead of the settings above). The
+keys they log are listed in :func:`wattprint.core.metrics.epoch_metrics`.
+"""

@@ -1,0 +1,278 @@
+"""Hugging Face transformers: ``Trainer(..., callbacks=[EmissionsCallback()])`` logs energy and CO2e per epoch."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+import weakref
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from wattprint.integrations._epochs import (
+    DEFAULT_OUTPUT_FILE,
+    DEFAULT_PREFIX,
+    DEFAULT_PROJECT,
+    EpochRun,
+    Ranks,
+    Reduce,
+    Totals,
+)
+from wattprint.integrations._imports import require
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from wattprint.core.record import EnergyRecord
+    from wattprint.core.tracker import Tracker
+
+transformers = require("transformers", "transformers")
+
+log = logging.getLogger(__name__)
+
+#: How far up the stack a Trainer method calls a callback hook (handler, call_event, us).
+_MAX_FRAMES = 8
+
+
+class EmissionsCallback(transformers.TrainerCallback):
+    """Log the energy (kWh) and CO2e (kg) of every epoch through ``Trainer.log``.
+
+    Logged with ``trainer.log`` at each ``on_epoch_end``, so the values reach
+    ``trainer.state.log_history`` and every ``report_to`` integration (TensorBoard shows them as
+    ``train/emissions/...``). The epoch's own loss log is kept: the callback restores
+    ``control.should_log`` after logging. Keys, as Python floats:
+
+    * ``emissions/energy_kwh``, ``emissions/co2_kg``: this epoch (kWh, kg CO2e);
+    * ``emissions/energy_kwh_total``, ``emissions/co2_kg_total``: since training began;
+    * ``emissions/power_w``: mean power this epoch (W);
+    * ``emissions/energy_kwh_cpu|gpu|ram``: this epoch per measured domain (kWh);
+    * ``emissions/co2_kg_predicted``: CO2e predicted for the planned ``max_steps`` (from
+      ``num_train_epochs`` or ``max_steps``), kg.
+
+    The CSV (``output_file``) gets a row per epoch and a row for the whole training.
+
+    Finding the Trainer: callbacks are not given the Trainer, so this one finds the Trainer
+    that calls its ``on_init_end`` (or ``on_train_begin``), checking that this very callback is
+    in that Trainer's callback list. ``callback.attach(trainer)`` sets it explicitly (and adds
+    the callback if needed), for Trainers that dispatch callbacks in unusual ways. Without a
+    Trainer it warns once and appends its values to ``state.log_history`` only.
+
+    What an epoch contains: everything from the previous epoch's end to this one's. The
+    Trainer evaluates and saves *after* ``on_epoch_end``, so epoch N's evaluation is counted
+    in epoch N+1 and the last epoch's evaluation is in the run row only. The first epoch
+    starts at ``on_train_begin`` (so ``eval_on_start`` is in it).
+
+    Distributed (``torchrun``, ``accelerate launch``): each rank measures its own GPU(s), host
+    CPU and RAM are measured by local process zero of each node, and the logged values are
+    global sums made with ``trainer.accelerator.reduce`` on every rank; every rank then logs
+    them, like the Trainer's own logs. Only world process zero writes CSV rows, with the summed
+    figures; a training that fails calls no collective, so then each rank writes its own
+    interrupted rows, labelled with its rank.
+
+    Failures: the Trainer has no exception hook and skips ``on_train_end`` when training
+    raises. The partial epoch and run rows (marked interrupted) are then written when the
+    interpreter exits, at once under ``with callback: trainer.train()``, or when the next
+    training with this callback starts. The exception propagates unchanged. With
+    ``on_error="warn"`` an error of the callback itself warns once and training goes on.
+
+    Resume: ``trainer.train(resume_from_checkpoint=...)`` continues the totals from the last
+    ``emissions/*_total`` values in the checkpoint's ``log_history``.
+
+    Args: the same as every wattprint callback; see
+    :class:`wattprint.integrations.lightning.LightningEmissionsMixin`.
+
+    Example::
+
+        from wattprint.integrations.transformers import EmissionsCallback
+
+        trainer = Trainer(model=model, args=args, train_dataset=ds, callbacks=[EmissionsCallback(country="FR")])
+        trainer.train()
+    """
+
+    def __init__(
+        self,
+        project_name: str = DEFAULT_PROJECT,
+        experiment_description: str = "",
+        *,
+        country: str | None = None,
+        region: str | None = None,
+        cloud: str | None = None,
+        pue: float | str | None = None,
+        output_file: Any = DEFAULT_OUTPUT_FILE,
+        prefix: str = DEFAULT_PREFIX,
+        on_error: str = "warn",
+        scope: str | None = None,
+        tracker: Tracker | None = None,
+    ) -> None:
+        self._run = EpochRun(
+            project_name=project_name,
+            experiment_description=experiment_description,
+            country=country,
+            region=region,
+            cloud=cloud,
+            pue=pue,
+            output_file=output_file,
+            prefix=prefix,
+            on_error=on_error,
+            scope=scope,
+            tracker=tracker,
+        )
+        self._trainer_ref: weakref.ReferenceType[Any] | None = None
+        self._warned_no_trainer = False
+
+    @property
+    def prefix(self) -> str:
+        return self._run.prefix
+
+    @property
+    def tracker(self) -> Tracker | None:
+        """The :class:`wattprint.Tracker` measuring the current (or next) training."""
+        return self._run.tracker
+
+    @property
+    def run_record(self) -> EnergyRecord | None:
+        """The run row of the last finished training (summed over ranks; None before one finished)."""
+        return self._run.run_record
+
+    # -- the Trainer -----------------------------------------------------------------------
+
+    @property
+    def trainer(self) -> Any | None:
+        """The Trainer this callback logs through, or None."""
+        return None if self._trainer_ref is None else self._trainer_ref()
+
+    def attach(self, trainer: Any) -> EmissionsCallback:
+        """Log through ``trainer``, adding this callback to it if it is not there yet."""
+        if not any(cb is self for cb in trainer.callback_handler.callbacks):
+            trainer.add_callback(self)
+        self._trainer_ref = weakref.ref(trainer)
+        return self
+
+    def _find_trainer(self) -> None:
+        if self.trainer is not None:
+            return
+        trainer = _calling_trainer(self)
+        if trainer is not None:
+            self._trainer_ref = weakref.ref(trainer)
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    def on_init_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._find_trainer()
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._find_trainer()
+        if self.trainer is None and not self._warned_no_trainer:
+            self._warned_no_trainer = True
+            warnings.warn(
+                "wattprint: EmissionsCallback could not find its Trainer, so its values go to "
+                "trainer.state.log_history only, not to the report_to integrations. "
+                "Call callback.attach(trainer) before training.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        ranks = Ranks(args.process_index, args.local_process_index, args.world_size)
+        self._run.start(ranks=ranks, measure_host=args.local_process_index == 0)
+        recovered = _totals_from_history(state.log_history, self.prefix)
+        if recovered is not None:
+            self._run.totals = recovered
+        else:
+            self._run.reset_totals(origin=_progress(state) or 0.0)
+        self._run.open_epoch(int(state.epoch or 0))
+
+    def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._run.open_epoch(int(state.epoch or 0))
+
+    def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        trainer = self.trainer
+        metrics = self._run.epoch_end(progress=_progress(state), reduce=_reduce(args, trainer))
+        if metrics:
+            self._run.attempt("logging the epoch metrics", self._log, trainer, state, control, metrics)
+        return control
+
+    def _log(self, trainer: Any, state: Any, control: Any, metrics: dict[str, float]) -> None:
+        if trainer is None:
+            state.log_history.append({**metrics, "epoch": state.epoch, "step": state.global_step})
+            return
+        # Trainer.log dispatches on_log, which clears should_log: without the restore the
+        # epoch's own loss log (due right after on_epoch_end) would be dropped.
+        keep = control.should_log
+        try:
+            trainer.log(dict(metrics))
+        finally:
+            control.should_log = keep
+            trainer.control.should_log = keep
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._run.end(reduce=_reduce(args, self.trainer))
+
+    # -- ``with callback: trainer.train()`` ---------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._run.exit(exc)
+
+
+def _calling_trainer(callback: Any) -> Any | None:
+    """The Trainer up the call stack whose callback list holds ``callback`` itself, or None."""
+    frame = sys._getframe(1)
+    try:
+        for _ in range(_MAX_FRAMES):
+            frame = frame.f_back
+            if frame is None:
+                return None
+            candidate = frame.f_locals.get("self")
+            if isinstance(candidate, transformers.Trainer):
+                handler = getattr(candidate, "callback_handler", None)
+                if handler is not None and any(cb is callback for cb in handler.callbacks):
+                    return candidate
+        return None
+    finally:
+        del frame
+
+
+def _progress(state: Any) -> float | None:
+    """Fraction of the planned optimizer steps done."""
+    max_steps = getattr(state, "max_steps", 0) or 0
+    return state.global_step / max_steps if max_steps > 0 else None
+
+
+def _totals_from_history(history: list[dict[str, Any]], prefix: str) -> Totals | None:
+    """The totals of a resumed training, from the last epoch it logged; None if it logged none."""
+    key_e, key_c = f"{prefix}energy_kwh_total", f"{prefix}co2_kg_total"
+    logged = [entry for entry in history if key_e in entry and key_c in entry]
+    if not logged:
+        return None
+    last = logged[-1]
+    epoch = last.get("epoch")
+    return Totals(
+        energy_kwh=float(last[key_e]),
+        co2_kg=float(last[key_c]),
+        epochs=len(logged),
+        last_epoch=None if epoch is None else max(0, round(float(epoch)) - 1),
+        origin=0.0,
+    )
+
+
+def _reduce(args: Any, trainer: Any | None) -> Reduce | None:
+    if getattr(args, "world_size", 1) <= 1:
+        return None
+
+    def reduce(values: list[float]) -> list[float]:
+        import torch
+
+        if trainer is not None:
+            accelerator = trainer.accelerator
+            tensor = torch.tensor(values, dtype=torch.float64, device=accelerator.device)
+            return accelerator.reduce(tensor, reduction="sum").tolist()
+        import torch.distributed as dist
+
+        tensor = torch.tensor(values, dtype=torch.float64, device=args.device)
+        dist.all_reduce(tensor)
+        return tensor.tolist()
+
+    return reduce
