@@ -190,3 +190,15 @@ def test_decorator_measures_each_call(tmp_path):
 def test_decorator_validates_its_arguments_when_applied():
     with pytest.raises(ConfigError, match="pue"):
         wattprint.track(pue=-1)
+
+
+def test_windows_still_open_at_stop_are_written_as_interrupted():
+    tracker, clock, sink, _ = fake_tracker(cpu_w=10, gpu_w=0, ram_w=0)
+    tracker.start()
+    tracker.begin_window("epoch", index=0)
+    clock.advance(3)
+    run = tracker.stop()
+    epoch = sink.records[0]
+    assert (epoch.window, epoch.index, epoch.interrupted) == ("epoch", 0, True)
+    assert epoch.energy_kwh * 3.6e6 == pytest.approx(30.0)
+    assert sink.records[-1] is run and not run.interrupted

@@ -36,7 +36,7 @@ from wattprint.core.units import J_PER_KWH, g_to_kg
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)  # windows are compared by identity
 class Window:
     """An open window: its name, index, parameters and the snapshot it began with."""
 
@@ -138,6 +138,7 @@ class Tracker:
         self._sampler: Sampler | None = None
         self._run: Window | None = None
         self._epoch: Window | None = None
+        self._open: list[Window] = []  # windows begun and not yet ended, oldest first
         self._epoch_index = 0
         self._stopped = False
         self._labels: dict[str, str] = {}
@@ -184,6 +185,10 @@ class Tracker:
         if self._epoch is not None:
             self.end_window(self._epoch, interrupted=interrupted)
             self._epoch = None
+        # Windows still open here were cut short (SIGTERM, an exception, a forgotten end):
+        # keep their energy, marked interrupted, before the run row.
+        for window in list(self._open):
+            self.end_window(window, interrupted=True)
         record = self.end_window(self._run, interrupted=interrupted, write=write)
         self.last_record = record
         self._shutdown()
@@ -225,7 +230,9 @@ class Tracker:
     def begin_window(self, name: str = "window", *, index: int | None = None, parameters: Mapping[str, Any] | None = None) -> Window:
         """Open a window now. Windows nest and overlap freely; close each with :meth:`end_window`."""
         meter = self._require_running()
-        return Window(name, index, dict(parameters or {}), meter.snapshot())
+        window = Window(name, index, dict(parameters or {}), meter.snapshot())
+        self._open.append(window)
+        return window
 
     def end_window(self, window: Window, *, interrupted: bool = False, write: bool = True) -> EnergyRecord:
         """Close ``window`` now and return its record; ``write`` sends it to the sinks too."""
@@ -233,11 +240,19 @@ class Tracker:
         if window.closed:
             raise StateError(f"window {window.name!r} was already closed.")
         window.closed = True
+        if window in self._open:
+            self._open.remove(window)
         end = meter.snapshot()
         record = self._record(window, end, interrupted)
         if write:
             self.write(record)
         return record
+
+    def discard_window(self, window: Window) -> None:
+        """Forget an open window without a record (its energy stays in the enclosing windows)."""
+        if window in self._open:
+            self._open.remove(window)
+        window.closed = True
 
     @contextmanager
     def window(self, name: str = "window", *, index: int | None = None, parameters: Mapping[str, Any] | None = None) -> Iterator[Window]:
@@ -283,6 +298,7 @@ class Tracker:
             raise StateError("stop_training() called before start_training().")
         # ECO2AI rows are the epochs closed by new_epoch(); the tail after the last one is
         # still part of the run row.
+        self.discard_window(self._epoch)
         self._epoch = None
         return self.stop()
 
