@@ -17,7 +17,6 @@ Nothing here opens a socket: live data is used only when ``live=`` asks for it.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import threading
@@ -86,13 +85,9 @@ def _timezones() -> dict[str, str]:
     if _tz_map is None:
         with _tz_lock:
             if _tz_map is None:
-                import csv
-                from importlib import resources
+                from wattprint.core.carbon.table import read_csv
 
-                text = (resources.files("wattprint.core.carbon").joinpath("data")
-                        .joinpath("timezones.csv").read_text("utf-8"))
-                body = "".join(line for line in io.StringIO(text) if not line.startswith("#"))
-                _tz_map = {r["zone"]: r["iso2"] for r in csv.DictReader(io.StringIO(body))}
+                _tz_map = {r["zone"]: r["iso2"] for r in read_csv("timezones.csv")}
     return _tz_map
 
 

@@ -22,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 
 from wattprint.core.carbon.intensity import WORLD_AVERAGE, Intensity
+from wattprint.core.datafiles import read_data
 from wattprint.core.errors import CarbonDataError
 
 __all__ = ["KINDS", "Row", "Source", "lookup", "normalise", "row_for", "rows", "sources", "suggest"]
@@ -88,18 +89,21 @@ _lock = threading.Lock()
 _tables: _Tables | None = None
 
 
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
 def normalise(text: str) -> str:
     """Fold case, accents, spaces and punctuation: ``"Côte d'Ivoire"`` -> ``"cotedivoire"``."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[^0-9a-z]+", "", ascii_text.casefold())
+    if not text.isascii():  # most keys are ASCII: skip the slow Unicode decomposition for them
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NOT_ALNUM.sub("", text.casefold())
 
 
-def _read_csv(name: str) -> list[dict[str, str]]:
-    import csv  # deferred with the other loading machinery: import wattprint stays light
-    from importlib import resources
+def read_csv(name: str) -> list[dict[str, str]]:
+    import csv  # deferred: import wattprint stays light
 
-    text = resources.files("wattprint.core.carbon").joinpath("data").joinpath(name).read_text("utf-8")
+    text = read_data(__file__, name)
     # Leading '#' lines carry attribution (the ODbL file); csv has no comment syntax.
     body = "".join(line for line in io.StringIO(text) if not line.startswith("#"))
     return list(csv.DictReader(io.StringIO(body)))
@@ -109,9 +113,9 @@ def _load() -> _Tables:
     try:
         srcs = {
             r["id"]: Source(r["id"], r["name"], r["basis"], r["licence"], r["url"])
-            for r in _read_csv("sources.csv")
+            for r in read_csv("sources.csv")
         }
-        countries = _read_csv("countries.csv")
+        countries = read_csv("countries.csv")
         iso2_of = {r["iso3"]: r["iso2"] for r in countries}
 
         def row(kind: str, r: dict[str, str], key: str, iso3: str, **extra: object) -> Row:
@@ -122,11 +126,11 @@ def _load() -> _Tables:
         for r in countries:
             aliases = tuple(a for a in r["aliases"].split("|") if a)
             out["country"].append(row("country", r, r["iso2"], r["iso3"], aliases=aliases))
-        for r in _read_csv("regions.csv"):
+        for r in read_csv("regions.csv"):
             out["region"].append(row("region", r, r["key"], r["country_iso3"]))
-        for r in _read_csv("cloud.csv"):
+        for r in read_csv("cloud.csv"):
             out["cloud"].append(row("cloud", r, r["key"], r["country_iso3"]))
-        for r in _read_csv("electricitymaps.csv"):
+        for r in read_csv("electricitymaps.csv"):
             out[r["kind"]].append(row(r["kind"], r, r["key"], r["country_iso3"], zone=r["zone"]))
     except (OSError, KeyError, ValueError) as exc:  # a broken install, not a user mistake
         raise CarbonDataError(

@@ -23,13 +23,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+
+from wattprint.core.datafiles import read_data
 
 EXACT = "exact"
 SUFFIX = "suffix"
 
-_DATA_PACKAGE = "wattprint.core.sensors"
-_DATA_FILE = "data/cpu-tdp.csv"
+_DATA_FILE = "cpu-tdp.csv"
 
 #: Model suffix tolerance for a suffix match: max TDP / min TDP among the candidates.
 _SUFFIX_TDP_AGREEMENT = 1.10
@@ -202,7 +202,7 @@ def parse_table(text: str) -> list[CpuRow]:
 
 @lru_cache(maxsize=1)
 def _bundled_records() -> tuple[_Record, ...]:
-    text = resources.files(_DATA_PACKAGE).joinpath(_DATA_FILE).read_text(encoding="utf-8")
+    text = read_data(__file__, _DATA_FILE)
     return tuple(_records(text))
 
 

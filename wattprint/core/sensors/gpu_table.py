@@ -19,7 +19,8 @@ import csv
 import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
+
+from wattprint.core.datafiles import read_data
 
 #: Green Algorithms' figure for an unknown GPU ("Any"), in watts.
 GENERIC_GPU_TDP_W = 200.0
@@ -103,7 +104,7 @@ def _tokens(name: str) -> _Tokens:
 
 @functools.lru_cache(maxsize=1)
 def _rows() -> tuple[_Row, ...]:
-    text = resources.files("wattprint.core.sensors").joinpath("data/gpu-tdp.csv").read_text(encoding="utf-8")
+    text = read_data(__file__, "gpu-tdp.csv")
     return tuple(
         _Row(r["vendor"], r["model"], float(r["tdp_watts"]), _tokens(r["model"]))
         for r in csv.DictReader(text.splitlines())
