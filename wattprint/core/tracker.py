@@ -12,7 +12,6 @@ import atexit
 import logging
 import os
 import platform
-import socket
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,6 +23,7 @@ from typing import Any
 from wattprint.core import signals, validate
 from wattprint.core.carbon.pue import validate_price, validate_pue
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
+from wattprint.core.discovery import discover
 from wattprint.core.distributed import rank_info
 from wattprint.core.errors import StateError
 from wattprint.core.meter import Meter, Snapshot
@@ -158,8 +158,6 @@ class Tracker:
             raise StateError("this Tracker was stopped; create a new Tracker for a new run.")
         sensors = self._given_sensors
         if sensors is None:
-            from wattprint.core.discovery import discover
-
             found = discover(
                 scope=self.scope,
                 clock=self._clock,
@@ -311,11 +309,12 @@ class Tracker:
 
     def _hardware_labels(self, sensors: Sequence[Sensor]) -> dict[str, str]:
         gpu_names = sorted({s.name for s in sensors if s.domain == GPU})
+        system, host, release = _uname()
         return {
             "cpu_name": _cpu_name(sensors),
             "gpu_name": ", ".join(gpu_names),
-            "os": platform.platform(terse=True),
-            "host": socket.gethostname(),
+            "os": f"{system}-{release}",
+            "host": host,
         }
 
     def _record(self, window: Window, end: Snapshot, interrupted: bool) -> EnergyRecord:
@@ -355,6 +354,14 @@ class Tracker:
             parameters=dict(window.parameters),
             **self._labels,
         )
+
+
+def _uname() -> tuple[str, str, str]:
+    """(system, host name, release) without ``platform.platform()``, which imports subprocess."""
+    if hasattr(os, "uname"):
+        u = os.uname()
+        return u.sysname, u.nodename, u.release
+    return platform.system(), platform.node(), platform.release()
 
 
 def _cpu_name(sensors: Sequence[Sensor]) -> str:
