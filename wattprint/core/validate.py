@@ -52,6 +52,8 @@ def name(field: str, value: object) -> str:
     """A project name or description: text of at most 256 characters, no control characters."""
     if not isinstance(value, str):
         raise ConfigError(f"{field} must be a string, got {type(value).__name__}.")
+    if field == "project_name" and not value.strip():
+        raise ConfigError("project_name must not be empty; it labels every row (for example 'resnet50-imagenet').")
     if len(value) > MAX_NAME_CHARS:
         raise ConfigError(f"{field} is {len(value)} characters long; keep it under {MAX_NAME_CHARS}.")
     if any(ord(c) < 32 and c != "\t" for c in value):
