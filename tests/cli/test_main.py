@@ -36,3 +36,16 @@ def test_each_subcommand_has_its_own_help(tmp_path):
         result = run_cli(name, "--help", cwd=tmp_path)
         assert result.returncode == 0
         assert result.stdout.startswith(f"usage: wattprint {name}")
+
+
+def test_a_closed_pipe_is_not_a_traceback():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "wattprint", "intensity", "--list"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in stderr
