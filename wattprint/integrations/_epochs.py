@@ -197,6 +197,22 @@ def decode(vector: Sequence[float]) -> Summed:
 # -- the run ----------------------------------------------------------------------------------
 
 
+#: The constructor arguments every framework callback shares, in the order of its signature.
+SETTINGS = (
+    "project_name",
+    "experiment_description",
+    "country",
+    "region",
+    "cloud",
+    "pue",
+    "output_file",
+    "prefix",
+    "on_error",
+    "scope",
+    "tracker",
+)
+
+
 class EpochRun:
     """One training run seen through epoch hooks: tracker lifecycle, totals, errors, resume.
 
@@ -276,6 +292,15 @@ class EpochRun:
         self.last_local: EnergyRecord | None = None
 
     # -- configuration -------------------------------------------------------------------
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> EpochRun:
+        """Build from a callback constructor's ``locals()``: the :data:`SETTINGS`, by name.
+
+        Each callback keeps the full signature (it is the framework user's documentation);
+        this keeps the forwarding in one place.
+        """
+        return cls(**{name: arguments[name] for name in SETTINGS})
 
     @property
     def tracker(self) -> Tracker | None:

@@ -100,19 +100,7 @@ class EmissionsCallback(keras.callbacks.Callback):
         tracker: Tracker | None = None,
     ) -> None:
         super().__init__()
-        self._run = EpochRun(
-            project_name=project_name,
-            experiment_description=experiment_description,
-            country=country,
-            region=region,
-            cloud=cloud,
-            pue=pue,
-            output_file=output_file,
-            prefix=prefix,
-            on_error=on_error,
-            scope=scope,
-            tracker=tracker,
-        )
+        self._run = EpochRun.from_arguments(locals())
         self._first_epoch_pending = False
 
     @property

@@ -113,19 +113,7 @@ class LightningEmissionsMixin:
         tracker: Tracker | None = None,
     ) -> None:
         super().__init__()
-        self._run = EpochRun(
-            project_name=project_name,
-            experiment_description=experiment_description,
-            country=country,
-            region=region,
-            cloud=cloud,
-            pue=pue,
-            output_file=output_file,
-            prefix=prefix,
-            on_error=on_error,
-            scope=scope,
-            tracker=tracker,
-        )
+        self._run = EpochRun.from_arguments(locals())
         self._restored = False
         # One key per prefix, so instances with different prefixes may share a Trainer. Built
         # once: Lightning reads state_key around every hook call, batch hooks included.

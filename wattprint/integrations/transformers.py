@@ -104,19 +104,7 @@ class EmissionsCallback(transformers.TrainerCallback):
         scope: str | None = None,
         tracker: Tracker | None = None,
     ) -> None:
-        self._run = EpochRun(
-            project_name=project_name,
-            experiment_description=experiment_description,
-            country=country,
-            region=region,
-            cloud=cloud,
-            pue=pue,
-            output_file=output_file,
-            prefix=prefix,
-            on_error=on_error,
-            scope=scope,
-            tracker=tracker,
-        )
+        self._run = EpochRun.from_arguments(locals())
         self._trainer_ref: weakref.ReferenceType[Any] | None = None
         self._warned_no_trainer = False
 
