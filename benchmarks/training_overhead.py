@@ -16,8 +16,8 @@ training of any length: (start + stop + epochs x epoch end) / training time, plu
 
 ``--hf`` adds the Hugging Face Trainer on a tiny GPT-2: no tracking, ``EmissionsCallback``,
 and ``report_to="codecarbon"`` (transformers' ``CodeCarbonCallback``) when codecarbon is
-installed; without it that case is skipped. codecarbon looks up its location online unless
-configured otherwise, which this benchmark does not hide.
+installed; without it that case is skipped. codecarbon is made offline (France) first, so the
+benchmark makes no network call.
 
 Prints a Markdown table (``--json FILE`` also writes the raw timings).
 """
@@ -127,6 +127,11 @@ def hf_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callable[[], T
         "hf, EmissionsCallback": lambda: train("none", [EmissionsCallback(country="FR", output_file=workdir / "hf.csv")]),
     }
     if importlib.util.find_spec("codecarbon") is not None:
+        # transformers' callback builds codecarbon's online tracker, which geolocates over HTTP
+        # and probes cloud metadata addresses: make it the offline one, for France.
+        from peer_training import use_offline_codecarbon
+
+        use_offline_codecarbon()
         cases["hf, report_to=codecarbon"] = lambda: train("codecarbon", [])
     else:
         print("hf, report_to=codecarbon: skipped (codecarbon is not installed)")
