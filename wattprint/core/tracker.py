@@ -372,5 +372,5 @@ def _cpu_name(sensors: Sequence[Sensor]) -> str:
         from wattprint.core.sensors.cpu_info import cpu_info
 
         return cpu_info().model_raw
-    except Exception:  # a label is not worth failing a run over
-        return platform.processor()
+    except Exception:  # a label is not worth failing a run over (and processor() may spawn uname)
+        return platform.machine()
