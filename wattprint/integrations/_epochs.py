@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from wattprint.core.distributed import RankInfo as Ranks  # the framework's view of the same ranks
 from wattprint.core.errors import ConfigError, StateError
 from wattprint.core.metrics import epoch_metrics
 from wattprint.core.sensors.base import COUNTER, CPU, ESTIMATED, GPU, RAM, SAMPLED
@@ -46,24 +47,6 @@ DEFAULT_OUTPUT_FILE = "emissions.csv"
 DEFAULT_PROJECT = "wattprint"
 
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class Ranks:
-    """This process's place in the training job, as the framework reports it."""
-
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-
-    @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def writes(self) -> bool:
-        """Only global rank 0 writes rows (summed over ranks in a distributed run)."""
-        return self.rank == 0
 
 
 @dataclass
@@ -570,7 +553,7 @@ class EpochRun:
         )
 
     def _write(self, record: EnergyRecord, *, every_rank: bool = False) -> None:
-        if (every_rank or self.ranks.writes) and self._tracker is not None:
+        if (every_rank or self.ranks.rank == 0) and self._tracker is not None:
             self._tracker.write(record)
 
     # -- resume ----------------------------------------------------------------------------
