@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import platform
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -361,6 +360,8 @@ def _uname() -> tuple[str, str, str]:
     if hasattr(os, "uname"):
         u = os.uname()
         return u.sysname, u.nodename, u.release
+    import platform  # deferred: only where os.uname is missing (Windows)
+
     return platform.system(), platform.node(), platform.release()
 
 
@@ -373,4 +374,6 @@ def _cpu_name(sensors: Sequence[Sensor]) -> str:
 
         return cpu_info().model_raw
     except Exception:  # a label is not worth failing a run over (and processor() may spawn uname)
+        import platform
+
         return platform.machine()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import re
 import threading
-import unicodedata
 from dataclasses import dataclass, replace
 
 from wattprint.core.carbon.intensity import WORLD_AVERAGE, Intensity
@@ -95,6 +94,8 @@ _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 def normalise(text: str) -> str:
     """Fold case, accents, spaces and punctuation: ``"Côte d'Ivoire"`` -> ``"cotedivoire"``."""
     if not text.isascii():  # most keys are ASCII: skip the slow Unicode decomposition for them
+        import unicodedata  # deferred: a few milliseconds of import that ASCII keys never need
+
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NOT_ALNUM.sub("", text.casefold())
