@@ -10,6 +10,8 @@ differences against it). Prints a Markdown table for benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
+import compileall
+import importlib.util
 import json
 import os
 import statistics
@@ -64,6 +66,18 @@ IDLE = textwrap.dedent(
 )
 
 
+def compile_package() -> None:
+    """Write wattprint's bytecode, as an install does.
+
+    Without it (PYTHONDONTWRITEBYTECODE, or sources edited since the last import) every probe
+    compiles the changed modules from source, and the import figure measures the compiler.
+    """
+    spec = importlib.util.find_spec("wattprint")
+    if spec is None or spec.origin is None:
+        raise SystemExit("wattprint is not importable here: pip install -e . first")
+    compileall.compile_dir(os.path.dirname(spec.origin), quiet=1)
+
+
 def probe(code: str) -> dict:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -78,6 +92,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--idle", type=float, default=20.0, help="seconds of idle tracking per run for the sampler CPU figure (3 runs)")
     args = ap.parse_args()
+    compile_package()
     tmp = tempfile.mkdtemp()
     base, full = [], []
     for _ in range(args.repeats):  # interleaved: baseline, then the case, every round
