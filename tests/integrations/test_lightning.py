@@ -215,6 +215,27 @@ def test_pytorch_lightning_namespace(rig, tmp_path):
     assert trainer.callback_metrics[P + "energy_kwh_total"].item() == pytest.approx(kwh(2 * STEPS))
 
 
+def test_lightning_dispatches_no_batch_hook_to_the_callback(rig, tmp_path):
+    # Lightning's profiler names every hook it dispatches to a callback: "[Callback]<key>.<hook>".
+    class Counting(EmissionsCallback):
+        batches = 0
+
+        def on_train_batch_end(self, *args, **kwargs):
+            super().on_train_batch_end(*args, **kwargs)  # the base method is still there
+            self.batches += 1
+
+    plain, counting = EmissionsCallback(tracker=rig.tracker), Counting(prefix="c/", output_file=None, country="FR")
+    trainer = make_trainer(tmp_path, [plain, counting], max_epochs=2, profiler="simple")
+    trainer.fit(TinyModel(tick=rig.step), *loaders())
+
+    hooks = {name.rsplit(".", 1)[1] for name in trainer.profiler.recorded_durations if name.startswith(f"[Callback]{plain.state_key}.")}
+    assert {"on_fit_start", "on_train_epoch_end", "on_train_end"} <= hooks
+    assert not hooks & {"on_train_batch_start", "on_train_batch_end", "on_before_backward", "on_after_backward",
+                        "on_before_optimizer_step", "on_before_zero_grad", "on_validation_batch_end"}
+    assert counting.batches == 2 * STEPS  # a subclass's own batch hook runs on every batch
+    assert trainer.callback_metrics[P + "energy_kwh_total"].item() == pytest.approx(kwh(2 * STEPS))
+
+
 def test_settings_are_checked_before_training(rig):
     with pytest.raises(ConfigError, match="on_error"):
         EmissionsCallback(on_error="ignore", output_file=None)

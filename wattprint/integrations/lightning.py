@@ -31,6 +31,38 @@ if TYPE_CHECKING:
 #: Keys also shown in the progress bar; the rest go to the loggers only.
 _PROGRESS_BAR_KEYS = ("energy_kwh_total", "co2_kg_total")
 
+#: Hooks Lightning calls on every batch. The callback needs none of them.
+_BATCH_HOOKS = (
+    "on_train_batch_start",
+    "on_train_batch_end",
+    "on_validation_batch_start",
+    "on_validation_batch_end",
+    "on_test_batch_start",
+    "on_test_batch_end",
+    "on_predict_batch_start",
+    "on_predict_batch_end",
+    "on_before_backward",
+    "on_after_backward",
+    "on_before_optimizer_step",
+    "on_before_zero_grad",
+)
+
+
+def _skip_batch_hooks(callback: object) -> None:
+    """Let Lightning skip the callback on every batch.
+
+    Lightning (2.0 to 2.6 at least) dispatches each hook to each callback under a profiler
+    context, about 2 us per hook and callback, even for the base class's empty methods: six
+    hooks a training step, about 1 % of a 1 ms step. It skips attributes that are not callable,
+    so an instance attribute ``None`` shadows each empty batch hook. The class keeps its
+    methods, so ``super().on_train_batch_end(...)`` in a subclass still works, and a hook a
+    subclass overrides is left alone.
+    """
+    for name in _BATCH_HOOKS:
+        method = getattr(type(callback), name, None)
+        if method is not None and getattr(method, "__qualname__", "") == f"Callback.{name}":
+            setattr(callback, name, None)
+
 
 class LightningEmissionsMixin:
     """Log the energy (kWh) and CO2e (kg) of every training epoch to Lightning's loggers.
@@ -118,6 +150,7 @@ class LightningEmissionsMixin:
         # One key per prefix, so instances with different prefixes may share a Trainer. Built
         # once: Lightning reads state_key around every hook call, batch hooks included.
         self._state_key: str = self._generate_state_key(prefix=prefix)  # type: ignore[attr-defined]
+        _skip_batch_hooks(self)
 
     @property
     def prefix(self) -> str:
