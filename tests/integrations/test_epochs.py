@@ -304,6 +304,11 @@ def test_state_round_trip_continues_totals(rig):
         resumed.load_state_dict({"version": 99})
 
 
+def test_tracker_must_be_a_wattprint_tracker():
+    with pytest.raises(ConfigError, match="tracker must be a wattprint.Tracker, got str"):
+        EpochRun(tracker="x")
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

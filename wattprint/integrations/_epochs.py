@@ -230,6 +230,13 @@ class EpochRun:
         self.on_error = on_error
         self.prefix = prefix
         if tracker is not None:
+            from wattprint.core.tracker import Tracker
+
+            if not isinstance(tracker, Tracker):
+                raise ConfigError(
+                    f"tracker must be a wattprint.Tracker, got {type(tracker).__name__}; pass "
+                    "wattprint.Tracker(...) or leave tracker out and give the settings to the callback."
+                )
             given = {
                 "country": country is not None,
                 "region": region is not None,
