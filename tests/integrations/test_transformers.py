@@ -148,6 +148,17 @@ def test_resume_from_checkpoint_continues_totals(make_rig, tmp_path):
     assert last[P + "co2_kg_predicted"] == pytest.approx(last[P + "co2_kg_total"])
 
 
+def test_a_callback_reused_for_a_new_trainer_logs_into_the_new_one(rig, tmp_path):
+    cb = EmissionsCallback(tracker=None, country="FR", output_file=None)
+    trainers = []
+    for fold in range(2):  # both Trainers stay alive, as in a k-fold loop that keeps them
+        trainer = make_trainer(tmp_path / str(fold), [cb], epochs=1)
+        trainers.append(trainer)
+        trainer.train()
+        assert cb.trainer is trainer
+    assert [len(energy_logs(t)) for t in trainers] == [1, 1]
+
+
 def test_training_error_propagates_and_rows_are_interrupted(rig, tmp_path):
     error = MemoryError("simulated")
     cb = EmissionsCallback(tracker=rig.tracker)

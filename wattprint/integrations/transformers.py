@@ -137,10 +137,10 @@ class EmissionsCallback(transformers.TrainerCallback):
         return self
 
     def _find_trainer(self) -> None:
-        if self.trainer is not None:
-            return
+        # The Trainer calling the hooks wins over a remembered one: a callback reused for a
+        # new Trainer (folds, sweeps, notebooks) must log into the new one.
         trainer = _calling_trainer(self)
-        if trainer is not None:
+        if trainer is not None and trainer is not self.trainer:
             self._trainer_ref = weakref.ref(trainer)
 
     # -- hooks -----------------------------------------------------------------------------
