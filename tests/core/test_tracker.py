@@ -44,6 +44,22 @@ def test_nested_windows_each_get_their_own_record():
     assert [r.window for r in sink.records] == ["epoch", "phase", "run"]
 
 
+def test_read_window_reports_so_far_and_leaves_the_window_open():
+    tracker, clock, sink, _ = fake_tracker(cpu_w=10, gpu_w=0, ram_w=0)
+    tracker.start()
+    window = tracker.begin_window("epoch", index=0)
+    clock.advance(3)
+    so_far = tracker.read_window(window)
+    assert so_far.energy_kwh_by_domain["cpu"] * 3.6e6 == pytest.approx(30.0)
+    assert not so_far.interrupted and not window.closed
+    clock.advance(2)
+    assert tracker.end_window(window, write=False).energy_kwh_by_domain["cpu"] * 3.6e6 == pytest.approx(50.0)
+    with pytest.raises(StateError, match="already closed"):
+        tracker.read_window(window)
+    tracker.stop()
+    assert [r.window for r in sink.records] == ["run"]  # reading wrote nothing
+
+
 def test_window_closed_by_an_exception_is_marked_interrupted_and_reraises():
     tracker, clock, sink, _ = fake_tracker()
     tracker.start()

@@ -298,10 +298,34 @@ def test_state_round_trip_continues_totals(rig):
     assert pickle.loads(pickle.dumps(state)) == state
 
     resumed = EpochRun(tracker=EpochRun(tracker=rig.tracker).tracker)
-    resumed.load_state_dict(state)
-    assert resumed.totals == run.totals
-    with pytest.raises(ConfigError):
-        resumed.load_state_dict({"version": 99})
+    assert resumed.load_state_dict(state) is True
+    assert resumed.totals.energy_kwh == pytest.approx(run.totals.energy_kwh)
+    assert resumed.totals.epochs == 1
+
+
+def test_state_counts_the_open_epoch_so_far(rig):
+    # A checkpoint saved mid-epoch must carry what was measured up to it.
+    run = EpochRun(tracker=rig.tracker)
+    run.start()
+    run.open_epoch(0)
+    rig.step(10)
+    run.epoch_end(0, progress=0.5)
+    rig.step(4)  # epoch 1 is open: 4 s measured so far
+    state = run.state_dict()
+    assert state["energy_kwh_total"] == pytest.approx(14 * TOTAL_W / 3.6e6)
+    assert state["epochs"] == 1
+    assert run.totals.energy_kwh == pytest.approx(10 * TOTAL_W / 3.6e6)  # reading does not close the epoch
+    run.epoch_end(1, progress=1.0)
+    assert run.totals.energy_kwh == pytest.approx(14 * TOTAL_W / 3.6e6)
+
+
+def test_state_from_another_version_warns_and_starts_new_totals(rig):
+    run = EpochRun(tracker=rig.tracker)
+    with pytest.warns(RuntimeWarning, match="another wattprint version"):
+        assert run.load_state_dict({"version": 99}) is False
+    assert run.totals.energy_kwh == 0.0
+    with pytest.raises(ConfigError, match="another wattprint version"):
+        EpochRun(tracker=rig.tracker, on_error="raise").load_state_dict({"version": 99})
 
 
 def test_tracker_must_be_a_wattprint_tracker():

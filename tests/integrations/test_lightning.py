@@ -156,6 +156,55 @@ def test_resumed_fit_continues_the_totals(make_rig, tmp_path):
     assert float(row[P + "co2_kg_predicted"]) == pytest.approx(float(row[P + "co2_kg_total"]))
 
 
+@pytest.mark.parametrize("schedule", [{"check_val_every_n_epoch": 2}, {"val_check_interval": 0.5}])
+def test_resume_from_a_checkpoint_saved_before_the_epoch_end_keeps_that_epoch(make_rig, tmp_path, schedule):
+    # Validation that does not run exactly once per epoch makes ModelCheckpoint save in
+    # on_validation_end, before this callback's on_train_epoch_end.
+    first = make_rig("first.csv")
+    ckpt = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, save_top_k=-1)
+    trainer = make_trainer(tmp_path, [EmissionsCallback(tracker=first.tracker), ckpt], max_epochs=2,
+                           enable_checkpointing=True, **schedule)
+    trainer.fit(TinyModel(tick=first.step), *loaders())
+
+    second = make_rig("second.csv")
+    trainer = make_trainer(tmp_path, [EmissionsCallback(tracker=second.tracker)], max_epochs=3, **schedule)
+    trainer.fit(TinyModel(tick=second.step), *loaders(), ckpt_path=str(tmp_path / "ckpt" / "last.ckpt"))
+    assert trainer.callback_metrics[P + "energy_kwh_total"].item() == pytest.approx(kwh(3 * STEPS))
+
+
+def test_validate_with_a_checkpoint_does_not_leak_its_totals_into_the_next_fit(make_rig, tmp_path):
+    first = make_rig("first.csv")
+    ckpt = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True)
+    make_trainer(tmp_path, [EmissionsCallback(tracker=first.tracker), ckpt], max_epochs=2,
+                 enable_checkpointing=True).fit(TinyModel(tick=first.step), *loaders())
+
+    second = make_rig("second.csv")
+    cb = EmissionsCallback(tracker=second.tracker)
+    trainer = make_trainer(tmp_path, [cb], max_epochs=1)
+    trainer.validate(TinyModel(), loaders()[1], ckpt_path=str(tmp_path / "ckpt" / "last.ckpt"))
+    trainer = make_trainer(tmp_path, [cb], max_epochs=1)
+    trainer.fit(TinyModel(tick=second.step), *loaders())
+    assert trainer.callback_metrics[P + "energy_kwh_total"].item() == pytest.approx(kwh(STEPS))
+
+
+def test_a_checkpoint_from_another_version_warns_and_the_resume_goes_on(make_rig, tmp_path):
+    first = make_rig("first.csv")
+    cb = EmissionsCallback(tracker=first.tracker)
+    ckpt = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True)
+    make_trainer(tmp_path, [cb, ckpt], max_epochs=1, enable_checkpointing=True).fit(TinyModel(tick=first.step), *loaders())
+    path = tmp_path / "ckpt" / "last.ckpt"
+    checkpoint = torch.load(path, weights_only=False)
+    checkpoint["callbacks"][cb.state_key]["version"] = 99
+    torch.save(checkpoint, path)
+
+    second = make_rig("second.csv")
+    trainer = make_trainer(tmp_path, [EmissionsCallback(tracker=second.tracker)], max_epochs=2)
+    with pytest.warns(RuntimeWarning, match="another wattprint version"):
+        trainer.fit(TinyModel(tick=second.step), *loaders(), ckpt_path=str(path))
+    assert trainer.current_epoch == 2  # the model resumed and trained its last epoch
+    assert trainer.callback_metrics[P + "energy_kwh_total"].item() == pytest.approx(kwh(STEPS))
+
+
 def test_a_new_fit_starts_new_totals(make_rig, tmp_path):
     cb = EmissionsCallback(country="FR", output_file=None)
     for name in ("a", "b"):

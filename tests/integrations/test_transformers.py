@@ -148,6 +148,25 @@ def test_resume_from_checkpoint_continues_totals(make_rig, tmp_path):
     assert last[P + "co2_kg_predicted"] == pytest.approx(last[P + "co2_kg_total"])
 
 
+def test_resume_from_a_mid_epoch_checkpoint_keeps_everything_measured_before_it(make_rig, tmp_path):
+    # save_strategy="steps" (the Trainer's default) saves inside epochs, before on_epoch_end.
+    first = make_rig("first.csv")
+    trainer = make_trainer(tmp_path, [Tick(first), EmissionsCallback(tracker=first.tracker)], epochs=3,
+                           save_strategy="steps", save_steps=2)
+    trainer.train()
+    assert energy_logs(trainer)[-1][P + "energy_kwh_total"] == pytest.approx(kwh(3 * STEPS))
+
+    for checkpoint in ("checkpoint-6", "checkpoint-8"):  # mid epoch 2; end of epoch 2, before its hook
+        again = make_rig(f"{checkpoint}.csv")
+        trainer = make_trainer(tmp_path, [Tick(again), EmissionsCallback(tracker=again.tracker)], epochs=3)
+        trainer.train(resume_from_checkpoint=str(tmp_path / "out" / checkpoint))
+        last = energy_logs(trainer)[-1]
+        assert last[P + "energy_kwh_total"] == pytest.approx(kwh(3 * STEPS)), checkpoint
+        assert last[P + "co2_kg_predicted"] == pytest.approx(last[P + "co2_kg_total"])
+        run_row = again.rows("run")[-1]
+        assert run_row.energy_kwh == pytest.approx(kwh(3 * STEPS - int(checkpoint.split("-")[1])))
+
+
 def test_a_callback_reused_for_a_new_trainer_logs_into_the_new_one(rig, tmp_path):
     cb = EmissionsCallback(tracker=None, country="FR", output_file=None)
     trainers = []

@@ -245,6 +245,13 @@ class Tracker:
             self.write(record)
         return record
 
+    def read_window(self, window: Window) -> EnergyRecord:
+        """The record of an open ``window`` so far; the window stays open and nothing is written."""
+        meter = self._require_running()
+        if window.closed:
+            raise StateError(f"window {window.name!r} was already closed.")
+        return self._record(window, meter.snapshot(), interrupted=False)
+
     def discard_window(self, window: Window) -> None:
         """Forget an open window without a record (its energy stays in the enclosing windows)."""
         if window in self._open:

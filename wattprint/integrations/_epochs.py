@@ -88,8 +88,11 @@ class Totals:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> Totals:
-        if state.get("version") != 1:
-            raise ConfigError(f"unknown emissions callback state {dict(state)!r}; it was not written by this wattprint.")
+        if not isinstance(state, Mapping) or state.get("version") != 1:
+            raise ConfigError(
+                f"unknown emissions callback state {state!r}: written by another wattprint version; "
+                "the totals start again from this run."
+            )
         last = state.get("last_epoch")
         return cls(
             energy_kwh=float(state["energy_kwh_total"]),
@@ -565,13 +568,44 @@ class EpochRun:
 
     # -- resume ----------------------------------------------------------------------------
 
-    def state_dict(self) -> dict[str, Any]:
-        """The totals as a JSON-ready dict (what a checkpoint keeps)."""
-        return self.totals.as_state()
+    def state_dict(self, *, reduce: Reduce | None = None) -> dict[str, Any]:
+        """The totals as a JSON-ready dict (what a checkpoint keeps), the open epoch included.
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Continue the totals of a checkpointed run."""
-        self.totals = Totals.from_state(state)
+        Checkpoints are often saved mid-epoch (at a validation inside the epoch, every N steps,
+        or before the epoch-end hook): counting the open epoch so far makes a resumed run
+        continue from everything measured up to the checkpoint. The resumed run's row for that
+        epoch then holds only what came after the resume. ``reduce`` sums the open epoch over
+        ranks; in a distributed run every rank must call this, as checkpointing does.
+        """
+        state = self.totals.as_state()
+        if not self._active:
+            return state
+        ok, local = self.attempt("reading the open epoch", self._read_open_epoch)
+        vector = encode(local if ok else None)
+        if reduce is not None:
+            ok, vector = self.attempt("summing the open epoch over ranks", reduce, vector)
+            if not ok:
+                return state
+        assert vector is not None
+        summed = decode(vector)
+        if not summed.failed:
+            state["energy_kwh_total"] += summed.energy_kwh
+            state["co2_kg_total"] += summed.co2_kg
+        return state
+
+    def _read_open_epoch(self) -> EnergyRecord:
+        tracker = self._require_tracker()
+        if self._window is None:
+            raise StateError("no epoch window is open (the previous one failed to open).")
+        return tracker.read_window(self._window)
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> bool:
+        """Continue the totals of a checkpointed run; False (after a warning) if ``state`` is unreadable."""
+        ok, totals = self.attempt("restoring the emissions totals from the checkpoint", Totals.from_state, state)
+        if ok and totals is not None:
+            self.totals = totals
+            return True
+        return False
 
     # -- context manager -------------------------------------------------------------------
 

@@ -69,7 +69,9 @@ class LightningEmissionsMixin:
 
     At the end of each training epoch (``on_train_epoch_end``) the callback logs, through
     ``pl_module.log_dict`` so that every logger, ``trainer.callback_metrics`` and
-    ``ModelCheckpoint``/``EarlyStopping`` ``monitor=`` see them, as float64 values:
+    ``ModelCheckpoint``/``EarlyStopping`` ``monitor=`` see them, as float64 values (a monitor
+    checked at validation end needs validation once per epoch; otherwise pass
+    ``save_on_train_epoch_end=True`` / ``check_on_train_epoch_end=True``):
 
     * ``emissions/energy_kwh``, ``emissions/co2_kg``: this epoch (kWh, kg CO2e);
     * ``emissions/energy_kwh_total``, ``emissions/co2_kg_total``: since training began (also in
@@ -97,9 +99,10 @@ class LightningEmissionsMixin:
     interrupted, from ``on_exception``, and the exception propagates unchanged. With
     ``on_error="warn"`` an error of the callback itself warns once and training goes on.
 
-    Resume: the totals are saved in checkpoints (``state_dict``) and a fit resumed with
-    ``ckpt_path=`` continues them. Energy of an epoch interrupted mid-way is in the CSV's
-    interrupted row, not in the resumed totals.
+    Resume: the totals are saved in checkpoints (``state_dict``), with the epoch in progress
+    up to the save, and a fit resumed with ``ckpt_path=`` continues them; the resumed run's
+    row for that epoch holds only what came after the resume. Energy spent after the last
+    checkpoint of a run that died is in that run's interrupted rows, not in the resumed totals.
 
     Args:
         project_name, experiment_description: labels of the CSV rows.
@@ -147,6 +150,7 @@ class LightningEmissionsMixin:
         super().__init__()
         self._run = EpochRun.from_arguments(locals())
         self._restored = False
+        self._reduce: Reduce | None = None
         # One key per prefix, so instances with different prefixes may share a Trainer. Built
         # once: Lightning reads state_key around every hook call, batch hooks included.
         self._state_key: str = self._generate_state_key(prefix=prefix)  # type: ignore[attr-defined]
@@ -171,6 +175,7 @@ class LightningEmissionsMixin:
         # Rank attributes are final here (the process group exists), and a checkpoint's
         # callback state has already been loaded.
         ranks = Ranks(trainer.global_rank, trainer.local_rank, trainer.world_size)
+        self._reduce = _strategy_reduce(trainer, pl_module) if trainer.world_size > 1 else None
         self._run.start(ranks=ranks, measure_host=trainer.local_rank == 0)
         if not self._restored:
             self._run.reset_totals(origin=_progress(trainer, trainer.current_epoch) or 0.0)
@@ -225,12 +230,17 @@ class LightningEmissionsMixin:
 
     # -- checkpoint state ------------------------------------------------------------------
 
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        # Every fit, validate, test or predict calls setup before it restores a checkpoint:
+        # only a restore into this very fit continues the totals.
+        self._restored = False
+
     def state_dict(self) -> dict[str, Any]:
-        return self._run.state_dict()
+        # Checkpointing calls this on every rank, so the open epoch can be summed over ranks.
+        return self._run.state_dict(reduce=self._reduce)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._run.load_state_dict(state_dict)
-        self._restored = True
+        self._restored = self._run.load_state_dict(state_dict)
 
     # -- ``with callback: trainer.fit(...)`` -------------------------------------------------
 

@@ -75,8 +75,11 @@ class EmissionsCallback(transformers.TrainerCallback):
     training with this callback starts. The exception propagates unchanged. With
     ``on_error="warn"`` an error of the callback itself warns once and training goes on.
 
-    Resume: ``trainer.train(resume_from_checkpoint=...)`` continues the totals from the last
-    ``emissions/*_total`` values in the checkpoint's ``log_history``.
+    Resume: every checkpoint keeps the totals up to the moment it is saved (in
+    ``trainer_state.json``, ``stateful_callbacks["wattprint:<prefix>"]``), the epoch in progress
+    included, and ``trainer.train(resume_from_checkpoint=...)`` continues them. The resumed
+    run's row for that epoch holds only what came after the resume. A checkpoint without that
+    entry continues from the last ``emissions/*_total`` values in its ``log_history``.
 
     Args: the same as every wattprint callback; see
     :class:`wattprint.integrations.lightning.LightningEmissionsMixin`.
@@ -161,12 +164,43 @@ class EmissionsCallback(transformers.TrainerCallback):
             )
         ranks = Ranks(args.process_index, args.local_process_index, args.world_size)
         self._run.start(ranks=ranks, measure_host=args.local_process_index == 0)
-        recovered = _totals_from_history(state.log_history, self.prefix)
+        recovered = self._resumed_totals(state)
         if recovered is not None:
             self._run.totals = recovered
         else:
             self._run.reset_totals(origin=_progress(state) or 0.0)
         self._run.open_epoch(int(state.epoch or 0))
+
+    def _resumed_totals(self, state: Any) -> Totals | None:
+        """The totals a resumed training continues: the checkpoint's own, else its last logged epoch."""
+        if not state.global_step:  # a fresh training: its state holds nothing of ours
+            return None
+        saved = (getattr(state, "stateful_callbacks", None) or {}).get(self._state_key)
+        if saved is not None:
+            ok, totals = self._run.attempt("restoring the emissions totals from the checkpoint", Totals.from_state, saved)
+            if ok:
+                return totals
+        return _totals_from_history(state.log_history, self.prefix)
+
+    @property
+    def _state_key(self) -> str:
+        # Not the class name: the Trainer's restore_callback_states_from_checkpoint rebuilds
+        # callbacks stored under their class name, which would drop a user's tracker=.
+        return f"wattprint:{self.prefix}"
+
+    def _keep_totals(self, args: Any, state: Any, control: Any) -> None:
+        """Put the totals into the state the Trainer is about to save with a checkpoint."""
+        if not control.should_save or not self._run.active:
+            return
+        totals = self._run.state_dict(reduce=_reduce(args, self.trainer))
+        if getattr(state, "stateful_callbacks", None) is None:
+            state.stateful_callbacks = {}
+        state.stateful_callbacks[self._state_key] = totals
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        # The Trainer saves right after on_step_end and on_epoch_end; should_save is decided
+        # by then (DefaultFlowCallback runs first), the same on every rank.
+        self._keep_totals(args, state, control)
 
     def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._run.open_epoch(int(state.epoch or 0))
@@ -176,6 +210,7 @@ class EmissionsCallback(transformers.TrainerCallback):
         metrics = self._run.epoch_end(progress=_progress(state), reduce=_reduce(args, trainer))
         if metrics:
             self._run.attempt("logging the epoch metrics", self._log, trainer, state, control, metrics)
+        self._keep_totals(args, state, control)
         return control
 
     def _log(self, trainer: Any, state: Any, control: Any, metrics: dict[str, float]) -> None:
