@@ -117,7 +117,6 @@ def test_concatenated_files_bom_and_blank_lines(tmp_path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        (b"", "empty"),
         (b"\xff\xfe\x00binary", "not UTF-8"),
         (b"name,value\nx,1\n", "not a wattprint or ECO2AI CSV"),
         (ECO2AI_HEADER.encode() + b"a,p,d,N/A,2024-01-01,10,lots,0.1,c,g,o,r,0\n", "not a number"),
@@ -134,6 +133,27 @@ def test_bad_files_raise_report_error_naming_the_file(tmp_path, content, message
         load_file(path)
     assert str(path) in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_an_empty_file_reads_as_no_rows_like_a_header_only_one(tmp_path):
+    # What is left of a run killed before its first row: the other files are still reported.
+    empty, good = tmp_path / "empty.csv", tmp_path / "good.csv"
+    empty.write_bytes(b"")
+    write_tracker_csv(good, project="one", epochs=1)
+    assert load_file(empty) == []
+    assert len(load_files([good, empty])) == len(load_file(good)) > 0
+
+
+def test_a_cut_off_wattprint_row_is_damaged_not_read(tmp_path):
+    # A wattprint row cut inside a cell (a full disk, a power loss) would otherwise be read
+    # with a truncated number and its later columns missing.
+    path = tmp_path / "cut.csv"
+    write_tracker_csv(path, project="one", epochs=1)
+    text = path.read_text().rstrip("\n")
+    path.write_text(text[: text.rindex(",", 0, text.rindex(",")) - 3] + "\n")
+    lines = len(path.read_text().splitlines())
+    with pytest.raises(ReportError, match=f"line {lines}: .* fields but the header has .*damaged"):
+        load_file(path)
 
 
 def test_missing_file_and_directory(tmp_path):

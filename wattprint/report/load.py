@@ -173,16 +173,20 @@ def _parse(name: str, text: str) -> list[Row]:
             header = _check_header(name, cells)
             continue
         where = f"{name}, line {reader.line_num}"
-        if len(cells) > len(header):
-            raise ReportError(f"{where}: {len(cells)} fields but the header has {len(header)}; the row is damaged")
+        wattprint = "window" in header
+        # wattprint writes every row in its file's columns, so a short row was cut off (a full
+        # disk, a power loss) and its last cell cannot be trusted. ECO2AI rows may be shorter.
+        if len(cells) > len(header) or (wattprint and len(cells) < len(header)):
+            raise ReportError(
+                f"{where}: {len(cells)} fields but the header has {len(header)}; the row is damaged "
+                "(delete that line to report the rest)"
+            )
         values = dict(zip(header, cells))
         missing = [c for c in REQUIRED_COLUMNS if c not in values]
         if missing:
             raise ReportError(f"{where}: only {len(cells)} fields (no {missing[0]}); the row is damaged")
-        rows.append(_row(name, reader.line_num, where, values, "window" in header))
-    if header is None:
-        raise ReportError(f"{name}: empty; expected a CSV written by wattprint or ECO2AI")
-    return rows
+        rows.append(_row(name, reader.line_num, where, values, wattprint))
+    return rows  # an empty file is like a header-only one: a run killed before its first row
 
 
 def _is_header(cells: Sequence[str]) -> bool:
