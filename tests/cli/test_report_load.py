@@ -197,6 +197,23 @@ def test_epoch_rows_are_summed_when_there_is_no_run_row(tmp_path):
     assert any("ECO2AI" in n for n in report.notes)
 
 
+def test_a_wattprint_run_without_its_run_row_is_flagged_incomplete(tmp_path):
+    from wattprint.report.tables import run_heading
+
+    path = tmp_path / "killed.csv"
+    write_tracker_csv(path, epochs=2)
+    complete = summarise(load_file(path)).runs[0]
+    assert not complete.incomplete
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))  # the process died before stop() wrote the run row
+    killed = summarise(load_file(path)).runs[0]
+    assert killed.incomplete and killed.as_dict()["incomplete"] is True
+    assert "INCOMPLETE" in run_heading(killed)
+    eco2ai = tmp_path / "eco.csv"
+    eco2ai.write_text(ECO2AI_CSV)  # ECO2AI writes no run row in training mode: not a sign of death
+    assert not any(r.incomplete for r in summarise(load_file(eco2ai)).runs)
+
+
 def test_the_same_file_twice_is_counted_once(tmp_path):
     path = tmp_path / "e.csv"
     write_tracker_csv(path, epochs=2)

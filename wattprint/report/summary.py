@@ -158,6 +158,12 @@ class RunSummary:
     def epochs_total(self) -> Totals:
         return Totals.combine(e.totals for e in self.epochs)
 
+    @property
+    def incomplete(self) -> bool:
+        """A wattprint run with a process that wrote epoch rows but no run row: it died (kill -9,
+        out of memory) before stopping, and the energy after its last epoch row is missing."""
+        return self.format == "wattprint" and self.counted_from in ("epochs", "mixed")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
@@ -166,6 +172,7 @@ class RunSummary:
             "format": self.format,
             "start_time": self.start_time,
             "counted_from": self.counted_from,
+            "incomplete": self.incomplete,
             "intensities": list(self.intensities),
             "pue": list(self.pues),
             "processes": self.processes,

@@ -98,6 +98,8 @@ def run_heading(run: RunSummary) -> str:
         parts.append(f"{run.processes} processes")
     if run.total.interrupted:
         parts.append("INTERRUPTED")
+    if run.incomplete:
+        parts.append("INCOMPLETE: no run row, the process died; energy after its last epoch row is missing")
     return ", ".join(parts)
 
 
