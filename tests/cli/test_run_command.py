@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import select
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import time
 
 import pytest
 
+from wattprint.core.carbon.pue import PUE_PRESETS
 from wattprint.report import load_file
 
 from .helpers import wattprint
@@ -133,6 +135,35 @@ def test_command_not_found_exits_127_without_a_row(tmp_path):
 
 
 @posix_only
+def test_pue_preset_and_a_fixed_intensity(tmp_path):
+    result = wattprint("run", "--carbon-intensity", "250", "--pue", "aws", "--measure-period", "0.2", "--",
+                       *_py("pass"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (row,) = load_file(tmp_path / "emissions.csv")
+    assert row.intensity_g_per_kwh == pytest.approx(250.0) and row.pue == PUE_PRESETS["aws"]
+    assert row.co2_kg == pytest.approx(row.energy_kwh * PUE_PRESETS["aws"] * 250 / 1000)
+
+
+def test_inherited_rank_variables_do_not_stop_the_host_being_measured(tmp_path):
+    # One process measuring one command: a LOCAL_RANK left in the environment by a launcher
+    # must not make it a "non-zero local rank" that measures no CPU or RAM.
+    env = {**os.environ, "LOCAL_RANK": "1", "RANK": "1", "WORLD_SIZE": "2"}
+    result = wattprint("run", *FAST, "--", *_py("pass"), cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    (row,) = load_file(tmp_path / "emissions.csv")
+    assert row.energy_kwh_by_domain.get("cpu", 0) > 0 and row.energy_kwh_by_domain.get("ram", 0) > 0
+
+
+@posix_only
+def test_a_script_without_a_shebang_runs_under_sh(tmp_path):
+    script = tmp_path / "plain.sh"
+    script.write_text("echo from-sh\nexit 4\n")
+    script.chmod(0o755)
+    result = wattprint("run", *FAST, "--", str(script), cwd=tmp_path)
+    assert result.returncode == 4, result.stderr
+    assert result.stdout == "from-sh\n"
+
+
 def test_command_that_cannot_be_executed_exits_126(tmp_path):
     script = tmp_path / "not-executable.sh"
     script.write_text("#!/bin/sh\nexit 0\n")
@@ -148,7 +179,9 @@ def test_command_that_cannot_be_executed_exits_126(tmp_path):
         (["--pue", "0.5"], "pue must be >= 1.0"),
         (["--country", "Atlantis"], "unknown country key 'Atlantis'"),
         (["--measure-period", "-1"], "measure_period must be > 0"),
-        (["--pue", "abc"], "invalid float value"),
+        (["--pue", "abc"], "unknown PUE preset 'abc'"),
+        (["--region", "FR"], "'FR' is a country key; pass it as --country FR"),
+        (["--country", "Frnace"], "or pass --carbon-intensity (gCO2e/kWh)"),
         (["--scope", "galaxy"], "invalid choice"),
     ],
 )
@@ -182,8 +215,8 @@ def test_process_scope_counts_the_child_process_tree(tmp_path):
     assert busy > 3 * idle, (busy, idle)
 
 
-@posix_only
-def test_live_line_on_a_terminal(tmp_path):
+def _on_a_terminal(tmp_path, *options: str) -> str:
+    """stderr of ``wattprint run OPTIONS -- sleep 2.3`` written to a pseudo-terminal."""
     import pty
 
     try:
@@ -191,7 +224,7 @@ def test_live_line_on_a_terminal(tmp_path):
     except OSError as exc:  # containers without /dev/ptmx
         pytest.skip(f"no pseudo-terminal available: {exc}")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wattprint", "run", *FAST, "--", *_py("import time; time.sleep(2.3)")],
+        [sys.executable, "-m", "wattprint", "run", *FAST, *options, "--", *_py("import time; time.sleep(2.3)")],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL,
     )
     os.close(slave)
@@ -206,7 +239,22 @@ def test_live_line_on_a_terminal(tmp_path):
         chunks.append(data)
     os.close(master)
     assert proc.wait(timeout=30) == 0
-    text = b"".join(chunks).decode()
-    live = [part for part in text.split("\r") if " W " in part and "kWh" in part and "g CO2e" in part]
+    return b"".join(chunks).decode()
+
+
+_LIVE = re.compile(r"wattprint run: +[0-9.]+ W +[0-9.e+-]+ m?k?Wh +[0-9.e+-]+ m?k?g CO2e")
+
+
+@posix_only
+def test_live_line_on_a_terminal_when_asked(tmp_path):
+    text = _on_a_terminal(tmp_path, "--live")
+    live = [part for part in text.split("\r") if _LIVE.search(part)]
     assert len(live) >= 2, text  # refreshed about once a second
+    assert "exited with status 0" in text
+
+
+@posix_only
+def test_no_live_line_by_default_so_the_commands_output_stays_clean(tmp_path):
+    text = _on_a_terminal(tmp_path)
+    assert not _LIVE.search(text) and "\r\x1b[K" not in text, text
     assert "exited with status 0" in text

@@ -3,7 +3,10 @@
 The command runs as a child process (no shell) with this terminal's stdin, stdout and stderr.
 A :class:`~wattprint.Tracker` measures from just before it starts until it ends (the machine
 by default; with ``--scope process``, this process tree, which includes the child and its
-descendants), appends the run's row to the CSV and prints a summary on stderr.
+descendants), appends the run's row to the CSV and prints a summary on stderr. wattprint
+measures the host itself even when rank variables (``LOCAL_RANK``, ``SLURM_LOCALID``) are set:
+it is one process measuring one command. A script without a ``#!`` line runs under
+``/bin/sh``, as a shell would run it.
 
 Exit status: the command's own; ``128 + N`` if it died of signal N (as a shell reports it);
 127 if it cannot be found, 126 if it cannot be executed; 2 for bad options.
@@ -18,7 +21,7 @@ row, marked interrupted.
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import errno
 import logging
 import os
 import shlex
@@ -30,6 +33,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
+from wattprint.commands.wording import as_options
 from wattprint.core.validate import MAX_NAME_CHARS
 
 if TYPE_CHECKING:
@@ -60,7 +64,9 @@ def add_parser(sub) -> None:
     p.add_argument("--country", metavar="KEY", help='grid location: ISO code or name ("FR", "France")')
     p.add_argument("--region", metavar="KEY", help='sub-national grid ("US-CA", "SE-SE3")')
     p.add_argument("--cloud", metavar="KEY", help='cloud region ("aws:us-east-1", "gcp:europe-west1")')
-    p.add_argument("--pue", type=float, default=1.0, metavar="N", help="power usage effectiveness, >= 1 (default 1.0)")
+    p.add_argument("--carbon-intensity", type=float, metavar="G", help="a fixed grid intensity in gCO2e/kWh, instead of a location")
+    p.add_argument("--pue", default="1.0", metavar="N",
+                   help="power usage effectiveness: a number >= 1 or a preset (aws, gcp, azure, industry); default 1.0")
     p.add_argument("--output-file", default="emissions.csv", metavar="PATH", help="CSV to append to (default: emissions.csv)")
     p.add_argument(
         "--scope",
@@ -69,6 +75,12 @@ def add_parser(sub) -> None:
         help="host energy of the whole machine (default) or of this process tree (the command and its children)",
     )
     p.add_argument("--measure-period", type=float, default=1.0, metavar="S", help="sampling period in seconds (default 1.0)")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="show power, energy and CO2e so far on stderr every second, rewritten in place "
+        "(when COMMAND prints to the same terminal, its lines and the status line mix)",
+    )
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS...]", help="the command to run, after --")
     p.set_defaults(func=run, _parser=p)
 
@@ -84,7 +96,7 @@ def _plain_warnings(stream: TextIO):
     """Show warnings (world-average location, a sink failing) as one line, not a source excerpt."""
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        text = str(message).removeprefix("wattprint: ")
+        text = as_options(str(message).removeprefix("wattprint: "))
         print(f"{_PROG}: warning: {text}", file=stream)
 
     with warnings.catch_warnings():
@@ -162,14 +174,16 @@ class _LiveLine:
         self._shown = False
 
     def update(self) -> None:
-        # A copy of the open window closes without closing the original: energy since start.
-        record = self._tracker.end_window(dataclasses.replace(self._window), write=False)
+        from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, pick
+
+        record = self._tracker.read_window(self._window)  # energy since start; the window stays open
         dt = record.duration_s - self._last_s
         power_w = (record.energy_kwh - self._last_kwh) * 3_600_000.0 / dt if dt > 0 else 0.0
         self._last_s, self._last_kwh = record.duration_s, record.energy_kwh
+        energy, co2 = pick([record.energy_kwh], ENERGY_UNITS), pick([record.co2_kg], CO2_UNITS)
         self._stream.write(
-            f"\r{_PROG}: {power_w:8.1f} W  {record.energy_kwh:.6f} kWh  "
-            f"{record.co2_kg * 1000.0:.3f} g CO2e  {record.duration_s:6.0f} s\x1b[K"
+            f"\r{_PROG}: {power_w:8.1f} W  {record.energy_kwh / energy[1]:8.4g} {energy[0]}  "
+            f"{record.co2_kg / co2[1]:8.4g} {co2[0]} CO2e  {record.duration_s:6.0f} s\x1b[K"
         )
         self._stream.flush()
         self._shown = True
@@ -204,23 +218,35 @@ def run(args: argparse.Namespace) -> int:
                 country=args.country,
                 region=args.region,
                 cloud=args.cloud,
+                carbon_intensity=args.carbon_intensity,
                 pue=args.pue,
                 output_file=args.output_file,
                 scope=args.scope,
                 measure_period=args.measure_period,
+                measure_host=True,
             )
         except WattprintError as exc:
-            print(f"{_PROG}: error: {exc}", file=err)
+            print(f"{_PROG}: error: {as_options(str(exc))}", file=err)
             return 2
         forwarder = _Forwarder()
         forwarder.install()
         try:
-            return _measure(tracker, command, forwarder, err)
+            return _measure(tracker, command, forwarder, err, live=args.live)
         finally:
             forwarder.restore()
 
 
-def _measure(tracker: Tracker, command: list[str], forwarder: _Forwarder, err: TextIO) -> int:
+def _start(command: list[str]) -> subprocess.Popen:
+    try:
+        return subprocess.Popen(command)
+    except OSError as exc:
+        # execve has no fallback for a script without "#!"; shells and execvp run it with sh.
+        if exc.errno == errno.ENOEXEC and os.path.exists("/bin/sh"):
+            return subprocess.Popen(["/bin/sh", *command])
+        raise
+
+
+def _measure(tracker: Tracker, command: list[str], forwarder: _Forwarder, err: TextIO, *, live: bool = False) -> int:
     measuring = True
     try:
         tracker.start()
@@ -232,7 +258,7 @@ def _measure(tracker: Tracker, command: list[str], forwarder: _Forwarder, err: T
             _stop(tracker, command, None, True, err)
         return 128 + forwarder.received[0]
     try:
-        proc = subprocess.Popen(command)
+        proc = _start(command)
     except OSError as exc:
         if measuring:
             try:
@@ -244,23 +270,23 @@ def _measure(tracker: Tracker, command: list[str], forwarder: _Forwarder, err: T
         print(f"{_PROG}: {command[0]}: {reason}", file=err)
         return status
     forwarder.attach(proc)
-    live = None
-    if measuring and err.isatty():
+    line = None
+    if measuring and live and err.isatty():
         try:
-            live = _LiveLine(tracker, err)
+            line = _LiveLine(tracker, err)
         except Exception:  # the live line is a nicety
-            live = None
+            line = None
     while True:
         try:
-            returncode = proc.wait(timeout=LIVE_PERIOD_S if live else None)
+            returncode = proc.wait(timeout=LIVE_PERIOD_S if line else None)
             break
         except subprocess.TimeoutExpired:
             try:
-                live.update()  # type: ignore[union-attr]
+                line.update()  # type: ignore[union-attr]
             except Exception:
-                live = None
-    if live is not None:
-        live.clear()
+                line = None
+    if line is not None:
+        line.clear()
     status = _exit_status(returncode)
     if measuring:
         _stop(tracker, command, status, returncode < 0 or bool(forwarder.received), err)
