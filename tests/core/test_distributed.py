@@ -13,7 +13,28 @@ def test_torchrun_variables():
     assert info.distributed and not info.measures_host
 
 
-def test_slurm_variables_and_malformed_values():
-    info = rank_info({"SLURM_PROCID": "2", "SLURM_LOCALID": "0", "SLURM_NTASKS": "4", "SLURM_NTASKS_PER_NODE": "2(x2)"})
+def test_slurm_job_step_variables_and_malformed_values():
+    step = {"SLURM_PROCID": "2", "SLURM_LOCALID": "0", "SLURM_STEP_NUM_TASKS": "4", "SLURM_STEP_TASKS_PER_NODE": "2(x2)"}
+    info = rank_info(step)
     assert (info.rank, info.local_rank, info.world_size, info.local_world_size) == (2, 0, 4, 2)
     assert rank_info({"RANK": "x", "WORLD_SIZE": ""}).rank == 0
+
+
+def test_a_slurm_batch_script_is_one_process_whatever_ntasks_says():
+    # sbatch --ntasks=4 running one process (DataParallel, device_map="auto") uses every GPU.
+    info = rank_info({"SLURM_NTASKS": "4", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NTASKS_PER_NODE": "4"})
+    assert not info.distributed and info.measures_host
+
+
+def test_without_a_local_rank_each_process_measures_its_node():
+    # Kubeflow's PyTorchJob: one pod per node with RANK and WORLD_SIZE only.
+    assert rank_info({"RANK": "1", "WORLD_SIZE": "2"}).measures_host
+    # Where the node size is known, the local rank follows from the rank.
+    assert rank_info({"RANK": "3", "WORLD_SIZE": "4", "LOCAL_WORLD_SIZE": "2"}).local_rank == 1
+
+
+def test_lightning_subprocess_launcher_sets_no_rank():
+    # NODE_RANK, LOCAL_RANK and WORLD_SIZE only: the global rank is derived for the row labels.
+    info = rank_info({"NODE_RANK": "1", "LOCAL_RANK": "1", "WORLD_SIZE": "4", "LOCAL_WORLD_SIZE": "2"})
+    assert (info.rank, info.local_rank, info.world_size) == (3, 1, 4)
+    assert rank_info({"NODE_RANK": "0", "LOCAL_RANK": "1", "WORLD_SIZE": "2"}).rank == 1

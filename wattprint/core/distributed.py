@@ -13,10 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 # First variable present wins; torchrun's names come first because they are the most specific.
+# SLURM: only a job step (srun) runs one process per task; SLURM_NTASKS is also set in a batch
+# script that runs a single process using every GPU, so the step's own count is read instead.
 _RANK_VARS = ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK")
 _LOCAL_RANK_VARS = ("LOCAL_RANK", "SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID")
-_WORLD_SIZE_VARS = ("WORLD_SIZE", "SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE")
-_LOCAL_WORLD_SIZE_VARS = ("LOCAL_WORLD_SIZE", "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_LOCAL_SIZE")
+_WORLD_SIZE_VARS = ("WORLD_SIZE", "SLURM_STEP_NUM_TASKS", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE")
+_LOCAL_WORLD_SIZE_VARS = ("LOCAL_WORLD_SIZE", "SLURM_STEP_TASKS_PER_NODE", "OMPI_COMM_WORLD_LOCAL_SIZE")
+# Lightning's and torchrun's node index, for a global rank where RANK itself is not set.
+_NODE_RANK_VARS = ("NODE_RANK", "GROUP_RANK")
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,21 @@ def _first_int(environ: Mapping[str, str], names: tuple[str, ...], default: int)
 
 
 def rank_info(environ: Mapping[str, str] | None = None) -> RankInfo:
-    """Detect rank, local rank and world sizes from launcher environment variables."""
+    """Detect rank, local rank and world sizes from launcher environment variables.
+
+    A missing local rank is ``rank % local world size`` when the latter is known, else 0: a
+    process that cannot tell is counted as its node's host measurer (one process per node, as
+    Kubeflow's PyTorchJob runs it) rather than leaving a node's CPU and RAM unmeasured.
+    """
     env = os.environ if environ is None else environ
     world = max(1, _first_int(env, _WORLD_SIZE_VARS, 1))
-    rank = _first_int(env, _RANK_VARS, 0)
-    local_rank = _first_int(env, _LOCAL_RANK_VARS, rank if world > 1 else 0)
-    local_world = max(1, _first_int(env, _LOCAL_WORLD_SIZE_VARS, world))
-    return RankInfo(rank=rank, local_rank=local_rank, world_size=world, local_world_size=local_world)
+    local_world = _first_int(env, _LOCAL_WORLD_SIZE_VARS, 0)
+    local_rank = _first_int(env, _LOCAL_RANK_VARS, -1)
+    rank = _first_int(env, _RANK_VARS, -1)
+    if rank < 0:
+        # Lightning's subprocess launcher sets NODE_RANK and LOCAL_RANK but no RANK.
+        node = _first_int(env, _NODE_RANK_VARS, 0)
+        rank = node * local_world + max(local_rank, 0) if local_world > 0 else max(local_rank, 0) if node == 0 else 0
+    if local_rank < 0:
+        local_rank = rank % local_world if local_world > 0 else 0
+    return RankInfo(rank=rank, local_rank=local_rank, world_size=world, local_world_size=max(1, local_world or world))

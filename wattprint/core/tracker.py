@@ -23,7 +23,7 @@ from wattprint.core import signals, validate
 from wattprint.core.carbon.pue import validate_price, validate_pue
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.discovery import discover
-from wattprint.core.distributed import rank_info
+from wattprint.core.distributed import RankInfo, rank_info
 from wattprint.core.errors import StateError
 from wattprint.core.meter import Meter, Snapshot
 from wattprint.core.record import EnergyRecord
@@ -67,6 +67,10 @@ class Tracker:
         intensity: an intensity source object instead of the location arguments.
         measure_host: whether this process measures CPU and RAM; default: local rank 0 only.
         gpu: whether to look for GPUs.
+        ranks: this process's place in a multi-process job (:class:`wattprint.RankInfo`); default:
+            read from the launcher's environment variables (torchrun, SLURM job steps, MPI).
+            Pass it where processes are started without them (``torch.multiprocessing.spawn``):
+            each rank then measures only the GPU ``local_rank`` selects.
 
     Raises:
         ConfigError, CarbonDataError: bad settings, at construction, before any work starts.
@@ -96,6 +100,7 @@ class Tracker:
         measure_host: bool | None = None,
         gpu: bool = True,
         environ: Mapping[str, str] | None = None,
+        ranks: RankInfo | None = None,
     ) -> None:
         self.project_name = validate.name("project_name", project_name)
         self.experiment_description = validate.name("experiment_description", experiment_description)
@@ -105,7 +110,7 @@ class Tracker:
         self.measure_period = validate.measure_period(measure_period)
         self.scope = validate.scope(scope)
         self._environ = os.environ if environ is None else environ
-        self.ranks = rank_info(self._environ)
+        self.ranks = rank_info(self._environ) if ranks is None else ranks
         self.measure_host = self.ranks.measures_host if measure_host is None else bool(measure_host)
         self.gpu = gpu
         self._clock = clock or SYSTEM_CLOCK

@@ -305,19 +305,24 @@ class EpochRun:
         """True between :meth:`start` and :meth:`end` / :meth:`fail`."""
         return self._active
 
-    def _new_tracker(self, measure_host: bool | None) -> Tracker:
+    def _new_tracker(self, measure_host: bool | None, ranks: Ranks | None = None) -> Tracker:
         from wattprint.core.tracker import Tracker
 
         assert self._tracker_kwargs is not None
-        return Tracker(**self._tracker_kwargs, measure_host=measure_host)
+        return Tracker(**self._tracker_kwargs, measure_host=measure_host, ranks=ranks)
 
-    def _tracker_for(self, measure_host: bool | None) -> Tracker:
+    def _tracker_for(self, measure_host: bool | None, ranks: Ranks | None = None) -> Tracker:
         if self._tracker_kwargs is None:  # the user's: used as given
             assert self._tracker is not None
             return self._tracker
         tracker = self._tracker
-        if tracker is None or self._tracker_used or (measure_host is not None and tracker.measure_host != measure_host):
-            tracker = self._tracker = self._new_tracker(measure_host)
+        if (
+            tracker is None
+            or self._tracker_used
+            or (measure_host is not None and tracker.measure_host != measure_host)
+            or (ranks is not None and tracker.ranks != ranks)
+        ):
+            tracker = self._tracker = self._new_tracker(measure_host, ranks)
         return tracker
 
     def __getstate__(self) -> dict[str, Any]:
@@ -365,19 +370,21 @@ class EpochRun:
         """
         if self._active:
             self.fail()
+        # The framework's ranks, not only the launcher's variables: Lightning's spawn-based
+        # strategies set LOCAL_RANK alone, and each rank must still measure only its own GPU.
         self.ranks = ranks or Ranks()
         self._active = True
         # Decided before trying, so that a tracker failing to start on one rank still leaves
         # every rank making the same collective calls at the end.
         users_running = self._tracker_kwargs is None and self._tracker is not None and self._tracker.running
         self._started_here = not users_running
-        self.attempt("starting the tracker", self._start_tracker, measure_host)
+        self.attempt("starting the tracker", self._start_tracker, measure_host, ranks)
         # Registered after the tracker's own exit handler, so it runs first (atexit is LIFO)
         # and the partial epoch is closed while the tracker still runs.
         atexit.register(self._at_exit)
 
-    def _start_tracker(self, measure_host: bool | None) -> None:
-        tracker = self._tracker_for(measure_host)
+    def _start_tracker(self, measure_host: bool | None, ranks: Ranks | None) -> None:
+        tracker = self._tracker_for(measure_host, ranks)
         if self._started_here:
             self._tracker_used = True
             tracker.start()
