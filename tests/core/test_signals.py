@@ -38,3 +38,55 @@ def test_signal_flushes_rows_and_process_exits_as_the_signal_asks(tmp_path, sig,
     assert [r["window"] for r in rows] == ["epoch", "epoch", "run"]
     assert rows[0]["interrupted"] == "false"
     assert rows[1]["interrupted"] == "true" and rows[2]["interrupted"] == "true"
+
+
+# A SIGTERM landing inside the tracker's own work: the handler runs on the main thread in the
+# middle of it, while the interrupted code holds a lock that stopping needs.
+MID_WORK = textwrap.dedent(
+    """
+    import os, signal, sys, wattprint
+    from wattprint.testing import FakeClock, FakeSensor
+
+    class SignalMidRead(FakeSensor):
+        armed = False
+
+        def energy_j(self):
+            if self.armed:  # delivered while the meter's lock is held
+                self.armed = False
+                os.kill(os.getpid(), signal.SIGTERM)
+            return super().energy_j()
+
+    real_fsync = os.fsync
+
+    def fsync_then_signal(fd):  # the CSV sink holds the file's lock around its fsync
+        if os.environ.get("ARM_FSYNC") == "1":
+            os.environ["ARM_FSYNC"] = "0"
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_fsync(fd)
+
+    os.fsync = fsync_then_signal
+    clock = FakeClock()
+    sensor = SignalMidRead("cpu", power_w=10, clock=clock)
+    tracker = wattprint.Tracker(project_name="sig", carbon_intensity=100, output_file=sys.argv[1], sensors=[sensor], clock=clock)
+    tracker.start()
+    epoch = tracker.begin_window("epoch", index=0)
+    clock.advance(1)
+    if sys.argv[2] == "read":
+        sensor.armed = True
+    else:
+        os.environ["ARM_FSYNC"] = "1"
+    tracker.end_window(epoch)
+    print("carried on after SIGTERM", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("where", ["read", "csv"])
+def test_sigterm_inside_a_sensor_read_or_a_csv_append_still_flushes_and_exits(tmp_path, where):
+    out = tmp_path / "e.csv"
+    proc = subprocess.run([sys.executable, "-c", MID_WORK, str(out), where], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == -signal.SIGTERM, proc.stderr
+    assert "carried on" not in proc.stdout
+    rows = list(csv.DictReader(open(out, newline="")))
+    assert [r["window"] for r in rows] == ["epoch", "run"]
+    assert rows[-1]["interrupted"] == "true"

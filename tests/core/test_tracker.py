@@ -218,3 +218,31 @@ def test_windows_still_open_at_stop_are_written_as_interrupted():
     assert (epoch.window, epoch.index, epoch.interrupted) == ("epoch", 0, True)
     assert epoch.energy_kwh * 3.6e6 == pytest.approx(30.0)
     assert sink.records[-1] is run and not run.interrupted
+
+
+def test_stop_skips_a_window_another_thread_closes_meanwhile():
+    import threading
+
+    from wattprint.testing import MemorySink
+
+    clock = FakeClock()
+    closed_elsewhere = []
+
+    class ClosesBOnWrite(MemorySink):
+        def write(self, record):
+            super().write(record)
+            if record is not None and record.window == "step" and not closed_elsewhere:
+                # stop() is writing window a's row; a worker thread ends window b right now.
+                worker = threading.Thread(target=lambda: closed_elsewhere.append(tracker.end_window(b, write=False)))
+                worker.start()
+                worker.join()
+
+    tracker = Tracker(output_file=None, carbon_intensity=100, sensors=[FakeSensor("cpu", power_w=10, clock=clock)],
+                      clock=clock, sinks=[ClosesBOnWrite()])
+    tracker.start()
+    a = tracker.begin_window("step")
+    b = tracker.begin_window("step")
+    clock.advance(1)
+    run = tracker.stop()
+    assert not tracker.running and run.window == "run"
+    assert a.closed and b.closed and len(closed_elsewhere) == 1

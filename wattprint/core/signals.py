@@ -7,6 +7,12 @@ stops every running tracker with ``interrupted=True`` and then re-delivers SIGTE
 default action, so the process still exits as the signal asks (status 128+15 to a shell).
 SIGINT needs nothing: Python turns it into ``KeyboardInterrupt``, which the context manager,
 the callbacks and the atexit net already handle.
+
+Python runs the handler on the main thread, between two bytecodes of whatever it was doing. If
+that was the tracker's own work (a sensor read under the meter's lock, a CSV append under the
+file's lock), stopping there would wait forever for a lock the interrupted code holds. So the
+tracker marks such work with :func:`critical`, and a SIGTERM arriving inside it is handled as
+soon as the work is done.
 """
 
 from __future__ import annotations
@@ -16,15 +22,44 @@ import os
 import signal
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
 _running: weakref.WeakSet = weakref.WeakSet()
 _installed = False
 _lock = threading.Lock()
+_busy = 0  # depth of tracker work in progress on the main thread
+_deferred = False  # a SIGTERM arrived during that work
+
+
+@contextmanager
+def critical() -> Iterator[None]:
+    """Tracker work that holds locks: a SIGTERM arriving during it is handled right after."""
+    global _busy, _deferred
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers only ever run on the main thread
+        return
+    _busy += 1
+    try:
+        yield
+    finally:
+        _busy -= 1
+        if _busy == 0 and _deferred:
+            _deferred = False
+            _stop_all_and_exit()
 
 
 def _on_sigterm(signum, frame) -> None:
+    global _deferred
+    if _busy:
+        _deferred = True
+        return
+    _stop_all_and_exit()
+
+
+def _stop_all_and_exit() -> None:
     for tracker in list(_running):
         try:
             tracker.stop(interrupted=True)

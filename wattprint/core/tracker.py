@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import threading
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -143,6 +144,7 @@ class Tracker:
         self._run: Window | None = None
         self._epoch: Window | None = None
         self._open: list[Window] = []  # windows begun and not yet ended, oldest first
+        self._windows_lock = threading.Lock()
         self._epoch_index = 0
         self._stopped = False
         self._labels: dict[str, str] = {}
@@ -174,7 +176,8 @@ class Tracker:
         self._meter = Meter(sensors, self.intensity_source, self._clock)
         self._labels = self._hardware_labels(sensors)
         self._sampler = Sampler(self._meter, self.measure_period, getattr(self.intensity_source, "refresh_s", None))
-        self._run = Window("run", None, {}, self._meter.snapshot())
+        with signals.critical():
+            self._run = Window("run", None, {}, self._meter.snapshot())
         self._sampler.start()
         atexit.register(self._stop_at_exit)
         signals.register(self)
@@ -184,17 +187,23 @@ class Tracker:
         """Close the run: an open ECO2AI epoch first, then the run window. Returns the run record."""
         if self._run is None:
             raise StateError("stop() called on a Tracker that is not running; call start() first.")
-        if self._epoch is not None:
-            self.end_window(self._epoch, interrupted=interrupted)
-            self._epoch = None
+        epoch, self._epoch = self._epoch, None
+        if epoch is not None and not epoch.closed:
+            self._end_if_open(epoch, interrupted)
         # Windows still open here were cut short (SIGTERM, an exception, a forgotten end):
         # keep their energy, marked interrupted, before the run row.
         for window in list(self._open):
-            self.end_window(window, interrupted=True)
+            self._end_if_open(window, True)
         record = self.end_window(self._run, interrupted=interrupted, write=write)
         self.last_record = record
         self._shutdown()
         return record
+
+    def _end_if_open(self, window: Window, interrupted: bool) -> None:
+        try:
+            self.end_window(window, interrupted=interrupted)
+        except StateError:
+            pass  # another thread closed it meanwhile: its record is that thread's
 
     def _shutdown(self) -> None:
         atexit.unregister(self._stop_at_exit)
@@ -232,22 +241,25 @@ class Tracker:
     def begin_window(self, name: str = "window", *, index: int | None = None, parameters: Mapping[str, Any] | None = None) -> Window:
         """Open a window now. Windows nest and overlap freely; close each with :meth:`end_window`."""
         meter = self._require_running()
-        window = Window(name, index, dict(parameters or {}), meter.snapshot())
-        self._open.append(window)
+        with signals.critical():
+            window = Window(name, index, dict(parameters or {}), meter.snapshot())
+        with self._windows_lock:
+            self._open.append(window)
         return window
 
     def end_window(self, window: Window, *, interrupted: bool = False, write: bool = True) -> EnergyRecord:
         """Close ``window`` now and return its record; ``write`` sends it to the sinks too."""
         meter = self._require_running()
-        if window.closed:
-            raise StateError(f"window {window.name!r} was already closed.")
-        window.closed = True
-        if window in self._open:
-            self._open.remove(window)
-        end = meter.snapshot()
-        record = self._record(window, end, interrupted)
-        if write:
-            self.write(record)
+        with self._windows_lock:  # one closer wins when threads (or stop()) race for a window
+            if window.closed:
+                raise StateError(f"window {window.name!r} was already closed.")
+            window.closed = True
+            if window in self._open:
+                self._open.remove(window)
+        with signals.critical():
+            record = self._record(window, meter.snapshot(), interrupted)
+            if write:
+                self.write(record)
         return record
 
     def read_window(self, window: Window) -> EnergyRecord:
@@ -255,13 +267,15 @@ class Tracker:
         meter = self._require_running()
         if window.closed:
             raise StateError(f"window {window.name!r} was already closed.")
-        return self._record(window, meter.snapshot(), interrupted=False)
+        with signals.critical():
+            return self._record(window, meter.snapshot(), interrupted=False)
 
     def discard_window(self, window: Window) -> None:
         """Forget an open window without a record (its energy stays in the enclosing windows)."""
-        if window in self._open:
-            self._open.remove(window)
-        window.closed = True
+        with self._windows_lock:
+            if window in self._open:
+                self._open.remove(window)
+            window.closed = True
 
     @contextmanager
     def window(self, name: str = "window", *, index: int | None = None, parameters: Mapping[str, Any] | None = None) -> Iterator[Window]:
@@ -276,11 +290,12 @@ class Tracker:
 
     def write(self, record: EnergyRecord) -> None:
         """Send a record to every sink. A failing sink warns; it never raises."""
-        for sink in self._sinks:
-            try:
-                sink.write(record)
-            except Exception as exc:
-                warnings.warn(f"wattprint: output {sink!r} failed: {exc}", RuntimeWarning, stacklevel=2)
+        with signals.critical():  # a CSV append holds the file's lock
+            for sink in self._sinks:
+                try:
+                    sink.write(record)
+                except Exception as exc:
+                    warnings.warn(f"wattprint: output {sink!r} failed: {exc}", RuntimeWarning, stacklevel=2)
 
     # -- ECO2AI's epoch API ------------------------------------------------------------------
 
