@@ -90,10 +90,34 @@ def test_eco2ai_epoch_api_writes_one_row_per_epoch_with_parameters():
     clock.advance(1)
     run = tracker.stop_training()
     epochs = [r for r in sink.records if r.window == "epoch"]
-    assert [r.index for r in epochs] == [0, 1, 2]
+    assert [r.index for r in epochs] == [1, 2, 3]  # ECO2AI numbers epochs from start_epoch=1
     assert epochs[1].parameters == {"epoch": 1, "loss": 0.5}
     assert sum(r.energy_kwh for r in epochs) < run.energy_kwh
     assert sink.records[-1] is run
+
+
+def test_eco2ai_code_runs_unchanged(tmp_path):
+    # ECO2AI's own argument names and call forms, as its README and docstrings show them.
+    from wattprint.report import load_file
+
+    path, clock = tmp_path / "emission.csv", FakeClock()
+    tracker = Tracker(project_name="YourProjectName", experiment_description="training the model", file_name=str(path),
+                      alpha_2_code="FR", cpu_processes="all", sensors=[FakeSensor("cpu", power_w=10, clock=clock)], clock=clock)
+    tracker.start_training(start_epoch=5)
+    clock.advance(10)
+    tracker.new_epoch(parameters_dict={"loss": 0.1})
+    tracker.stop_training()
+    epoch, run = load_file(path)
+    assert (epoch.window, epoch.index, epoch.parameters) == ("epoch", 5, '{"loss": 0.1}')
+    assert run.window == "run"
+    assert tracker.scope == "machine" and tracker.intensity_source.current().key == "FR"
+    assert Tracker(emission_level=300, output_file=None).intensity_source.current().g_per_kwh == 300
+    with pytest.raises(ConfigError, match="pass only output_file="):
+        Tracker(file_name="a.csv", output_file="b.csv")
+    with pytest.raises(ConfigError, match="electricity_price="):
+        Tracker(electricity_pricing={"8:30-19:00": 0.1}, output_file=None)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'filename'"):
+        Tracker(filename="a.csv")
 
 
 def test_a_failing_sensor_keeps_its_energy_so_far_and_the_others_go_on():

@@ -72,6 +72,9 @@ class Tracker:
             read from the launcher's environment variables (torchrun, SLURM job steps, MPI).
             Pass it where processes are started without them (``torch.multiprocessing.spawn``):
             each rank then measures only the GPU ``local_rank`` selects.
+        file_name, alpha_2_code, emission_level, cpu_processes: ECO2AI's names for
+            ``output_file``, ``country``, ``carbon_intensity`` (kg/MWh = g/kWh) and ``scope``
+            (``"current"`` = ``"process"``, ``"all"`` = ``"machine"``), so ECO2AI code runs as is.
 
     Raises:
         ConfigError, CarbonDataError: bad settings, at construction, before any work starts.
@@ -102,7 +105,19 @@ class Tracker:
         gpu: bool = True,
         environ: Mapping[str, str] | None = None,
         ranks: RankInfo | None = None,
+        **eco2ai_names: Any,
     ) -> None:
+        if eco2ai_names:
+            from wattprint.core.eco2ai_names import translate
+
+            explicit = {k for k, v, default in (("output_file", output_file, "emissions.csv"), ("country", country, None),
+                                                ("carbon_intensity", carbon_intensity, None), ("scope", scope, "machine"))
+                        if v != default}
+            renamed = translate(eco2ai_names, {k: True for k in explicit})
+            output_file = renamed.get("output_file", output_file)
+            country = renamed.get("country", country)
+            carbon_intensity = renamed.get("carbon_intensity", carbon_intensity)
+            scope = renamed.get("scope", scope)
         self.project_name = validate.name("project_name", project_name)
         self.experiment_description = validate.name("experiment_description", experiment_description)
         self.pue = validate_pue(pue)
@@ -299,18 +314,25 @@ class Tracker:
 
     # -- ECO2AI's epoch API ------------------------------------------------------------------
 
-    def start_training(self) -> None:
-        """ECO2AI compatibility: start the run and the first epoch."""
+    def start_training(self, start_epoch: int = 1) -> None:
+        """ECO2AI compatibility: start the run and the first epoch, numbered ``start_epoch`` (ECO2AI's default 1)."""
+        if isinstance(start_epoch, bool) or not isinstance(start_epoch, int):
+            raise validate.ConfigError(f"start_epoch must be an int (the first epoch's number), got {start_epoch!r}.")
         if self._run is None:
             self.start()
-        self._epoch_index = 0
+        self._epoch_index = start_epoch
         self._epoch = self.begin_window("epoch", index=self._epoch_index)
 
-    def new_epoch(self, parameters: Mapping[str, Any] | None = None) -> EnergyRecord:
-        """ECO2AI compatibility: close the current epoch (one row, with ``parameters``) and open the next."""
+    def new_epoch(self, parameters: Mapping[str, Any] | None = None, *, parameters_dict: Mapping[str, Any] | None = None) -> EnergyRecord:
+        """ECO2AI compatibility: close the current epoch (one row, with ``parameters``) and open the next.
+
+        ``parameters_dict`` is ECO2AI's name for ``parameters``.
+        """
         if self._epoch is None:
             raise StateError("new_epoch() called before start_training().")
-        self._epoch.parameters = dict(parameters or {})
+        if parameters is not None and parameters_dict is not None:
+            raise validate.ConfigError("pass parameters or parameters_dict (ECO2AI's name), not both.")
+        self._epoch.parameters = dict(parameters if parameters is not None else parameters_dict or {})
         record = self.end_window(self._epoch)
         self._epoch_index += 1
         self._epoch = self.begin_window("epoch", index=self._epoch_index)
