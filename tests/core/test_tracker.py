@@ -193,6 +193,27 @@ def test_tiny_measure_period_is_clamped_with_a_warning():
     assert tracker.measure_period == 0.1
 
 
+def test_long_measure_period_is_clamped_so_counters_cannot_wrap_unseen():
+    with pytest.warns(RuntimeWarning, match="could wrap unseen.*using 60 s"):
+        tracker = Tracker(measure_period=600, carbon_intensity=100, output_file=None)
+    assert tracker.measure_period == 60.0
+
+
+def test_an_estimate_that_cannot_start_is_a_failed_domain_not_a_failed_start(monkeypatch):
+    from wattprint.core import discovery
+
+    def no_proc_stat(**kwargs):
+        raise OSError("[Errno 2] No such file or directory: '/proc/stat'")
+
+    monkeypatch.setattr(discovery, "cpu_estimate_sensor", no_proc_stat)
+    tracker = Tracker(carbon_intensity=100, output_file=None, gpu=False)
+    with pytest.warns(RuntimeWarning, match="cpu estimate could not start"):
+        tracker.start()
+    record = tracker.stop()
+    assert record.failed_domains == ("cpu",)
+    assert record.energy_kwh_by_domain["ram"] > 0
+
+
 def test_bad_scope_fails_at_construction():
     with pytest.raises(ConfigError, match="scope"):
         Tracker(scope="gpu-only", carbon_intensity=100, output_file=None)

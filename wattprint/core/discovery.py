@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from wattprint.core.clock import Clock
 from wattprint.core.distributed import RankInfo
-from wattprint.core.sensors.base import CPU, GPU, RAM, Discovery
+from wattprint.core.sensors.base import CPU, GPU, RAM, Discovery, Sensor, UnavailableSensor
 
 # The host sensors and psutil are imported with this module, which the Tracker imports: that
 # moves ~15 ms from Tracker.start(), which runs on the training path, to `import wattprint`.
@@ -69,13 +69,22 @@ def _host_sensors(scope: str, clock: Clock, env: Mapping[str, str]) -> Discovery
         cpu = [ScaledHostSensor(s, process) for s in cpu]
         ram = [ScaledHostSensor(s, process, basis="memory") for s in ram]
     if not cpu:
-        cpu = [cpu_estimate_sensor(scope=scope, clock=clock, process=process)]
+        cpu = [_estimate(CPU, cpu_estimate_sensor, scope, clock, process)]
         out.notes.append(f"cpu: estimated ({cpu[0].note})")
     if not ram:
-        ram = [ram_estimate_sensor(scope=scope, clock=clock, process=process)]
+        ram = [_estimate(RAM, ram_estimate_sensor, scope, clock, process)]
         out.notes.append(f"ram: estimated ({ram[0].note})")
     out.sensors.extend(cpu + ram)
     return out
+
+
+def _estimate(domain: str, make, scope: str, clock: Clock, process) -> Sensor:
+    # An estimate that cannot take its first reading (no /proc/stat in a sandbox) must not
+    # stop start(): the domain is then reported failed and the others are measured.
+    try:
+        return make(scope=scope, clock=clock, process=process)
+    except Exception as exc:
+        return UnavailableSensor(domain, f"the {domain} estimate could not start: {exc}")
 
 
 # Device nodes every driver creates on Linux. Looking for them costs microseconds, where importing

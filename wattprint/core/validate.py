@@ -13,6 +13,9 @@ from wattprint.core.errors import ConfigError
 SCOPES = ("machine", "process")
 #: Faster sampling than this costs CPU for no accuracy: hardware power readings update at ~10 Hz.
 MIN_MEASURE_PERIOD_S = 0.1
+# Energy counters wrap (RAPL's 32-bit microjoule counters after ~65 kJ: under three minutes at
+# 400 W) and a wrap is only seen if the counter is read at least once per wrap.
+MAX_MEASURE_PERIOD_S = 60.0
 MAX_NAME_CHARS = 256
 
 
@@ -27,7 +30,7 @@ def finite_number(name: str, value: object) -> float:
 
 
 def measure_period(value: object) -> float:
-    """Sampling period in seconds: > 0; below 0.1 s it is raised to 0.1 s with a warning."""
+    """Sampling period in seconds: > 0; outside 0.1..60 s it is clamped with a warning."""
     period = finite_number("measure_period", value)
     if period <= 0:
         raise ConfigError(f"measure_period must be > 0 seconds, got {value!r}; the default is 1.0.")
@@ -39,6 +42,14 @@ def measure_period(value: object) -> float:
             stacklevel=3,
         )
         period = MIN_MEASURE_PERIOD_S
+    if period > MAX_MEASURE_PERIOD_S:
+        warnings.warn(
+            f"wattprint: measure_period={period} s is above {MAX_MEASURE_PERIOD_S:g} s; energy counters "
+            f"could wrap unseen between reads; using {MAX_MEASURE_PERIOD_S:g} s.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        period = MAX_MEASURE_PERIOD_S
     return period
 
 

@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
+from wattprint.core.errors import SensorError
 
 CPU = "cpu"
 GPU = "gpu"
@@ -70,6 +71,21 @@ class Sensor(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.key or self.name} {self.domain}/{self.method}>"
+
+
+class UnavailableSensor(Sensor):
+    """A domain whose sensor could not even be created: every read raises, so the meter
+    reports the domain as failed (with a warning) and the other domains are measured."""
+
+    def __init__(self, domain: str, reason: str) -> None:
+        super().__init__()
+        self.domain = domain
+        self.name = f"{domain} (unavailable)"
+        self.key = f"unavailable:{domain}"
+        self.note = reason
+
+    def _read_j(self) -> float:
+        raise SensorError(self.note)
 
 
 class Unwrapper:
