@@ -82,6 +82,57 @@ def test_eco2ai_file_is_appended_in_its_own_columns(tmp_path):
     assert rows[0]["project_name"] == "p"
 
 
+def _consistent_record(pue: float) -> EnergyRecord:
+    # 0.011 kWh IT x PUE x 45.45 g/kWh: the CO2 a tracker would compute for these figures.
+    return make_record(pue=pue, co2_kg=0.011 * pue * 45.45 / 1000)
+
+
+def test_eco2ai_file_gets_facility_energy_and_reports_back_the_same_co2_and_intensity(tmp_path):
+    from wattprint.report.load import load_file
+
+    path = tmp_path / "eco2ai.csv"
+    path.write_text(",".join(ECO2AI_COLUMNS) + "\n")
+    record = _consistent_record(pue=1.5)
+    CsvSink(path).write(record)
+    (row,) = load_file(path)
+    assert row.format == "eco2ai"
+    # ECO2AI's power_consumption(kWh) is facility energy: IT x PUE.
+    assert row.facility_kwh == pytest.approx(record.energy_kwh * 1.5)
+    assert row.energy_kwh == pytest.approx(record.energy_kwh * 1.5)
+    assert row.co2_kg == pytest.approx(record.co2_kg)
+    assert row.intensity_g_per_kwh == pytest.approx(record.intensity_g_per_kwh)
+
+
+def test_eco2ai_per_domain_columns_hold_facility_energy(tmp_path):
+    from wattprint.report.load import load_file
+
+    path = tmp_path / "eco2ai.csv"
+    columns = (*ECO2AI_COLUMNS, "CPU_consumption(kWh)", "GPU_consumption(kWh)", "RAM_consumption(kWh)")
+    path.write_text(",".join(columns) + "\n")
+    CsvSink(path).write(_consistent_record(pue=1.5))
+    cells = read_rows(path)[0]
+    assert float(cells["CPU_consumption(kWh)"]) == pytest.approx(0.001 * 1.5)
+    assert float(cells["GPU_consumption(kWh)"]) == pytest.approx(0.01 * 1.5)
+    assert cells["RAM_consumption(kWh)"] == ""  # no RAM measured: left empty, not 0
+    (row,) = load_file(path)
+    assert sum(row.energy_kwh_by_domain.values()) == pytest.approx(row.energy_kwh)
+
+
+def test_wattprint_file_keeps_it_energy_and_its_pue(tmp_path):
+    from wattprint.report.load import load_file
+
+    path = tmp_path / "e.csv"
+    record = _consistent_record(pue=1.5)
+    CsvSink(path).write(record)
+    (row,) = load_file(path)
+    assert row.format == "wattprint"
+    assert (row.energy_kwh, row.pue) == (pytest.approx(record.energy_kwh), 1.5)
+    assert row.energy_kwh_by_domain == pytest.approx(record.energy_kwh_by_domain)
+    assert row.facility_kwh == pytest.approx(record.energy_kwh * 1.5)
+    assert row.co2_kg == pytest.approx(record.co2_kg)
+    assert row.intensity_g_per_kwh == pytest.approx(record.intensity_g_per_kwh)
+
+
 def test_non_utf8_csv_is_refused(tmp_path):
     path = tmp_path / "e.csv"
     path.write_bytes(b"\xff\xfe\x00bad")

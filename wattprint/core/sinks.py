@@ -1,7 +1,11 @@
 """Where records go: an append-only CSV (ECO2AI-compatible) and JSON Lines.
 
 The CSV's first 13 columns are ECO2AI's, names and order exact, so its readers and ours
-read each other's files; wattprint's own columns follow. Appends take an exclusive
+read each other's files; wattprint's own columns follow. Which energy a row holds depends on
+the file's layout: in wattprint's (a ``pue`` column) ``power_consumption(kWh)`` and
+``energy_kwh_<domain>`` are IT energy and ``pue`` says the facility overhead; in ECO2AI's (no
+``pue`` column) every energy cell is facility energy, IT x PUE, as ECO2AI writes it. Either
+way ``CO2_emissions(kg)`` is the same figure. Appends take an exclusive
 ``flock`` on the file and write each row with a single ``write`` call, so concurrent
 writers (ranks, processes) never interleave rows. A file whose header is not one of ours
 (or ECO2AI's) is never written to.
@@ -40,6 +44,8 @@ ECO2AI_COLUMNS = (
     "cost",
 )
 DOMAINS = ("cpu", "gpu", "ram")
+# Optional per-domain columns of some ECO2AI files; like its total, facility energy in kWh.
+ECO2AI_DOMAIN_COLUMNS = {"cpu": "CPU_consumption(kWh)", "gpu": "GPU_consumption(kWh)", "ram": "RAM_consumption(kWh)"}
 EXTENDED_COLUMNS = (
     "window",
     "interrupted",
@@ -85,8 +91,15 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
-def record_to_row(record: EnergyRecord) -> dict[str, str]:
-    """The CSV cells of a record, as text, keyed by column name."""
+def record_to_row(record: EnergyRecord, *, facility_energy: bool = False) -> dict[str, str]:
+    """The CSV cells of a record, as text, keyed by column name.
+
+    Energy cells are in kWh: IT energy by default (wattprint's layout, which has a ``pue``
+    column), or facility energy, IT x ``pue``, with ``facility_energy=True`` (a file without a
+    ``pue`` column, such as ECO2AI's, whose readers take the cell as facility energy). The
+    ECO2AI per-domain columns (``CPU_consumption(kWh)``, ...) always hold facility energy.
+    """
+    scale = record.pue if facility_energy else 1.0
     t = record.start_time
     epoch = "N/A" if record.index is None else str(record.index)
     row = {
@@ -96,7 +109,7 @@ def record_to_row(record: EnergyRecord) -> dict[str, str]:
         "epoch": epoch if record.window in ("epoch", "run") else f"{record.window} {epoch}",
         "start_time": t.strftime("%Y-%m-%d %H:%M:%S"),
         "duration(s)": _fmt(record.duration_s),
-        "power_consumption(kWh)": _fmt(record.energy_kwh),
+        "power_consumption(kWh)": _fmt(record.energy_kwh * scale),
         "CO2_emissions(kg)": _fmt(record.co2_kg),
         "CPU_name": record.cpu_name,
         "GPU_name": record.gpu_name,
@@ -126,8 +139,10 @@ def record_to_row(record: EnergyRecord) -> dict[str, str]:
         else "",
     }
     for d in DOMAINS:
-        row[f"energy_kwh_{d}"] = _fmt(record.energy_kwh_by_domain.get(d))
+        kwh = record.energy_kwh_by_domain.get(d)
+        row[f"energy_kwh_{d}"] = _fmt(None if kwh is None else kwh * scale)
         row[f"method_{d}"] = record.method_by_domain.get(d, "")
+        row[ECO2AI_DOMAIN_COLUMNS[d]] = _fmt(None if kwh is None else kwh * record.pue)
     return {k: _neutralise(v) for k, v in row.items()}
 
 
@@ -195,8 +210,11 @@ class CsvSink:
 
     Raises :class:`ConfigError` at construction if the file exists with a header that is
     neither wattprint's nor ECO2AI's (it is never overwritten). An existing ECO2AI file (its 13
-    columns only) is appended to in its own columns. Write failures (disk full, read-only)
-    warn once and are otherwise ignored: measurement must not stop training.
+    columns, perhaps with ``CPU_/GPU_/RAM_consumption(kWh)``) is appended to in its own
+    columns, with facility energy (IT x PUE, kWh) in its energy cells as ECO2AI means them,
+    since the file has no ``pue`` column to say the overhead. A new file gets wattprint's
+    columns: IT energy plus a ``pue`` column. Write failures (disk full, read-only) warn once
+    and are otherwise ignored: measurement must not stop training.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -215,7 +233,7 @@ class CsvSink:
 
     def write(self, record: EnergyRecord) -> None:
         try:
-            self._append(record_to_row(record))
+            self._append(record)
         except OSError as exc:
             if not self._warned:
                 self._warned = True
@@ -226,7 +244,7 @@ class CsvSink:
                     stacklevel=2,
                 )
 
-    def _append(self, row: dict[str, str]) -> None:
+    def _append(self, record: EnergyRecord) -> None:
         # "a+" so the header check and the append happen under one lock on one handle.
         with open(self.path, "a+", newline="", encoding="utf-8") as f:
             _lock(f)
@@ -239,6 +257,8 @@ class CsvSink:
                     f.seek(0)
                     columns = next(csv.reader([f.readline()]))
                     f.seek(0, os.SEEK_END)
+                # The layout is read under the lock: another writer may have just created the file.
+                row = record_to_row(record, facility_energy="pue" not in columns)
                 buf = io.StringIO()
                 writer = csv.writer(buf, lineterminator="\n")
                 if empty:
