@@ -13,21 +13,35 @@ def track(func: F | None = None, /, **tracker_kwargs: Any) -> Any:
     """Decorate a function so each call runs inside a fresh :class:`~wattprint.Tracker`.
 
     ``@track`` or ``@track(project_name="x", country="FR")``; the keyword arguments are the
-    Tracker's and are validated when the decorator is applied. The record of the last call is
-    kept on the wrapper as ``wrapper.last_record``.
+    Tracker's and are validated when the decorator is applied, ``output_file`` and
+    ``jsonl_file`` included when given (left out, ``output_file`` is the Tracker's default,
+    ``emissions.csv`` in the working directory of each call, and is checked at the call).
+    ``wrapper.last_record`` holds the :class:`~wattprint.EnergyRecord` of the latest call
+    (energy in kWh, CO2e in kg); a call that raised leaves its record there too, marked
+    ``interrupted``, and a call that could not start measuring leaves ``None``.
     """
     from wattprint.core.tracker import Tracker
 
-    # Validate now, so a bad country fails at import of the user's module, not after training.
-    Tracker(**{**tracker_kwargs, "output_file": None})
+    # Validate now, so a bad country or a missing output directory fails at import of the
+    # user's module, not after training. Constructing a Tracker only checks: nothing is
+    # written and nothing starts until a call. The default output_file is left to the call,
+    # since it is relative to the working directory at that time; a path given under either
+    # name (file_name is ECO2AI's) is checked as given, and never set twice.
+    given_output = "output_file" in tracker_kwargs or "file_name" in tracker_kwargs
+    Tracker(**(tracker_kwargs if given_output else {**tracker_kwargs, "output_file": None}))
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with Tracker(**tracker_kwargs) as tracker:
-                result = fn(*args, **kwargs)
-            wrapper.last_record = tracker.last_record  # type: ignore[attr-defined]
-            return result
+            # Cleared first so a call that fails before measuring never shows an older record.
+            wrapper.last_record = None  # type: ignore[attr-defined]
+            tracker = Tracker(**tracker_kwargs)
+            try:
+                with tracker:
+                    return fn(*args, **kwargs)
+            finally:
+                # In finally: a call that raised still gets its (interrupted) record.
+                wrapper.last_record = tracker.last_record  # type: ignore[attr-defined]
 
         wrapper.last_record = None  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]

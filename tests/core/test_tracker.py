@@ -253,6 +253,78 @@ def test_decorator_validates_its_arguments_when_applied():
         wattprint.track(pue=-1)
 
 
+def test_decorator_checks_output_file_when_applied(tmp_path):
+    def work():
+        raise AssertionError("must not run: the settings are wrong")
+
+    with pytest.raises(ConfigError, match="does not exist"):
+        wattprint.track(carbon_intensity=50, gpu=False, output_file=tmp_path / "nope" / "e.csv")
+    with pytest.raises(ConfigError, match="does not exist"):
+        wattprint.track(work, carbon_intensity=50, gpu=False, output_file=tmp_path / "nope" / "e.csv")
+    foreign = tmp_path / "foreign.csv"
+    foreign.write_text("a,b\n1,2\n")
+    with pytest.raises(ConfigError, match="not a wattprint or ECO2AI CSV"):
+        wattprint.track(carbon_intensity=50, gpu=False, output_file=foreign)
+    assert foreign.read_text() == "a,b\n1,2\n"
+    fine = tmp_path / "e.csv"
+    wattprint.track(work, carbon_intensity=50, gpu=False, output_file=fine)
+    assert not fine.exists()  # checking writes nothing
+
+
+def _fake_tracking(**kwargs):
+    from wattprint.core.carbon import StaticIntensity, custom_intensity
+    from wattprint.testing import MemorySink
+
+    clock = FakeClock()
+    sink = MemorySink()
+    options = dict(
+        sensors=[FakeSensor("cpu", power_w=10.0, clock=clock)],
+        clock=clock,
+        intensity=StaticIntensity(custom_intensity(100.0)),
+        sinks=[sink],
+        output_file=None,
+    )
+    return wattprint.track(**{**options, **kwargs}), clock, sink
+
+
+def test_decorator_keeps_the_interrupted_record_of_a_call_that_raised():
+    track, clock, sink = _fake_tracking()
+
+    @track
+    def work(seconds, fail=False):
+        clock.advance(seconds)
+        if fail:
+            raise RuntimeError("diverged")
+
+    work(10)
+    first = work.last_record
+    assert not first.interrupted and first.duration_s == pytest.approx(10)
+    with pytest.raises(RuntimeError, match="diverged"):
+        work(3, fail=True)
+    record = work.last_record
+    assert record is not first and record is sink.records[-1]
+    assert record.interrupted and record.duration_s == pytest.approx(3)
+    assert record.energy_kwh * 3.6e6 == pytest.approx(30.0)  # 10 W x 3 s, in J
+
+
+def test_decorator_call_that_cannot_start_measuring_leaves_no_stale_record(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    track, clock, _ = _fake_tracking(output_file=out / "e.csv")
+
+    @track
+    def work():
+        clock.advance(1)
+
+    work()
+    assert work.last_record is not None
+    out.joinpath("e.csv").unlink()
+    out.rmdir()  # the output directory vanished between calls
+    with pytest.raises(ConfigError, match="does not exist"):
+        work()
+    assert work.last_record is None
+
+
 def test_windows_still_open_at_stop_are_written_as_interrupted():
     tracker, clock, sink, _ = fake_tracker(cpu_w=10, gpu_w=0, ram_w=0)
     tracker.start()
