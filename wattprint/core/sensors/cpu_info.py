@@ -7,6 +7,8 @@ stdlib calls; nothing spawns a process. Every source can be injected for tests.
 * :func:`cpu_slice` -- the logical CPUs this process may run on: ``os.sched_getaffinity``, then the
   cgroup CPU quota (v2 ``cpu.max``, v1 ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``), the smallest
   limit on the path from the process's cgroup to the root. A quota of 1.5 CPUs is 1.5 CPUs.
+* :func:`cgroup_dirs` -- that path for any controller, v1 or v2 (the RAM estimate reads the
+  memory controller's limit and usage along it).
 * :class:`SliceBusy` -- cumulative busy CPU-seconds of that slice, for utilisation.
 * :func:`cpu_info` -- all of the above plus the TDP table match and the watts per thread the
   estimate uses, as one frozen :class:`CpuInfo` (``wattprint info`` prints it).
@@ -216,15 +218,55 @@ def _walk_up(root: Path, rel: str) -> list[Path]:
     return dirs
 
 
-def _read(path: Path) -> str | None:
+def read_cgroup_file(path: Path) -> str | None:
+    """Stripped text of a cgroup (or ``/proc``) file; ``None`` when it cannot be read."""
     try:
         return path.read_text(encoding="ascii", errors="replace").strip()
     except OSError:
         return None
 
 
+@dataclass(frozen=True)
+class CgroupDirs:
+    """Where one controller's files are for this process.
+
+    ``version`` is 2 (unified hierarchy) or 1; ``root`` is the hierarchy's mount; ``dirs`` runs
+    from this process's cgroup up to ``root`` (limits set on any of them apply to the process).
+    """
+
+    version: int
+    root: Path
+    dirs: tuple[Path, ...]
+
+
+def cgroup_dirs(
+    controller: str,
+    v1_mounts: Sequence[str],
+    v1_probe: str,
+    cgroup_root: Path = CGROUP_ROOT,
+    self_cgroup: str | None = None,
+) -> CgroupDirs | None:
+    """The cgroup directories of this process for ``controller`` (``"cpu"``, ``"memory"``).
+
+    The unified hierarchy (v2) is recognised by ``cgroup.controllers`` at ``cgroup_root``;
+    otherwise the first of the v1 mounts under it (``v1_mounts``, e.g. ``("memory",)``) whose
+    root holds ``v1_probe`` (e.g. ``"memory.limit_in_bytes"``) is used. ``self_cgroup`` replaces
+    the text of ``/proc/self/cgroup`` (for tests). ``None`` when the controller is not mounted.
+    """
+    if self_cgroup is None:
+        self_cgroup = read_cgroup_file(SELF_CGROUP_PATH) or ""
+    paths = _cgroup_paths(self_cgroup)
+    if (cgroup_root / "cgroup.controllers").is_file():
+        return CgroupDirs(2, cgroup_root, tuple(_walk_up(cgroup_root, paths.get("", "/"))))
+    for mount in v1_mounts:
+        root = cgroup_root / mount
+        if (root / v1_probe).is_file():
+            return CgroupDirs(1, root, tuple(_walk_up(root, paths.get(controller, "/"))))
+    return None
+
+
 def _v2_quota(directory: Path) -> float | None:
-    text = _read(directory / "cpu.max")
+    text = read_cgroup_file(directory / "cpu.max")
     if not text:
         return None
     quota, _, period = text.partition(" ")
@@ -235,8 +277,8 @@ def _v2_quota(directory: Path) -> float | None:
 
 
 def _v1_quota(directory: Path) -> float | None:
-    q = _int(_read(directory / "cpu.cfs_quota_us"))
-    p = _int(_read(directory / "cpu.cfs_period_us"))
+    q = _int(read_cgroup_file(directory / "cpu.cfs_quota_us"))
+    p = _int(read_cgroup_file(directory / "cpu.cfs_period_us"))
     return q / p if q and p and q > 0 and p > 0 else None
 
 
@@ -247,33 +289,22 @@ def cgroup_cpu(cgroup_root: Path = CGROUP_ROOT, self_cgroup: str | None = None) 
     hierarchy (v2, ``cgroup.controllers`` at the root) and v1 (a ``cpu`` or ``cpu,cpuacct``
     mount under the root).
     """
-    if self_cgroup is None:
-        self_cgroup = _read(SELF_CGROUP_PATH) or ""
-    paths = _cgroup_paths(self_cgroup)
-    if (cgroup_root / "cgroup.controllers").is_file():
-        dirs = _walk_up(cgroup_root, paths.get("", "/"))
-        limits = [(q, d) for d in dirs if (q := _v2_quota(d)) is not None]
-        if not limits:
-            return None
-        quota, where = min(limits, key=lambda item: item[0])
-        usage = where / "cpu.stat"
-        return CgroupCpu(quota, usage if usage.is_file() else None)
-
-    for mount in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
-        cpu_root = cgroup_root / mount
-        if (cpu_root / "cpu.cfs_quota_us").is_file():
-            break
-    else:
+    mounts = ("cpu", "cpu,cpuacct", "cpuacct,cpu")
+    found = cgroup_dirs("cpu", mounts, "cpu.cfs_quota_us", cgroup_root, self_cgroup)
+    if found is None:
         return None
-    rel = paths.get("cpu", "/")
-    limits = [(q, d) for d in _walk_up(cpu_root, rel) if (q := _v1_quota(d)) is not None]
+    quota_of = _v2_quota if found.version == 2 else _v1_quota
+    limits = [(q, d) for d in found.dirs if (q := quota_of(d)) is not None]
     if not limits:
         return None
     quota, where = min(limits, key=lambda item: item[0])
+    if found.version == 2:
+        usage = where / "cpu.stat"
+        return CgroupCpu(quota, usage if usage.is_file() else None)
     usage = where / "cpuacct.usage"
     if not usage.is_file():
         # cpu and cpuacct mounted apart: the same cgroup path under the cpuacct mount.
-        usage = cgroup_root / "cpuacct" / where.relative_to(cpu_root) / "cpuacct.usage"
+        usage = cgroup_root / "cpuacct" / where.relative_to(found.root) / "cpuacct.usage"
     return CgroupCpu(quota, usage if usage.is_file() else None)
 
 
@@ -282,7 +313,7 @@ def read_cgroup_usage_s(usage_file: Path) -> float:
 
     Raises :class:`SensorError` when the file cannot be read or parsed.
     """
-    text = _read(usage_file)
+    text = read_cgroup_file(usage_file)
     if text is None:
         raise SensorError(f"cannot read {usage_file}")
     if usage_file.name == "cpu.stat":

@@ -14,18 +14,32 @@ cache that can be dropped is not "in use"); ``scope="process"`` takes the proces
 set (RSS; pages shared between processes of the tree are counted once per process, which
 overstates forked workers somewhat -- exact shares (PSS) cost a read of every ``smaps`` file).
 The power is integrated with the trapezoid rule between reads.
+
+In a container the "machine" is the cgroup's slice, as for the CPU estimate: when a memory
+limit is set on the path from this process's cgroup to the root (v2 ``memory.max`` other than
+``max``; v1 ``memory.limit_in_bytes`` below the host's total, v1 writing "no limit" as a huge
+page-rounded number), memory in use is that of the cgroup holding the tightest limit -- v2
+``memory.current`` - ``inactive_file``, v1 ``memory.usage_in_bytes`` - ``total_inactive_file``
+(``memory.stat``), the figure ``docker stats`` shows -- and never more than the host's figure.
+Other tenants of the host are not charged to this run.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import ConfigError, SensorError
 from wattprint.core.sensors.base import ESTIMATED, RAM, PowerSampledSensor
+from wattprint.core.sensors.cpu_info import CGROUP_ROOT, cgroup_dirs, read_cgroup_file
 from wattprint.core.sensors.process import MACHINE, PROCESS, ProcessTree, check_scope
+
+logger = logging.getLogger(__name__)
 
 #: Watts per GB (2**30 bytes) of memory in use: ECO2AI's "3 W per 8 GB".
 DEFAULT_W_PER_GB = 3.0 / 8.0
@@ -50,6 +64,68 @@ def _psutil_virtual_memory() -> Any:
     return psutil.virtual_memory()
 
 
+# Per cgroup version: the limit file, the usage file, and the memory.stat field of file pages
+# the kernel reclaims first (not "in use", as page cache is not in the host's figure).
+_V2_FILES = ("memory.max", "memory.current", "inactive_file")
+_V1_FILES = ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
+
+
+@dataclass(frozen=True)
+class CgroupMemory:
+    """The cgroup whose memory limit binds this process: ``limit_bytes`` set on ``directory``."""
+
+    version: int
+    directory: Path
+    limit_bytes: int
+
+    @property
+    def source(self) -> str:
+        """The files read, in words, e.g. ``"cgroup v2 memory.current - inactive_file"``."""
+        _, usage, inactive = _V2_FILES if self.version == 2 else _V1_FILES
+        return f"cgroup v{self.version} {usage} - {inactive}"
+
+    def used_bytes(self) -> int:
+        """Bytes in use by the cgroup: usage minus inactive file pages. Raises :class:`SensorError`."""
+        _, usage_name, inactive_name = _V2_FILES if self.version == 2 else _V1_FILES
+        usage = read_cgroup_file(self.directory / usage_name)
+        if usage is None or not usage.isdigit():
+            raise SensorError(f"cannot read {self.directory / usage_name}: {usage!r}")
+        inactive = 0
+        # Without memory.stat the page cache stays in: an overstatement, not a failed read.
+        for line in (read_cgroup_file(self.directory / "memory.stat") or "").splitlines():
+            name, _, value = line.partition(" ")
+            if name == inactive_name and value.strip().isdigit():
+                inactive = int(value)
+                break
+        return max(0, int(usage) - inactive)
+
+
+def cgroup_memory(
+    host_total_bytes: int, cgroup_root: Path = CGROUP_ROOT, self_cgroup: str | None = None
+) -> CgroupMemory | None:
+    """The tightest memory limit (bytes) between this process's cgroup and the root; ``None`` if none.
+
+    ``host_total_bytes`` is the host's physical memory: a v1 limit at or above it is "no limit".
+    ``self_cgroup`` replaces the text of ``/proc/self/cgroup`` (for tests).
+    """
+    found = cgroup_dirs("memory", ("memory",), "memory.limit_in_bytes", cgroup_root, self_cgroup)
+    if found is None:
+        return None
+    limit_name = (_V2_FILES if found.version == 2 else _V1_FILES)[0]
+    limits: list[tuple[int, Path]] = []
+    for directory in found.dirs:
+        text = read_cgroup_file(directory / limit_name)
+        if text is None or not text.isdigit():  # v2 "max", or no limit file (the root)
+            continue
+        if found.version == 1 and int(text) >= host_total_bytes:
+            continue
+        limits.append((int(text), directory))
+    if not limits:
+        return None
+    limit, where = min(limits, key=lambda item: item[0])
+    return CgroupMemory(found.version, where, limit)
+
+
 class RamEstimateSensor(PowerSampledSensor):
     """Estimated RAM energy (J): ``w_per_gb`` x GB in use, integrated over time.
 
@@ -68,6 +144,7 @@ class RamEstimateSensor(PowerSampledSensor):
         process: ProcessTree | None = None,
         clock: Clock = SYSTEM_CLOCK,
         virtual_memory: VirtualMemory | None = None,
+        cgroup: CgroupMemory | None = None,
     ) -> None:
         check_scope(scope)
         if not _finite_non_negative(w_per_gb):
@@ -77,24 +154,38 @@ class RamEstimateSensor(PowerSampledSensor):
         self.w_per_gb = float(w_per_gb)
         self.scope = scope
         self._process = process if scope == PROCESS else None
+        self._cgroup = cgroup if scope == MACHINE else None
         self._virtual_memory = virtual_memory or _psutil_virtual_memory
         what = "memory in use" if scope == MACHINE else "process tree RSS"
+        how = what
+        if self._cgroup is not None:
+            what = "cgroup memory in use"
+            limit_gb = self._cgroup.limit_bytes / BYTES_PER_GB
+            how = (
+                f"memory in use of this process's cgroup (limit {limit_gb:.3g} GB; "
+                f"{self._cgroup.source}, at most the host's figure)"
+            )
         self.name = f"RAM {self.w_per_gb:g} W/GB x {what}"
         self.key = "ram:estimate" if scope == MACHINE else "ram:estimate:process"
         default = "ECO2AI's 3 W per 8 GB" if self.w_per_gb == DEFAULT_W_PER_GB else "given"
-        self.note = f"{self.w_per_gb:g} W/GB ({default}) x {what}; no DRAM counter read"
+        self.note = f"{self.w_per_gb:g} W/GB ({default}) x {how}; no DRAM counter read"
         self.last_used_bytes = 0
         super().__init__(clock)
 
     def used_bytes(self) -> int:
-        """Bytes of memory counted now."""
+        """Bytes of memory counted now. Raises :class:`SensorError`."""
         if self._process is not None:
             return self._process.sample().rss_bytes
         try:
             vm = self._virtual_memory()
-            return max(0, int(vm.total - vm.available))
+            host = max(0, int(vm.total - vm.available))
         except (OSError, RuntimeError, AttributeError) as exc:
             raise SensorError(f"cannot read memory use: {exc}") from exc
+        if self._cgroup is None:
+            return host
+        # The cgroup's count includes kernel memory and active page cache that the host's
+        # "available" treats as free: the host figure is the most the slice can be using.
+        return min(host, self._cgroup.used_bytes())
 
     def power_w(self) -> float:
         """Power (W) of the memory in use now."""
@@ -110,20 +201,43 @@ def ram_estimate_sensor(
     process: ProcessTree | None = None,
     w_per_gb: float | None = None,
     virtual_memory: VirtualMemory | None = None,
+    cgroup_root: Path = CGROUP_ROOT,
+    self_cgroup: str | None = None,
 ) -> RamEstimateSensor:
     """The RAM estimate, ready for the meter.
 
     ``process`` is the :class:`ProcessTree` shared with the CPU estimate in process scope
     (created for this process when omitted); ``w_per_gb`` overrides the 0.375 W/GB default.
+    In machine scope a cgroup memory limit is looked for under ``cgroup_root`` (see
+    :func:`cgroup_memory`; ``self_cgroup`` replaces ``/proc/self/cgroup``, for tests).
     Raises :class:`ConfigError` for a bad scope or constant.
     """
     check_scope(scope)
     if process is None and scope == PROCESS:
         process = ProcessTree(clock=clock)
+    cgroup = None
+    if scope == MACHINE:
+        cgroup = _find_cgroup(virtual_memory or _psutil_virtual_memory, cgroup_root, self_cgroup)
     return RamEstimateSensor(
         w_per_gb=DEFAULT_W_PER_GB if w_per_gb is None else w_per_gb,
         scope=scope,
         process=process,
         clock=clock,
         virtual_memory=virtual_memory,
+        cgroup=cgroup,
     )
+
+
+def _find_cgroup(
+    virtual_memory: VirtualMemory, cgroup_root: Path, self_cgroup: str | None
+) -> CgroupMemory | None:
+    """The binding cgroup if its usage reads now; ``None`` (the host figure) otherwise."""
+    try:
+        found = cgroup_memory(int(virtual_memory().total), cgroup_root, self_cgroup)
+        if found is not None:
+            found.used_bytes()
+        return found
+    except (OSError, RuntimeError, AttributeError, ValueError, SensorError) as exc:
+        # Detection must never stop a run: the host figure is an overstatement, not a failure.
+        logger.debug("no cgroup memory figure, using the host's: %s", exc)
+        return None
