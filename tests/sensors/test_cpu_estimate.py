@@ -399,6 +399,67 @@ def test_read_right_after_a_measurement_uses_the_latest_power() -> None:
     assert sensor.last_utilisation == pytest.approx(0.5)
 
 
+def test_short_first_window_is_charged_its_measured_load_not_idle() -> None:
+    clock, times = FakeClock(), FakeCpuTimes(2)
+    sensor = _sensor(clock, times)
+    # A 50 ms first epoch with one of two CPUs busy: 50 % load (5.1 W), not the idle 0.82 W.
+    times.run(0.05, 0.5)
+    clock.advance(0.05)
+    first = sensor.energy_j()
+    assert first == pytest.approx(6.8 * 0.75 * 0.05)
+    assert sensor.last_utilisation == pytest.approx(0.5)
+
+    # Once measured, the usual 0.1 s minimum holds again: a read 30 ms later takes that power.
+    times.run(0.03, 0.0)
+    clock.advance(0.03)
+    assert sensor.energy_j() == pytest.approx(first + 6.8 * 0.75 * 0.03)
+    assert sensor.last_utilisation == pytest.approx(0.5)
+
+
+def test_first_read_under_20_ms_is_idle_then_measured_since_start() -> None:
+    clock, times = FakeClock(), FakeCpuTimes(2)
+    sensor = _sensor(clock, times)
+    # 10 ms is one scheduler tick: too short to tell busy from idle, so the idle figure.
+    times.run(0.01, 1.0)
+    clock.advance(0.01)
+    assert sensor.energy_j() == pytest.approx(6.8 * 0.12 * 0.01)
+
+    # At 30 ms from the start the load is measured over all 30 ms (fully busy).
+    times.run(0.02, 1.0)
+    clock.advance(0.02)
+    assert sensor.energy_j() == pytest.approx(6.8 * 0.12 * 0.01 + 6.8 * 1.02 * 0.02)
+    assert sensor.last_utilisation == pytest.approx(1.0)
+
+
+def test_short_first_window_in_process_scope_charges_the_trees_share() -> None:
+    clock, times, root = FakeClock(), FakeCpuTimes(2), FakeProcess()
+    tree = ProcessTree(clock=clock, process=root, max_age_s=0.05)
+    sensor = _sensor(clock, times, scope="process", process=tree)
+    # 60 ms with the tree keeping one CPU of two busy, alone on the machine.
+    times.run(0.06, 0.5)
+    root.cpu_s += 0.06
+    clock.advance(0.06)
+    assert sensor.energy_j() == pytest.approx(6.8 * 0.75 * 0.06)
+    assert sensor.last_utilisation == pytest.approx(0.5)
+
+
+def test_process_scope_waits_for_a_fresh_walk_of_the_tree() -> None:
+    clock, times, root = FakeClock(), FakeCpuTimes(2), FakeProcess()
+    tree = ProcessTree(clock=clock, process=root, max_age_s=0.05)
+    sensor = _sensor(clock, times, scope="process", process=tree)
+    # At 30 ms the tree's reading is still the one taken at the start: no measurement yet.
+    times.run(0.03, 0.5)
+    root.cpu_s += 0.03
+    clock.advance(0.03)
+    assert sensor.energy_j() == 0.0
+    # At 60 ms the tree is walked again; its 60 ms of work is measured over 60 ms, not 30.
+    times.run(0.03, 0.5)
+    root.cpu_s += 0.03
+    clock.advance(0.03)
+    assert sensor.energy_j() == pytest.approx(6.8 * 0.75 * 0.03)
+    assert sensor.last_utilisation == pytest.approx(0.5)
+
+
 def test_failed_read_raises_and_next_read_covers_the_gap() -> None:
     clock, times = FakeClock(), FakeCpuTimes(2)
     sensor = _sensor(clock, times)

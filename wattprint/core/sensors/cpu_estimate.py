@@ -51,6 +51,13 @@ from wattprint.core.sensors.process import MACHINE, PROCESS, ProcessTree, check_
 #: Shortest span (s) over which utilisation is measured; /proc/stat counts in 10 ms ticks.
 MIN_LOAD_SPAN_S = 0.1
 
+#: Shortest span (s) for the *first* measurement, when no measured power exists yet. CPU times
+#: come in 10 ms ticks (USER_HZ = 100), so a reading is off by up to one tick per CPU: 10 ms
+#: over a 20 ms span is at most 50 points of utilisation. From 20 ms on, a CPU busy throughout
+#: reads at least half busy and an idle one at most half, so the load is still told apart from
+#: idle; below it a busy CPU can read 0 ticks, and the idle figure is as good a guess.
+MIN_FIRST_LOAD_SPAN_S = 0.02
+
 #: (utilisation, fraction of TDP) points of the Teads/Boavizta load curve.
 TEADS_CURVE: tuple[tuple[float, float], ...] = ((0.0, 0.12), (0.10, 0.32), (0.50, 0.75), (1.0, 1.02))
 
@@ -87,6 +94,9 @@ class CpuEstimateSensor(IntegratingSensor):
     The load is measured over at least ``MIN_LOAD_SPAN_S``: a read sooner after the previous
     measurement (a window closing just after the sampler's tick) is charged at the latest
     measured power instead of a utilisation taken from one or two 10 ms scheduler ticks.
+    Before the first measurement there is no such power, so a read at least
+    ``MIN_FIRST_LOAD_SPAN_S`` (20 ms) after creation measures the load since creation; only a
+    read sooner than that is charged at the idle figure.
 
     ``energy_j()`` raises :class:`~wattprint.core.errors.SensorError` when CPU times cannot be
     read; the next successful read then covers the whole gap.
@@ -123,10 +133,13 @@ class CpuEstimateSensor(IntegratingSensor):
         self._busy = busy
         self._process = process if scope == PROCESS else None
         self._busy_s = busy.busy_s()
-        self._tree_cpu_s = self._process.sample().cpu_s if self._process else 0.0
+        tree = self._process.sample() if self._process else None
+        self._tree_cpu_s = tree.cpu_s if tree else 0.0
+        self._tree_t = tree.t if tree else 0.0
         self.last_utilisation = 0.0
         #: Power (W) of the latest load measurement; until the first one, the idle figure.
         self.last_power_w = self.power_w(0.0, 0.0 if self._process else None)
+        self._measured = False
         super().__init__(clock)
         self._t_load = self._t_last
 
@@ -147,21 +160,28 @@ class CpuEstimateSensor(IntegratingSensor):
 
     def _energy_since_j(self, now: float, dt_s: float) -> float:
         span_s = now - self._t_load
-        if span_s >= MIN_LOAD_SPAN_S:
+        # A short first span is coarse but unbiased; the idle figure would charge a busy start
+        # (a short first epoch) as if nothing ran.
+        if span_s >= (MIN_LOAD_SPAN_S if self._measured else MIN_FIRST_LOAD_SPAN_S):
             self._measure_load(now, span_s)
         return self.last_power_w * dt_s
 
     def _measure_load(self, now: float, span_s: float) -> None:
+        tree = self._process.sample() if self._process is not None else None
+        if tree is not None and tree.t <= self._tree_t:
+            # The tree's walk is shared for a few tens of ms, so a short first span can get the
+            # reading it started from: that would read the tree as idle and push its work into
+            # the next span. Keep the latest power until the tree has been read again.
+            return
         busy_s = self._busy.busy_s()
         u_machine = min(1.0, max(0.0, (busy_s - self._busy_s) / (span_s * self._busy.cpus)))
         u_tree: float | None = None
-        if self._process is not None:
-            tree_cpu_s = self._process.sample().cpu_s
-            d_tree_s = tree_cpu_s - self._tree_cpu_s
+        if tree is not None:
+            d_tree_s = tree.cpu_s - self._tree_cpu_s
             u_tree = min(1.0, max(0.0, d_tree_s / (span_s * self.visible_cpus)))
-            self._tree_cpu_s = tree_cpu_s
+            self._tree_cpu_s, self._tree_t = tree.cpu_s, tree.t
             u_machine = max(u_machine, u_tree)
-        self._busy_s, self._t_load = busy_s, now
+        self._busy_s, self._t_load, self._measured = busy_s, now, True
         self.last_utilisation = u_machine if u_tree is None else u_tree
         self.last_power_w = self.power_w(u_machine, u_tree)
 
