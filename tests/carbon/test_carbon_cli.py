@@ -88,3 +88,16 @@ def test_bad_list_kind_is_an_argparse_error():
     with pytest.raises(SystemExit) as info:
         run("--list", "planet")
     assert info.value.code == 2
+
+
+def test_azure_display_name_as_key(capsys):
+    assert run("azure:West Europe") == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith("(azure:westeurope)")
+
+
+def test_no_location_names_the_command_line_options(capsys, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")  # a zone of no country, whatever this machine's /etc/localtime says
+    assert run() == 0
+    out = capsys.readouterr().out
+    assert "located by  default" in out
+    assert "--country/--region/--cloud" in out and "country=/region=/cloud=" in out and "WATTPRINT_COUNTRY" in out

@@ -17,7 +17,14 @@ from wattprint.core.carbon import (
     lookup,
     resolve_source,
 )
-from wattprint.core.carbon.location import detect_timezone, locate, timezone_country
+from wattprint.core.carbon.location import (
+    CLOUD_HINTS,
+    RUNTIME_MARKERS,
+    detect_timezone,
+    locate,
+    lookup_key,
+    timezone_country,
+)
 from wattprint.core.errors import CarbonDataError, ConfigError
 
 
@@ -129,31 +136,109 @@ def test_bad_wattprint_variables_fail_early_naming_the_variable():
 
 # -- cloud hints ----------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("env, key, var", [
+    ({"AWS_REGION": "eu-west-3", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12"}, "aws:eu-west-3", "AWS_REGION"),
+    ({"AWS_DEFAULT_REGION": "ap-south-1", "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE"}, "aws:ap-south-1",
+     "AWS_DEFAULT_REGION"),
+    ({"AWS_REGION": "eu-north-1", "AWS_LAMBDA_FUNCTION_NAME": "train"}, "aws:eu-north-1", "AWS_REGION"),
+    ({"AWS_REGION": "us-west-2", "CODEBUILD_BUILD_ID": "proj:1"}, "aws:us-west-2", "AWS_REGION"),
+    ({"SAGEMAKER_REGION": "us-west-2", "TRAINING_JOB_NAME": "job-1"}, "aws:us-west-2", "SAGEMAKER_REGION"),
+    ({"CLOUD_ML_REGION": "us-central1", "CLOUD_ML_JOB_ID": "42"}, "gcp:us-central1", "CLOUD_ML_REGION"),
+    ({"FUNCTION_REGION": "us-east1", "FUNCTION_NAME": "f"}, "gcp:us-east1", "FUNCTION_REGION"),
+    ({"REGION_NAME": "westeurope", "WEBSITE_SITE_NAME": "app"}, "azure:westeurope", "REGION_NAME"),
+    ({"REGION_NAME": "West Europe", "WEBSITE_SITE_NAME": "app"}, "azure:westeurope", "REGION_NAME"),
+])
+def test_cloud_runtime_hints_beat_time_zone(env, key, var):
+    hit = resolve(environ=env, timezone="Asia/Tokyo")
+    assert (hit.key, hit.located_by) == (key, f"env:{var}")
+
+
+@pytest.mark.parametrize("var, value", [
+    ("AWS_REGION", "us-east-1"), ("AWS_DEFAULT_REGION", "us-east-1"), ("SAGEMAKER_REGION", "us-east-1"),
+    ("GOOGLE_CLOUD_REGION", "us-central1"), ("CLOUD_ML_REGION", "us-east5"),
+    ("CLOUDSDK_COMPUTE_REGION", "us-central1"), ("FUNCTION_REGION", "us-east1"), ("REGION_NAME", "eastus"),
+])
+def test_sdk_configuration_loses_to_time_zone(var, value):
+    # A laptop in Berlin with an SDK configured for us-east-1 runs in Berlin.
+    hit = resolve_source(environ={var: value, "TZ": "Europe/Berlin"}, timezone=None).current()
+    assert (hit.key, hit.located_by) == ("DE", "timezone:Europe/Berlin")
+
+
 @pytest.mark.parametrize("var, value, key", [
-    ("AWS_REGION", "eu-west-3", "aws:eu-west-3"),
     ("AWS_DEFAULT_REGION", "ap-south-1", "aws:ap-south-1"),
     ("GOOGLE_CLOUD_REGION", "europe-west4", "gcp:europe-west4"),
-    ("CLOUD_ML_REGION", "us-central1", "gcp:us-central1"),
     ("CLOUDSDK_COMPUTE_REGION", "asia-northeast1", "gcp:asia-northeast1"),
-    ("FUNCTION_REGION", "us-east1", "gcp:us-east1"),
-    ("REGION_NAME", "westeurope", "azure:westeurope"),
-    ("REGION_NAME", "West Europe", "azure:westeurope"),  # Azure Functions' display form
+    ("REGION_NAME", "West Europe", "azure:westeurope"),
 ])
-def test_cloud_hints(var, value, key):
-    hit = resolve(environ={var: value}, timezone="Europe/Paris")
+@pytest.mark.parametrize("zone", ["", "UTC", "Etc/GMT-3"])
+def test_sdk_configuration_is_used_when_the_time_zone_names_no_country(var, value, key, zone):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a hint found: no world-average warning
+        hit = resolve(environ={var: value}, timezone=zone)
     assert (hit.key, hit.located_by) == (key, f"env:{var}")
+
+
+def test_a_marker_vouches_only_for_its_own_provider():
+    assert resolve(environ={"AWS_EXECUTION_ENV": "AWS_ECS_EC2", "GOOGLE_CLOUD_REGION": "europe-west1"},
+                   timezone="Europe/Paris").key == "FR"
+    assert resolve(environ={"WEBSITE_SITE_NAME": "app", "AWS_REGION": "us-east-1"},
+                   timezone="Europe/Paris").key == "FR"
+    assert resolve(environ={"CLOUD_ML_JOB_ID": "1", "CLOUDSDK_COMPUTE_REGION": "us-central1"},
+                   timezone="Europe/Paris").key == "FR"
+
+
+def test_blank_marker_does_not_count():
+    env = {"AWS_REGION": "us-east-1", "AWS_EXECUTION_ENV": "  "}
+    assert resolve(environ=env, timezone="Europe/Paris").key == "FR"
+
+
+def test_runtime_hint_beats_configuration_listed_before_it():
+    env = {"AWS_REGION": "us-west-2", "CLOUD_ML_REGION": "europe-west4", "CLOUD_ML_JOB_ID": "7"}
+    hit = resolve(environ=env)
+    assert (hit.key, hit.located_by) == ("gcp:europe-west4", "env:CLOUD_ML_REGION")
 
 
 def test_aws_region_beats_aws_default_region_and_gcp():
     env = {"AWS_DEFAULT_REGION": "us-west-2", "AWS_REGION": "eu-north-1",
            "GOOGLE_CLOUD_REGION": "europe-west1"}
     assert resolve(environ=env).key == "aws:eu-north-1"
+    assert resolve(environ={**env, "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12"}).key == "aws:eu-north-1"
 
 
 def test_unknown_hint_is_skipped_not_fatal():
     hit = resolve(environ={"AWS_REGION": "us-gov-west-1", "GOOGLE_CLOUD_REGION": "europe-west9"})
     assert (hit.key, hit.located_by) == ("gcp:europe-west9", "env:GOOGLE_CLOUD_REGION")
-    assert resolve(environ={"REGION_NAME": "not a region"}, timezone="Asia/Tokyo").key == "JP"
+    assert resolve(environ={"REGION_NAME": "not a region", "WEBSITE_SITE_NAME": "app"},
+                   timezone="Asia/Tokyo").key == "JP"
+    with pytest.warns(UserWarning, match="world average"):
+        assert resolve(environ={"AWS_REGION": "mars-north-1"}).key == "world"
+
+
+def test_every_hint_variable_has_a_provider_and_markers_only_for_hints():
+    hint_vars = [var for var, _ in CLOUD_HINTS]
+    assert len(hint_vars) == len(set(hint_vars))
+    assert {provider for _, provider in CLOUD_HINTS} == {"aws", "gcp", "azure"}
+    assert set(RUNTIME_MARKERS) <= set(hint_vars)
+    assert "GOOGLE_CLOUD_REGION" not in RUNTIME_MARKERS and "CLOUDSDK_COMPUTE_REGION" not in RUNTIME_MARKERS
+
+
+# -- Azure display names as keys ------------------------------------------------------------------
+
+@pytest.mark.parametrize("spelling", ["azure:West Europe", "Azure: west europe", "azure:WestEurope"])
+def test_azure_display_name_is_accepted_as_a_cloud_key(spelling):
+    assert resolve(cloud=spelling).key == "azure:westeurope"
+    assert resolve(environ={"WATTPRINT_CLOUD": spelling}).located_by == "env:WATTPRINT_CLOUD"
+    assert lookup_key(spelling).key == "azure:westeurope"
+
+
+def test_azure_display_name_still_checks_agreement_and_unknown_names():
+    assert resolve(cloud="azure:West Europe", country="NL").key == "azure:westeurope"
+    with pytest.raises(ConfigError, match="disagree"):
+        resolve_source(cloud="azure:West Europe", country="FR", environ={}, timezone="")
+    with pytest.raises(CarbonDataError, match="unknown cloud key 'azure:Wst Europe'"):
+        resolve_source(cloud="azure:Wst Europe", environ={}, timezone="")
+    with pytest.raises(CarbonDataError, match="unknown location key 'aws:us east 1'"):
+        lookup_key("aws:us east 1")  # only Azure has display names with spaces
 
 
 # -- time zone ------------------------------------------------------------------------------------
@@ -215,8 +300,11 @@ def test_timezone_none_detects_from_environ_tz():
     assert (hit.key, hit.located_by) == ("PL", "timezone:Europe/Warsaw")
 
 
-def test_cloud_hint_beats_time_zone():
-    assert resolve(environ={"AWS_REGION": "us-east-1"}, timezone="Europe/Paris").key == "aws:us-east-1"
+def test_cloud_runtime_hint_beats_time_zone_but_sdk_configuration_does_not():
+    env = {"AWS_REGION": "us-east-1", "TZ": "Europe/Paris"}
+    assert resolve_source(environ=env, timezone=None).current().key == "FR"
+    env["AWS_EXECUTION_ENV"] = "AWS_ECS_FARGATE"
+    assert resolve_source(environ=env, timezone=None).current().key == "aws:us-east-1"
 
 
 # -- world fallback warning -----------------------------------------------------------------------

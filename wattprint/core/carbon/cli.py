@@ -17,8 +17,8 @@ from dataclasses import asdict
 from typing import Any
 
 from wattprint.core.carbon.intensity import Intensity
-from wattprint.core.carbon.location import locate
-from wattprint.core.carbon.table import KINDS, lookup, rows
+from wattprint.core.carbon.location import locate, lookup_key
+from wattprint.core.carbon.table import KINDS, rows
 from wattprint.core.errors import CarbonDataError, ConfigError
 
 __all__ = ["add_intensity_parser", "run_intensity"]
@@ -60,7 +60,7 @@ def run_intensity(args: argparse.Namespace) -> int:
         return EXIT_OK
     key = getattr(args, "key", None)
     try:
-        intensity = lookup(key, getattr(args, "kind", None)) if key else locate()
+        intensity = lookup_key(key, getattr(args, "kind", None)) if key else locate()
     except (CarbonDataError, ConfigError) as exc:
         print(f"wattprint intensity: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN_KEY
@@ -84,7 +84,8 @@ def _describe(intensity: Intensity, detected: bool) -> str:
         lines.append(f"  located by  {intensity.located_by}")
         if intensity.located_by == "default":
             lines.append("  (no location found: set WATTPRINT_COUNTRY, WATTPRINT_REGION or "
-                         "WATTPRINT_CLOUD, or pass country=/region=/cloud= to the tracker)")
+                         "WATTPRINT_CLOUD, give --country/--region/--cloud to `wattprint run` "
+                         "or `wattprint info`, or pass country=/region=/cloud= to the tracker)")
     return "\n".join(lines)
 
 

@@ -5,13 +5,22 @@ Precedence, first hit wins:
 1. ``carbon_intensity=`` (a number of gCO2e/kWh);
 2. explicit ``cloud=``, ``region=``, ``country=`` (most specific first; they must agree);
 3. ``WATTPRINT_CARBON_INTENSITY``, ``WATTPRINT_CLOUD``, ``WATTPRINT_REGION``, ``WATTPRINT_COUNTRY``;
-4. cloud hints: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, ``GOOGLE_CLOUD_REGION``, ``CLOUD_ML_REGION``,
-   ``CLOUDSDK_COMPUTE_REGION``, ``FUNCTION_REGION`` (GCP), ``REGION_NAME`` (Azure App Service and
-   Functions);
+4. cloud-runtime hints: a region variable of :data:`CLOUD_HINTS` together with a variable that
+   only the provider's runtime sets (:data:`RUNTIME_MARKERS`): ``AWS_REGION`` or
+   ``AWS_DEFAULT_REGION`` with ``AWS_EXECUTION_ENV`` (Lambda, ECS, Fargate), with
+   ``AWS_LAMBDA_FUNCTION_NAME`` or with ``CODEBUILD_BUILD_ID``; ``SAGEMAKER_REGION`` or
+   ``AWS_REGION`` with ``TRAINING_JOB_NAME`` (SageMaker training); ``CLOUD_ML_REGION`` with
+   ``CLOUD_ML_JOB_ID`` (Vertex AI training); ``FUNCTION_REGION`` with ``FUNCTION_NAME`` (Cloud
+   Functions); ``REGION_NAME`` with ``WEBSITE_SITE_NAME`` (Azure App Service and Functions);
 5. the system time zone (``TZ``, ``/etc/localtime``, ``/etc/timezone``) mapped to its country,
    never to a sub-national region; ``UTC`` and ``Etc/*`` mean unknown;
-6. :data:`WORLD_AVERAGE` with one warning saying how to set the location.
+6. the same region variables without their runtime marker: SDK and CLI configuration
+   (``AWS_REGION``, ``AWS_DEFAULT_REGION``, ``GOOGLE_CLOUD_REGION``, ``CLOUD_ML_REGION``,
+   ``CLOUDSDK_COMPUTE_REGION``, ...), which laptops and CI runners export to say which region
+   to *call*, not where the code runs; used only when the time zone names no country;
+7. :data:`WORLD_AVERAGE` with one warning saying how to set the location.
 
+``located_by`` names the variable that decided (``env:AWS_REGION``, ``timezone:Europe/Paris``).
 Nothing here opens a socket: live data is used only when ``live=`` asks for it.
 """
 
@@ -41,8 +50,10 @@ __all__ = [
     "ENV_CLOUD",
     "ENV_COUNTRY",
     "ENV_REGION",
+    "RUNTIME_MARKERS",
     "detect_timezone",
     "locate",
+    "lookup_key",
     "resolve_source",
     "timezone_country",
 ]
@@ -57,6 +68,7 @@ ENV_COUNTRY = "WATTPRINT_COUNTRY"
 CLOUD_HINTS: tuple[tuple[str, str], ...] = (
     ("AWS_REGION", "aws"),
     ("AWS_DEFAULT_REGION", "aws"),
+    ("SAGEMAKER_REGION", "aws"),
     ("GOOGLE_CLOUD_REGION", "gcp"),
     ("CLOUD_ML_REGION", "gcp"),
     ("CLOUDSDK_COMPUTE_REGION", "gcp"),
@@ -64,6 +76,26 @@ CLOUD_HINTS: tuple[tuple[str, str], ...] = (
     ("REGION_NAME", "azure"),
 )
 """(environment variable, cloud provider) pairs read as location hints, in this order."""
+
+_AWS_RUNTIMES = ("AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME", "CODEBUILD_BUILD_ID",
+                 "TRAINING_JOB_NAME")
+
+RUNTIME_MARKERS: Mapping[str, tuple[str, ...]] = {
+    "AWS_REGION": _AWS_RUNTIMES,
+    "AWS_DEFAULT_REGION": _AWS_RUNTIMES,
+    "SAGEMAKER_REGION": ("TRAINING_JOB_NAME",),
+    "CLOUD_ML_REGION": ("CLOUD_ML_JOB_ID",),
+    "FUNCTION_REGION": ("FUNCTION_NAME",),
+    "REGION_NAME": ("WEBSITE_SITE_NAME",),
+}
+"""Hint variable -> variables of which one must be set for the hint to outrank the time zone.
+
+Each marker is set by the provider's runtime itself (Lambda, ECS and Fargate set
+``AWS_EXECUTION_ENV``; SageMaker ``TRAINING_JOB_NAME``; Vertex AI ``CLOUD_ML_JOB_ID``; Cloud
+Functions ``FUNCTION_NAME``; App Service and Azure Functions ``WEBSITE_SITE_NAME``), so a laptop
+that merely has an SDK configured does not pass for a data centre. ``GOOGLE_CLOUD_REGION`` and
+``CLOUDSDK_COMPUTE_REGION`` have no marker: no runtime sets them, they are always configuration.
+"""
 
 _NO_COUNTRY_ZONES = frozenset({"utc", "uct", "gmt", "gmt0", "gmt+0", "gmt-0", "greenwich",
                                "universal", "zulu", "factory", "localtime"})
@@ -160,7 +192,7 @@ def _explicit(country: str | None, region: str | None, cloud: str | None,
         if not isinstance(key, str) or not key.strip():
             raise ConfigError(f"{label(kind)} must be a non-empty location key, got {key!r}")
         try:
-            found.append((kind, key, lookup(key, kind)))
+            found.append((kind, key, lookup_key(key, kind)))
         except CarbonDataError as exc:
             raise CarbonDataError(f"{label(kind)}={key!r}: {exc}" if env_vars else str(exc)) from None
     countries = {kind: _country_of(hit.key) for kind, _key, hit in found}
@@ -176,20 +208,54 @@ def _country_of(key: str) -> str:
     return row.country_iso3 if row is not None else ""
 
 
-def _from_hints(env: Mapping[str, str]) -> Intensity | None:
+def _azure_arm_name(key: str) -> str | None:
+    """``azure:westeurope`` for ``azure:West Europe``; ``None`` for keys of other providers.
+
+    Azure shows display names ("West Europe", which App Service's ``REGION_NAME`` also uses);
+    its resource names, the bundled keys, drop the spaces and the case.
+    """
+    provider, sep, region = key.partition(":")
+    if not sep or provider.strip().casefold() != "azure":
+        return None
+    return "azure:" + region.replace(" ", "").casefold()
+
+
+def lookup_key(key: str, kind: str | None = None) -> Intensity:
+    """:func:`~wattprint.core.carbon.table.lookup`, also accepting Azure display names.
+
+    Raises:
+        CarbonDataError: as ``lookup``, naming the key as given.
+    """
+    try:
+        return lookup(key, kind)
+    except CarbonDataError as exc:
+        arm = _azure_arm_name(key) if isinstance(key, str) and kind in (None, "cloud") else None
+        if arm is None:
+            raise
+        try:
+            return lookup(arm, "cloud")
+        except CarbonDataError:
+            raise exc from None
+
+
+def _from_hints(env: Mapping[str, str], runtime: bool) -> Intensity | None:
+    """The first cloud hint whose runtime marker is set (``runtime``) or unset (configuration)."""
     for var, provider in CLOUD_HINTS:
         value = env.get(var, "").strip()
         if not value:
             continue
-        if provider == "azure":
-            # Azure Functions may set the display name ("West Europe"); ARM names drop the
-            # spaces and the case ("westeurope").
-            value = value.replace(" ", "").lower()
+        in_runtime = any(env.get(m, "").strip() for m in RUNTIME_MARKERS.get(var, ()))
+        if in_runtime != runtime:
+            continue
+        key = f"{provider}:{value}"
         try:
-            hit = lookup(f"{provider}:{value}", "cloud")
+            hit = lookup_key(key, "cloud")
         except CarbonDataError:
             logger.debug("%s=%r is not a %s region in the bundled table; ignored", var, value, provider)
             continue
+        if not runtime:
+            logger.info("location taken from %s=%s, SDK configuration rather than proof that this "
+                        "code runs there; set WATTPRINT_CLOUD or cloud= to confirm it", var, value)
         return replace(hit, located_by=f"env:{var}")
     return None
 
@@ -241,7 +307,8 @@ def locate(
                     {"country": ENV_COUNTRY, "region": ENV_REGION, "cloud": ENV_CLOUD})
     if hit is not None:
         return hit
-    return _from_hints(env) or _from_timezone(timezone, env) or WORLD_AVERAGE
+    return (_from_hints(env, runtime=True) or _from_timezone(timezone, env)
+            or _from_hints(env, runtime=False) or WORLD_AVERAGE)
 
 
 def resolve_source(
@@ -259,7 +326,8 @@ def resolve_source(
     Args:
         country: ISO alpha-2, alpha-3 or English name (``"FR"``, ``"FRA"``, ``"France"``).
         region: sub-national key (``"US-CA"``, ``"IN-MH"``, ``"CA-QC"``, ``"SE-SE3"``).
-        cloud: ``provider:region`` (``"aws:us-east-1"``, ``"gcp:europe-west1"``, ``"azure:westeurope"``).
+        cloud: ``provider:region`` (``"aws:us-east-1"``, ``"gcp:europe-west1"``, ``"azure:westeurope"``;
+            Azure display names such as ``"azure:West Europe"`` too).
         carbon_intensity: a fixed value in gCO2e/kWh; beats every location setting.
         live: ``None`` (bundled annual figures), a provider name (``"electricitymaps"``, ``"uk"``,
             ``"energidataservice"``, ``"watttime"``) or a provider object (any object with
