@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from html import escape
 
 from wattprint import __version__
-from wattprint.report.scale import fmt
+from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, amount
 from wattprint.report.summary import Report
 from wattprint.report.tables import (
     Table,
@@ -19,7 +19,7 @@ from wattprint.report.tables import (
     run_details,
     run_heading,
     run_table,
-    units_for,
+    totals_line,
     what_if_heading,
     what_if_table,
 )
@@ -73,7 +73,6 @@ def render_html(
     chart_note: str | None = None,
 ) -> str:
     """The page as text. ``png``: the chart to embed; ``chart_note``: why there is none."""
-    energy, co2 = units_for(report)
     domains = domains_of(report)
     runs = report.runs
     t = report.total
@@ -92,8 +91,8 @@ def render_html(
         "<h1>wattprint report</h1>",
         f'<p class="meta">{len(runs)} run(s) from {escape(", ".join(report.files))}; '
         f"wattprint {escape(__version__)}</p>",
-        f'<p class="total" id="total">Total: <strong>{fmt(t.energy_kwh, energy)} {energy[0]}</strong>, '
-        f"<strong>{fmt(t.co2_kg, co2)} {co2[0]} CO2e</strong> over {t.duration_s:,.1f} s</p>",
+        f'<p class="total" id="total">Total: <strong>{amount(t.energy_kwh, ENERGY_UNITS)}</strong>, '
+        f"<strong>{amount(t.co2_kg, CO2_UNITS)} CO2e</strong> over {t.duration_s:,.1f} s</p>",
     ]
     if png:
         data = base64.b64encode(png).decode("ascii")
@@ -111,7 +110,7 @@ def render_html(
         )
         for run in group.runs:
             parts.append(f"<h3>{escape(run_heading(run))}</h3>")
-            table = run_table(run, energy, co2, domains)
+            table = run_table(run, domains)
             if table.rows or table.total:
                 parts.append(_table(table, "epochs"))
             details = "".join(f"<li>{escape(d)}</li>" for d in run_details(run))
@@ -119,16 +118,15 @@ def render_html(
         if len(group.runs) > 1:
             g = group.total
             parts.append(
-                f'<p class="meta">{len(group.runs)} runs: {fmt(g.energy_kwh, energy)} {energy[0]}, '
-                f"{fmt(g.co2_kg, co2)} {co2[0]} CO2e, {g.duration_s:,.1f} s</p>"
+                f'<p class="meta">{len(group.runs)} runs: {escape(totals_line(g))}, {g.duration_s:,.1f} s</p>'
             )
         parts.append("</section>")
     if report.notes:
         parts.append('<ul class="note">' + "".join(f"<li>{escape(n)}</li>" for n in report.notes) + "</ul>")
     if alternatives:
         parts.append('<h2 id="what-if">What if</h2>')
-        parts.append(f"<p>{escape(what_if_heading(t, energy, co2))}</p>")
-        parts.append(_table(what_if_table(alternatives, co2), "what-if"))
+        parts.append(f"<p>{escape(what_if_heading(t))}</p>")
+        parts.append(_table(what_if_table(alternatives), "what-if"))
         parts.append(
             '<p class="note">Annual averages; the cleanest region of each cloud provider in '
             "wattprint's bundled tables.</p>"

@@ -1,15 +1,32 @@
-"""Display units for a report: one energy unit and one CO2e unit chosen for the numbers shown."""
+"""Display units and precision for the report's figures.
+
+The rule, the same in text, HTML and the chart:
+
+* every table, total line and chart panel picks its own unit from its largest figure
+  (:func:`pick`), so a mWh run next to a kWh run is shown in mWh, not as ``0.000 kWh``;
+* every figure is shown to :data:`SIGNIFICANT` significant figures (``5.417``, ``17.15``,
+  ``0.02730``), never to fixed decimals: a small figure next to a large one keeps its digits,
+  and a large one does not claim a precision the data do not have;
+* a non-zero figure too small even for :data:`MAX_DECIMALS` is shown as ``<0.000001``, never as 0.
+
+JSON output is not formatted here: it keeps the base units (kWh, kg) at full precision.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
-__all__ = ["CO2_UNITS", "ENERGY_UNITS", "Unit", "fmt", "pick"]
+__all__ = ["CO2_UNITS", "ENERGY_UNITS", "MAX_DECIMALS", "SIGNIFICANT", "Unit", "amount", "fmt", "pick"]
 
 Unit = tuple[str, float]  # (name, size in the base unit)
 
 ENERGY_UNITS: tuple[Unit, ...] = (("kWh", 1.0), ("Wh", 1e-3), ("mWh", 1e-6))
 CO2_UNITS: tuple[Unit, ...] = (("kg", 1.0), ("g", 1e-3), ("mg", 1e-6))
+
+SIGNIFICANT = 4
+#: Beyond this a figure is more zeros than digits; smaller ones show as ``<0.000001``.
+MAX_DECIMALS = 6
 
 
 def pick(values: Iterable[float], units: tuple[Unit, ...]) -> Unit:
@@ -24,6 +41,22 @@ def pick(values: Iterable[float], units: tuple[Unit, ...]) -> Unit:
     return units[-1]
 
 
-def fmt(value: float, unit: Unit, decimals: int = 3) -> str:
-    """``value`` (base unit) in ``unit``, fixed decimals, without the unit name."""
-    return f"{value / unit[1]:,.{decimals}f}"
+def fmt(value: float, unit: Unit, significant: int = SIGNIFICANT) -> str:
+    """``value`` (base unit) in ``unit`` to ``significant`` figures, without the unit name.
+
+    ``fmt(0.0171527, ("Wh", 1e-3))`` is ``"17.15"``; an exact zero is ``"0"``. Large figures keep
+    every integer digit (``"12,345"``), with no exponent.
+    """
+    scaled = value / unit[1]
+    if not scaled or not math.isfinite(scaled):
+        return "0" if scaled == 0 else str(scaled)
+    places = max(0, min(MAX_DECIMALS, significant - 1 - math.floor(math.log10(abs(scaled)))))
+    if round(abs(scaled), places) == 0:
+        return f"<{10.0 ** -places:.{places}f}"
+    return f"{scaled:,.{places}f}"
+
+
+def amount(value: float, units: tuple[Unit, ...]) -> str:
+    """``value`` (base unit) in the unit that suits it, with the unit name: ``"17.15 Wh"``."""
+    unit = pick((value,), units)
+    return f"{fmt(value, unit)} {unit[0]}"

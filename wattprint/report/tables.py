@@ -1,7 +1,8 @@
 """The report's tables as text cells, shared by the text and HTML renderings.
 
-Energy and CO2e are shown in one unit each for the whole report (see :mod:`.scale`), named in
-the column headers.
+Each table picks its own energy and CO2e units from its own figures and names them in its
+column headers; every figure has 4 significant figures (see :mod:`.scale`). Runs of very
+different sizes therefore each read in a unit that suits them, and none shows as 0.000.
 """
 
 from __future__ import annotations
@@ -10,11 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from wattprint.core.sinks import DOMAINS
-from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, Unit, fmt, pick
+from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, Unit, amount, fmt, pick
 from wattprint.report.summary import Report, RunSummary, Totals
 from wattprint.report.whatif import Alternative
 
-__all__ = ["Table", "domains_of", "run_details", "run_heading", "run_table", "units_for", "what_if_heading", "what_if_table"]
+__all__ = [
+    "Table",
+    "domains_of",
+    "run_details",
+    "run_heading",
+    "run_table",
+    "run_units",
+    "totals_line",
+    "what_if_heading",
+    "what_if_table",
+]
 
 _COUNTED_FROM = {
     "run": "total from the run row",
@@ -35,10 +46,14 @@ class Table:
     text_columns: tuple[int, ...] = (0,)  # left-aligned; the others are numbers
 
 
-def units_for(report: Report) -> tuple[Unit, Unit]:
-    """The energy and CO2e units for a report, sized to its largest run or epoch."""
-    totals = [t for r in report.runs for t in (r.total, *(e.totals for e in r.epochs))]
+def run_units(totals: Sequence[Totals]) -> tuple[Unit, Unit]:
+    """The energy and CO2e units for a run's table or chart panel, sized to its largest figure."""
     return pick((t.energy_kwh for t in totals), ENERGY_UNITS), pick((t.co2_kg for t in totals), CO2_UNITS)
+
+
+def totals_line(t: Totals) -> str:
+    """``"17.15 Wh, 1.715 g CO2e"``: each figure in the unit that suits it."""
+    return f"{amount(t.energy_kwh, ENERGY_UNITS)}, {amount(t.co2_kg, CO2_UNITS)} CO2e"
 
 
 def domains_of(report: Report) -> list[str]:
@@ -64,8 +79,9 @@ def _cells(label: str, t: Totals, energy: Unit, co2: Unit, domains: Sequence[str
     ]
 
 
-def run_table(run: RunSummary, energy: Unit, co2: Unit, domains: Sequence[str]) -> Table:
-    """Epochs of a run (one line each) and its total."""
+def run_table(run: RunSummary, domains: Sequence[str]) -> Table:
+    """Epochs of a run (one line each) and its total, in units chosen for this run's figures."""
+    energy, co2 = run_units([run.total, *(e.totals for e in run.epochs)])
     headers = [
         "epoch",
         "duration (s)",
@@ -120,16 +136,18 @@ def run_details(run: RunSummary) -> list[str]:
     return out
 
 
-def what_if_heading(total: Totals, energy: Unit, co2: Unit) -> str:
+def what_if_heading(total: Totals) -> str:
     g = total.intensity_g_per_kwh
     at = f" at {g:,.0f} gCO2e/kWh" if g is not None else ""
     return (
-        f"What if the same {fmt(total.facility_kwh, energy)} {energy[0]} (energy x PUE) had been drawn elsewhere? "
-        f"Reported: {fmt(total.co2_kg, co2)} {co2[0]} CO2e{at}."
+        f"What if the same {amount(total.facility_kwh, ENERGY_UNITS)} (energy x PUE) had been drawn elsewhere? "
+        f"Reported: {amount(total.co2_kg, CO2_UNITS)} CO2e{at}."
     )
 
 
-def what_if_table(alternatives: Sequence[Alternative], co2: Unit) -> Table:
+def what_if_table(alternatives: Sequence[Alternative]) -> Table:
+    """One line per alternative grid; CO2e in a unit chosen for these figures."""
+    co2 = pick((a.co2_kg for a in alternatives), CO2_UNITS)
     rows = []
     for a in alternatives:
         where = a.name if a.kind == "cloud" else f"{a.name} ({a.key})"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wattprint.report.scale import fmt
 from wattprint.report.summary import Report
 from wattprint.report.tables import (
     Table,
@@ -12,7 +11,7 @@ from wattprint.report.tables import (
     run_details,
     run_heading,
     run_table,
-    units_for,
+    totals_line,
     what_if_heading,
     what_if_table,
 )
@@ -46,7 +45,6 @@ def _table(table: Table, indent: str) -> list[str]:
 
 
 def render_text(report: Report, alternatives: Sequence[Alternative] = ()) -> str:
-    energy, co2 = units_for(report)
     domains = domains_of(report)
     runs = report.runs
     files = ", ".join(_printable(f) for f in report.files)
@@ -56,27 +54,25 @@ def render_text(report: Report, alternatives: Sequence[Alternative] = ()) -> str
         out.append(f"Project: {_printable(group.project) or '(none)'}   Experiment: {_printable(group.experiment) or '(none)'}")
         for run in group.runs:
             out.append(f"  {_printable(run_heading(run))}")
-            table = run_table(run, energy, co2, domains)
+            table = run_table(run, domains)
             if table.rows or table.total:
                 out.extend(_table(table, "    "))
             out.extend(f"    {_printable(d)}" for d in run_details(run))
         if len(group.runs) > 1:
             t = group.total
             out.append(
-                f"  {len(group.runs)} runs: {fmt(t.energy_kwh, energy)} {energy[0]}, "
-                f"{fmt(t.co2_kg, co2)} {co2[0]} CO2e, {t.duration_s:,.1f} s"
+                f"  {len(group.runs)} runs: {totals_line(t)}, {t.duration_s:,.1f} s"
             )
     t = report.total
     out.append("")
     out.append(
-        f"Total: {fmt(t.energy_kwh, energy)} {energy[0]}, {fmt(t.co2_kg, co2)} {co2[0]} CO2e "
-        f"over {len(runs)} run(s), {t.duration_s:,.1f} s"
+        f"Total: {totals_line(t)} over {len(runs)} run(s), {t.duration_s:,.1f} s"
     )
     for note in report.notes:
         out.append(f"Note: {_printable(note)}")
     if alternatives:
         out.append("")
-        out.append(what_if_heading(t, energy, co2))
-        out.extend(_table(what_if_table(alternatives, co2), "  "))
+        out.append(what_if_heading(t))
+        out.extend(_table(what_if_table(alternatives), "  "))
         out.append("  Annual averages; the cleanest region of each cloud provider in wattprint's bundled tables.")
     return "\n".join(out) + "\n"

@@ -1,0 +1,225 @@
+"""Readable figures in ``wattprint report`` when runs differ by orders of magnitude.
+
+A 1 mWh smoke test (an ECO2AI file) next to a 1 kWh training (a Tracker file): each run's table
+is in its own unit, every figure has 4 significant figures, and the chart gives each run a
+panel of its own scale, so nothing reads or draws as zero.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from wattprint import Tracker
+from wattprint.report import load_files, summarise
+from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, amount, fmt
+from wattprint.report.tables import what_if_table
+from wattprint.report.whatif import Alternative
+from wattprint.testing import FakeClock, FakeSensor
+
+from .helpers import ECO2AI_HEADER, wattprint
+
+SMALL_ID, BIG_ID = "a1a1a1a1", "b2b2b2b2"
+SMALL_KWH, BIG_KWH = 1e-6, 1.0  # 1 mWh and 1 kWh
+G_PER_KWH = 400.0
+UNIT_SIZE = {"kWh": 1.0, "Wh": 1e-3, "mWh": 1e-6, "kg": 1.0, "g": 1e-3, "mg": 1e-6}
+
+#: Two epochs of 0.5 mWh each, no run row (ECO2AI's training mode).
+SMALL_CSV = ECO2AI_HEADER + "".join(
+    f'{SMALL_ID}-0000-4000-8000-000000000001,smoke,tiny,"epoch: {i}, ",2024-05-01 10:00:0{i},0.5,'
+    f"{SMALL_KWH / 2},{SMALL_KWH / 2 * G_PER_KWH / 1000},cpu,gpu,Linux,Germany/,0\n"
+    for i in (1, 2)
+)
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "small.csv").write_text(SMALL_CSV)
+    # 1 kWh over two epochs of 30 min at 1 kW: 0.9 kW of GPU, 0.1 kW of CPU.
+    clock = FakeClock()
+    sensors = [FakeSensor("gpu", power_w=900.0, clock=clock), FakeSensor("cpu", power_w=100.0, clock=clock)]
+    tracker = Tracker("train", "full", sensors=sensors, clock=clock, carbon_intensity=G_PER_KWH,
+                      output_file=tmp_path / "big.csv")
+    tracker.start()
+    for i in range(2):
+        with tracker.window("epoch", index=i):
+            clock.advance(1800.0)
+    tracker.stop()
+    return tmp_path
+
+
+def _check(headers: list[str], rows: list[list[str]], total_kwh: float) -> None:
+    """Every energy and CO2e figure is non-zero, and the total reads back to ``total_kwh``."""
+    units = {i: re.fullmatch(r".*\((kWh|Wh|mWh|kg|g|mg)\)", h) for i, h in enumerate(headers)}
+    columns = {i: m.group(1) for i, m in units.items() if m}
+    assert headers[2].startswith("energy (") and any(h.startswith("CO2e (") for h in headers)
+    for row in rows:
+        for i in columns:
+            if row[i] != "-":
+                assert float(row[i].replace(",", "")) > 0, (headers[i], row)
+    energy = float(rows[-1][2].replace(",", "")) * UNIT_SIZE[columns[2]]
+    assert energy == pytest.approx(total_kwh, rel=1e-3)
+    co2_col = next(i for i, h in enumerate(headers) if h.startswith("CO2e ("))
+    co2 = float(rows[-1][co2_col].replace(",", "")) * UNIT_SIZE[columns[co2_col]]
+    assert co2 == pytest.approx(total_kwh * G_PER_KWH / 1000, rel=1e-3)
+
+
+def _text_tables(out: str) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Each run's table from the text report, by run id prefix: headers, then rows (total last)."""
+    tables: dict[str, tuple[list[str], list[list[str]]]] = {}
+    run = None
+    for line in out.splitlines():
+        heading = re.match(r"  run (\w+),", line)
+        if heading:
+            run = heading.group(1)
+        elif run and line.startswith("    epoch "):
+            tables[run] = (re.split(r"\s{2,}", line.strip()), [])
+        elif run in tables and re.match(r"    \S", line) and len(re.split(r"\s{2,}", line.strip())) > 3:
+            tables[run][1].append(re.split(r"\s{2,}", line.strip()))
+    return tables
+
+
+def test_text_report_shows_a_mwh_run_and_a_kwh_run_each_in_its_own_unit(files):
+    result = wattprint("report", "small.csv", "big.csv", cwd=files)
+    assert result.returncode == 0, result.stderr
+    tables = _text_tables(result.stdout)
+    big_id = next(k for k in tables if k != SMALL_ID)
+    small_headers, small_rows = tables[SMALL_ID]
+    assert small_headers[2] == "energy (mWh)" and "CO2e (mg)" in small_headers
+    assert [r[2] for r in small_rows] == ["0.5000", "0.5000", "1.000"]  # 4 significant figures
+    _check(small_headers, small_rows, SMALL_KWH)
+    big_headers, big_rows = tables[big_id]
+    assert big_headers[2] == "energy (kWh)"
+    _check(big_headers, big_rows, BIG_KWH)
+    assert re.search(r"^Total: 1\.000 kWh, 0\.4000 kg CO2e", result.stdout, re.MULTILINE)
+    assert not re.search(r"(?<![\d.])0\.000(?!\d)", result.stdout)  # no figure rounded away
+
+
+class _Page(HTMLParser):
+    """Run headings (h3) and the epoch tables under them, in page order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[str] = []
+        self.tables: list[list[list[str]]] = []
+        self._text: list[str] | None = None
+        self._in_epochs = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "h3" or tag in ("td", "th") and self._in_epochs:
+            self._text = []
+        elif tag == "table":
+            self._in_epochs = dict(attrs).get("class") == "epochs"
+            if self._in_epochs:
+                self.tables.append([])
+        elif tag == "tr" and self._in_epochs:
+            self.tables[-1].append([])
+
+    def handle_endtag(self, tag):
+        if tag == "h3" and self._text is not None:
+            self.headings.append("".join(self._text))
+        elif tag in ("td", "th") and self._text is not None:
+            self.tables[-1][-1].append("".join(self._text))
+        elif tag == "table":
+            self._in_epochs = False
+        if tag in ("h3", "td", "th"):
+            self._text = None
+
+    def handle_data(self, data):
+        if self._text is not None:
+            self._text.append(data)
+
+
+def test_html_report_shows_a_mwh_run_and_a_kwh_run_each_in_its_own_unit(files):
+    result = wattprint("report", "--html", "r.html", "small.csv", "big.csv", cwd=files)
+    assert result.returncode == 0, result.stderr
+    page = _Page()
+    page.feed((files / "r.html").read_text())
+    assert len(page.headings) == len(page.tables) == 2
+    by_run = {h.split(",")[0].removeprefix("run "): t for h, t in zip(page.headings, page.tables)}
+    small = by_run.pop(SMALL_ID)
+    assert small[0][2] == "energy (mWh)"
+    _check(small[0], small[1:], SMALL_KWH)
+    (big,) = by_run.values()
+    assert big[0][2] == "energy (kWh)"
+    _check(big[0], big[1:], BIG_KWH)
+    assert "Total: <strong>1.000 kWh</strong>, <strong>0.4000 kg CO2e</strong>" in (files / "r.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "value, unit, text",
+    [
+        (5.416_666e-3, ("Wh", 1e-3), "5.417"),
+        (17.152_777e-3, ("Wh", 1e-3), "17.15"),
+        (0.4, ("kg", 1.0), "0.4000"),
+        (0.002_730, ("kg", 1.0), "0.002730"),
+        (12_345.6, ("kWh", 1.0), "12,346"),  # no exponent, every integer digit
+        (0.0, ("kWh", 1.0), "0"),
+        (1e-12, ("kWh", 1.0), "<0.000001"),  # too small to show, but not shown as zero
+    ],
+)
+def test_fmt_shows_four_significant_figures(value, unit, text):
+    assert fmt(value, unit) == text
+
+
+def test_amount_picks_the_unit_for_the_figure():
+    assert amount(1e-6, ENERGY_UNITS) == "1.000 mWh"
+    assert amount(0.017_152_777, ENERGY_UNITS) == "17.15 Wh"
+    assert amount(1.0, ENERGY_UNITS) == "1.000 kWh"
+    assert amount(4e-7, CO2_UNITS) == "0.4000 mg"
+
+
+def test_what_if_table_of_a_tiny_run_is_in_milligrams():
+    def alt(key: str, g: float) -> Alternative:
+        return Alternative("grid", key, key, g, "lifecycle", 2024, "test", SMALL_KWH * g / 1000, None)
+
+    table = what_if_table([alt("world", 473.0), alt("FR", 44.2), alt("gcp:x", 2.7)])
+    assert table.headers[2] == "CO2e (mg)"
+    assert [r[2] for r in table.rows] == ["0.4730", "0.04420", "0.002700"]
+
+
+# -- chart ----------------------------------------------------------------------------------------
+
+
+def test_chart_gives_each_run_a_labelled_panel_on_its_own_scale(files):
+    pytest.importorskip("matplotlib")
+    from wattprint.report.chart import figure
+
+    fig = figure(summarise(load_files([files / "small.csv", files / "big.csv"])))
+    assert len(fig.subfigs) == 2
+    seen = {}
+    for sub in fig.subfigs:
+        energy_ax, co2_ax = sub.axes
+        run = re.search(r"run (\w+)", energy_ax.get_title()).group(1)
+        tops = [p.get_y() + p.get_height() for p in energy_ax.patches]
+        # The tallest bar fills most of its panel, however small the run.
+        assert max(tops) / energy_ax.get_ylim()[1] > 0.8, energy_ax.get_title()
+        seen[run] = (energy_ax.get_ylabel(), energy_ax.get_title().splitlines()[0], co2_ax.get_ylabel())
+    assert seen.pop(SMALL_ID) == ("energy (mWh)", "smoke / tiny", "cumulative CO2e (mg)")
+    assert list(seen.values()) == [("energy (kWh)", "train / full", "cumulative CO2e (kg)")]
+
+
+def test_chart_keeps_dollar_signs_in_names_as_text(tmp_path):
+    pytest.importorskip("matplotlib")
+    from wattprint.report.chart import render_png
+
+    # Unescaped, matplotlib would read "$...$" as a formula and fail on this one.
+    (tmp_path / "e.csv").write_text(SMALL_CSV.replace("smoke,tiny", r"p$\frac{1}{$x,e^_{"))
+    data = render_png(summarise(load_files([tmp_path / "e.csv"])))
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chart_beyond_its_panel_limit_says_how_many_runs_it_drew(tmp_path):
+    pytest.importorskip("matplotlib")
+    from wattprint.report.chart import MAX_PANELS, figure
+
+    rows = "".join(
+        f"{i:08x}-0000-4000-8000-000000000000,p,e,N/A,2024-05-01 10:00:00,1.0,0.001,0.0004,c,g,Linux,DE,0\n"
+        for i in range(MAX_PANELS + 1)
+    )
+    (tmp_path / "e.csv").write_text(ECO2AI_HEADER + rows)
+    fig = figure(summarise(load_files([tmp_path / "e.csv"])))
+    assert len([s for s in fig.subfigs if s.axes]) == MAX_PANELS
+    assert f"the first {MAX_PANELS} of {MAX_PANELS + 1} runs" in fig.get_suptitle()
