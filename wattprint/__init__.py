@@ -19,6 +19,7 @@ from wattprint.core.errors import (
     StateError,
     WattprintError,
 )
+from wattprint.core.distributed import RankInfo
 from wattprint.core.record import EnergyRecord
 from wattprint.core.tracker import Tracker, Window
 from wattprint.decorators import track
@@ -32,6 +33,7 @@ __all__ = [
     "ConfigError",
     "EnergyRecord",
     "MissingExtraError",
+    "RankInfo",
     "SensorError",
     "StateError",
     "Tracker",

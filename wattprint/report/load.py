@@ -31,16 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wattprint.core.errors import WattprintError
-from wattprint.core.sinks import DOMAINS, ECO2AI_COLUMNS
+from wattprint.core.sinks import DOMAINS, ECO2AI_COLUMNS, ECO2AI_DOMAIN_COLUMNS
 
 __all__ = ["REQUIRED_COLUMNS", "ReportError", "Row", "load_file", "load_files", "parse_epoch"]
 
 REQUIRED_COLUMNS = ("project_name", "duration(s)", "power_consumption(kWh)", "CO2_emissions(kg)")
-ECO2AI_DOMAIN_COLUMNS = {
-    "cpu": "CPU_consumption(kWh)",
-    "gpu": "GPU_consumption(kWh)",
-    "ram": "RAM_consumption(kWh)",
-}
 _MISSING = frozenset({"", "n/a", "na", "nan", "none", "null"})
 # The CSV sink prefixes cells starting with these with "'" (spreadsheet formula injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
