@@ -425,16 +425,27 @@ class EpochRun:
         """
         if not self._active:
             return None
-        ok, local = self.attempt("measuring the epoch", self._close_epoch, index)
+        local, vector = self._gather("measuring the epoch", lambda: self._close_epoch(index), "the epoch", reduce)
         self.last_local = local
-        vector = encode(local if ok else None)
-        if reduce is not None:
-            ok, vector = self.attempt("summing the epoch over ranks", reduce, vector)
-            if not ok:
-                return None
-        assert vector is not None
+        if vector is None:
+            return None
         ok, metrics = self.attempt("recording the epoch", self._record_epoch, local, vector, index, progress)
         return metrics if ok else None
+
+    def _gather(
+        self, doing: str, measure: Callable[[], EnergyRecord], what: str, reduce: Reduce | None
+    ) -> tuple[EnergyRecord | None, list[float] | None]:
+        """This rank's record (None if measuring failed) and the vector summed over ranks (None
+        if the sum failed). ``reduce`` is called on every rank, whatever happened locally, so
+        that no rank waits in a collective the others skipped."""
+        ok, local = self.attempt(doing, measure)
+        local = local if ok else None
+        vector: list[float] | None = encode(local)
+        if reduce is not None:
+            ok, vector = self.attempt(f"summing {what} over ranks", reduce, vector)
+            if not ok:
+                vector = None
+        return local, vector
 
     def _close_epoch(self, index: int | None) -> EnergyRecord:
         tracker = self._require_tracker()
@@ -486,13 +497,9 @@ class EpochRun:
         if not self._started_here:
             return None  # the tracker's owner stops it and writes its run row
         self._started_here = False
-        ok, local = self.attempt("stopping the tracker", self._stop)
-        vector = encode(local if ok else None)
-        if reduce is not None:
-            ok, vector = self.attempt("summing the run over ranks", reduce, vector)
-            if not ok:
-                return None
-        assert vector is not None
+        local, vector = self._gather("stopping the tracker", self._stop, "the run", reduce)
+        if vector is None:
+            return None
         ok, record = self.attempt("recording the run", self._record_run, local, vector)
         return record if ok else None
 
@@ -587,13 +594,9 @@ class EpochRun:
         state = self.totals.as_state()
         if not self._active:
             return state
-        ok, local = self.attempt("reading the open epoch", self._read_open_epoch)
-        vector = encode(local if ok else None)
-        if reduce is not None:
-            ok, vector = self.attempt("summing the open epoch over ranks", reduce, vector)
-            if not ok:
-                return state
-        assert vector is not None
+        _, vector = self._gather("reading the open epoch", self._read_open_epoch, "the open epoch", reduce)
+        if vector is None:
+            return state
         summed = decode(vector)
         if not summed.failed:
             state["energy_kwh_total"] += summed.energy_kwh
