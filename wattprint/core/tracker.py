@@ -256,22 +256,22 @@ class Tracker:
     def begin_window(self, name: str = "window", *, index: int | None = None, parameters: Mapping[str, Any] | None = None) -> Window:
         """Open a window now. Windows nest and overlap freely; close each with :meth:`end_window`."""
         meter = self._require_running()
-        with signals.critical():
+        with signals.critical():  # the windows lock too: a handler must not wait on it
             window = Window(name, index, dict(parameters or {}), meter.snapshot())
-        with self._windows_lock:
-            self._open.append(window)
+            with self._windows_lock:
+                self._open.append(window)
         return window
 
     def end_window(self, window: Window, *, interrupted: bool = False, write: bool = True) -> EnergyRecord:
         """Close ``window`` now and return its record; ``write`` sends it to the sinks too."""
         meter = self._require_running()
-        with self._windows_lock:  # one closer wins when threads (or stop()) race for a window
-            if window.closed:
-                raise StateError(f"window {window.name!r} was already closed.")
-            window.closed = True
-            if window in self._open:
-                self._open.remove(window)
         with signals.critical():
+            with self._windows_lock:  # one closer wins when threads (or stop()) race for a window
+                if window.closed:
+                    raise StateError(f"window {window.name!r} was already closed.")
+                window.closed = True
+                if window in self._open:
+                    self._open.remove(window)
             record = self._record(window, meter.snapshot(), interrupted)
             if write:
                 self.write(record)
@@ -287,7 +287,7 @@ class Tracker:
 
     def discard_window(self, window: Window) -> None:
         """Forget an open window without a record (its energy stays in the enclosing windows)."""
-        with self._windows_lock:
+        with signals.critical(), self._windows_lock:
             if window in self._open:
                 self._open.remove(window)
             window.closed = True
