@@ -162,6 +162,22 @@ def test_a_script_without_a_shebang_runs_under_sh(tmp_path):
     result = wattprint("run", *FAST, "--", str(script), cwd=tmp_path)
     assert result.returncode == 4, result.stderr
     assert result.stdout == "from-sh\n"
+    # Found on PATH, as a shell finds it.
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    result = wattprint("run", *FAST, "--", "plain.sh", cwd=tmp_path, env=env)
+    assert (result.returncode, result.stdout) == (4, "from-sh\n"), result.stderr
+
+
+@posix_only
+def test_a_binary_the_kernel_cannot_run_is_not_handed_to_sh(tmp_path):
+    # Not a script: NUL bytes, as in a binary for another CPU. The shell's rule: exit 126.
+    binary = tmp_path / "foreign"
+    binary.write_bytes(b"\x00\x01\x02 not for this machine \x00" * 8)
+    binary.chmod(0o755)
+    result = wattprint("run", *FAST, "--", str(binary), cwd=tmp_path)
+    assert result.returncode == 126, result.stderr
+    assert "Exec format error" in result.stderr
+    assert not (tmp_path / "emissions.csv").exists()  # nothing ran: no row
 
 
 def test_command_that_cannot_be_executed_exits_126(tmp_path):
@@ -178,7 +194,7 @@ def test_command_that_cannot_be_executed_exits_126(tmp_path):
     [
         (["--pue", "0.5"], "pue must be >= 1.0"),
         (["--country", "Atlantis"], "unknown country key 'Atlantis'"),
-        (["--measure-period", "-1"], "measure_period must be > 0"),
+        (["--measure-period", "-1"], "--measure-period must be > 0"),
         (["--pue", "abc"], "unknown PUE preset 'abc'"),
         (["--region", "FR"], "'FR' is a country key; pass it as --country FR"),
         (["--country", "Frnace"], "or pass --carbon-intensity (gCO2e/kWh)"),

@@ -25,6 +25,7 @@ import errno
 import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -240,10 +241,23 @@ def _start(command: list[str]) -> subprocess.Popen:
     try:
         return subprocess.Popen(command)
     except OSError as exc:
-        # execve has no fallback for a script without "#!"; shells and execvp run it with sh.
-        if exc.errno == errno.ENOEXEC and os.path.exists("/bin/sh"):
-            return subprocess.Popen(["/bin/sh", *command])
-        raise
+        # execve has no fallback for a script without "#!"; shells and execvp run a text file
+        # with sh (found on PATH as the shell would find it), and report anything else as not
+        # executable (a binary for another CPU stays "Exec format error", status 126).
+        path = shutil.which(command[0]) if exc.errno == errno.ENOEXEC else None
+        if path is None or not _is_text(path) or not os.path.exists("/bin/sh"):
+            raise
+        return subprocess.Popen(["/bin/sh", path, *command[1:]])
+
+
+def _is_text(path: str) -> bool:
+    """True for a file a shell would run as a script: no NUL byte in its first 512 bytes."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    return b"\0" not in head
 
 
 def _measure(tracker: Tracker, command: list[str], forwarder: _Forwarder, err: TextIO, *, live: bool = False) -> int:

@@ -11,8 +11,10 @@ import re
 
 __all__ = ["as_options"]
 
-# name='value', name=1.5 or a bare name= (followed by "/", a space, ")" or the end).
-_ADVICE = re.compile(r"\b(country|region|cloud|pue|scope|carbon_intensity)=(?:'([^']*)'|([0-9][0-9.]*))?")
+# name='value', name=1.5, a bare name= (followed by "/", a space, ")" or the end), or a name
+# that a message is about ("measure_period must be > 0").
+_NAMES = "country|region|cloud|pue|scope|carbon_intensity|measure_period|project_name|experiment_description|output_file"
+_ADVICE = re.compile(rf"\b({_NAMES})(?:=(?:'([^']*)'|([0-9][0-9.]*))?|(?= must\b))")
 
 
 def as_options(text: str) -> str:
