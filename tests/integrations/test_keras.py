@@ -155,3 +155,36 @@ def test_state_dict_carries_totals_to_another_callback(make_rig):
     h = fit(m, [resumed, ticker(b)], epochs=3, initial_epoch=2).history
     assert h[P + "energy_kwh_total"] == pytest.approx([kwh(3 * STEPS)])
     assert h[P + "co2_kg_predicted"] == pytest.approx(h[P + "co2_kg_total"])
+
+
+def test_totals_continue_only_for_the_model_they_were_measured_on():
+    # One callback serving two models trained in turn, one epoch per fit.
+    cb = EmissionsCallback(country="FR", output_file=None)
+    a, b = model(), model()
+    fit(a, [cb], epochs=1)
+    fit(b, [cb], epochs=1)
+    h = fit(a, [cb], epochs=2, initial_epoch=1).history  # follows a's epoch 0, but b came between
+    assert h[P + "energy_kwh_total"] == h[P + "energy_kwh"]
+
+
+def test_a_fit_that_died_is_closed_when_the_next_training_starts(tmp_path):
+    # Keras has no exception hook: the dead fit's run stays open. The next training on this
+    # thread closes it, so its rows do not take in that training (here a 0.5 s epoch).
+    import time
+
+    class Boom(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise ValueError("bad batch")
+
+    class Slow(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            time.sleep(0.5)
+
+    dead_csv, good_csv = tmp_path / "dead.csv", tmp_path / "good.csv"
+    with pytest.raises(ValueError, match="bad batch"):
+        fit(model(), [EmissionsCallback(country="FR", output_file=dead_csv), Boom()], epochs=2)
+    fit(model(), [EmissionsCallback(country="FR", output_file=good_csv), Slow()], epochs=1)
+    dead = read_rows(dead_csv)
+    assert [(r["window"], r["interrupted"]) for r in dead] == [("epoch", "false"), ("epoch", "true"), ("run", "true")]
+    assert float(dead[-1]["duration(s)"]) < 0.4  # closed before the good fit's 0.5 s
+    assert float(read_rows(good_csv)[-1]["duration(s)"]) >= 0.5

@@ -22,7 +22,9 @@ from __future__ import annotations
 import atexit
 import logging
 import math
+import threading
 import warnings
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,6 +49,9 @@ DEFAULT_OUTPUT_FILE = "emissions.csv"
 DEFAULT_PROJECT = "wattprint"
 
 _T = TypeVar("_T")
+
+#: Runs between start and end/fail, in this process.
+_OPEN_RUNS: weakref.WeakSet[EpochRun] = weakref.WeakSet()
 
 
 @dataclass
@@ -279,6 +284,7 @@ class EpochRun:
         self._active = False
         self._warned = False
         self.ranks = Ranks()
+        self._thread = self._training = 0  # set by start(): who runs this training
         self.totals = Totals()
         self.run_record: EnergyRecord | None = None
         #: This process's own figures for the last epoch, before the sum over ranks.
@@ -360,20 +366,27 @@ class EpochRun:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, *, ranks: Ranks | None = None, measure_host: bool | None = None) -> None:
+    def start(self, *, ranks: Ranks | None = None, measure_host: bool | None = None, training: object = None) -> None:
         """Training starts: start the tracker (unless its owner already did) and the run.
 
         ``measure_host`` is whether this process measures CPU and RAM (local rank 0 in a
         distributed run); ``None`` lets the Tracker decide from the launcher's environment.
         A run left open by a training that died without telling us is closed first, marked
-        interrupted.
+        interrupted: this callback's, and any other callback's started on this thread for
+        another ``training`` (the framework object of this training: a thread runs one
+        training at a time, so such a run is a dead one; without this its rows would take in
+        every later training until the interpreter exits). Callbacks of the same training
+        (two prefixes on one Trainer) are left alone.
         """
-        if self._active:
-            self.fail()
+        thread, token = threading.get_ident(), id(training)
+        for run in [r for r in _OPEN_RUNS if r is self or (r._thread == thread and r._training != token)]:
+            run.fail()
         # The framework's ranks, not only the launcher's variables: Lightning's spawn-based
         # strategies set LOCAL_RANK alone, and each rank must still measure only its own GPU.
         self.ranks = ranks or Ranks()
         self._active = True
+        self._thread, self._training = thread, token
+        _OPEN_RUNS.add(self)
         # Decided before trying, so that a tracker failing to start on one rank still leaves
         # every rank making the same collective calls at the end.
         users_running = self._tracker_kwargs is None and self._tracker is not None and self._tracker.running
@@ -490,6 +503,7 @@ class EpochRun:
         if not self._active:
             return None
         self._active = False
+        _OPEN_RUNS.discard(self)
         atexit.unregister(self._at_exit)
         if self._window is not None and self._tracker is not None:
             self._tracker.discard_window(self._window)  # the tail after the last epoch is in the run row only
@@ -525,6 +539,7 @@ class EpochRun:
         if not self._active:
             return
         self._active = False
+        _OPEN_RUNS.discard(self)
         atexit.unregister(self._at_exit)
         window, self._window = self._window, None
         started_here = self._started_here

@@ -65,11 +65,12 @@ class EmissionsCallback(keras.callbacks.Callback):
 
     Failures: Keras has no exception hook and skips ``on_train_end`` when ``fit`` raises. The
     partial epoch and run rows (marked interrupted) are then written when the interpreter
-    exits, or at once if the fit runs inside ``with callback: model.fit(...)``, or when this
-    callback's next ``fit`` starts. The exception always propagates unchanged. With
+    exits, or at once if the fit runs inside ``with callback: model.fit(...)``, or when the next
+    ``fit`` on this thread starts (with any callback), whichever comes first; until then they
+    keep measuring, so in a notebook prefer the ``with`` form. The exception always propagates unchanged. With
     ``on_error="warn"`` an error of the callback itself warns once and training goes on.
 
-    Resume: a ``fit`` whose first epoch follows the last one this callback measured
+    Resume: a ``fit`` of the same model whose first epoch follows the last one this callback measured
     (``initial_epoch=`` or ``BackupAndRestore``) continues the totals; any other ``fit`` starts
     new ones. Across processes, save :meth:`state_dict` (a JSON-ready dict) and give it to
     :meth:`load_state_dict` before the resumed ``fit``.
@@ -102,6 +103,8 @@ class EmissionsCallback(keras.callbacks.Callback):
         super().__init__()
         self._run = EpochRun.from_arguments(locals())
         self._first_epoch_pending = False
+        self._model_id: int | None = None  # the model the totals belong to
+        self._same_model = False
 
     @property
     def prefix(self) -> str:
@@ -124,7 +127,11 @@ class EmissionsCallback(keras.callbacks.Callback):
     # -- hooks (epoch level only: a batch hook would turn off Keras' async batch dispatch) ---
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._run.start()
+        # Totals continue only for the model they were measured on: one callback may serve
+        # several models trained in turn.
+        self._same_model = self._model_id is None or self._model_id == id(self.model)
+        self._model_id = id(self.model)
+        self._run.start(training=self.model)
         self._run.open_epoch(None)
         self._first_epoch_pending = True
 
@@ -132,7 +139,7 @@ class EmissionsCallback(keras.callbacks.Callback):
         if self._first_epoch_pending:
             self._first_epoch_pending = False
             last = self._run.totals.last_epoch
-            if last is None or epoch != last + 1:
+            if last is None or epoch != last + 1 or not self._same_model:
                 planned = self._planned_epochs()
                 self._run.reset_totals(origin=epoch / planned if planned else 0.0)
         self._run.open_epoch(epoch)
@@ -156,6 +163,7 @@ class EmissionsCallback(keras.callbacks.Callback):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue the totals saved by :meth:`state_dict` (for a fit resuming at the next epoch)."""
         self._run.load_state_dict(state)
+        self._model_id = None  # saved elsewhere: whichever model fits next continues them
 
     def __enter__(self) -> Self:
         return self

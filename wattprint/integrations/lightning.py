@@ -176,7 +176,7 @@ class LightningEmissionsMixin:
         # callback state has already been loaded.
         ranks = Ranks(trainer.global_rank, trainer.local_rank, trainer.world_size)
         self._reduce = _strategy_reduce(trainer, pl_module) if trainer.world_size > 1 else None
-        self._run.start(ranks=ranks, measure_host=trainer.local_rank == 0)
+        self._run.start(ranks=ranks, measure_host=trainer.local_rank == 0, training=trainer)
         if not self._restored:
             self._run.reset_totals(origin=_progress(trainer, trainer.current_epoch) or 0.0)
         self._restored = False

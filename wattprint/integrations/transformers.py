@@ -72,7 +72,8 @@ class EmissionsCallback(transformers.TrainerCallback):
     Failures: the Trainer has no exception hook and skips ``on_train_end`` when training
     raises. The partial epoch and run rows (marked interrupted) are then written when the
     interpreter exits, at once under ``with callback: trainer.train()``, or when the next
-    training with this callback starts. The exception propagates unchanged. With
+    training on this thread starts (with any callback), whichever comes first; until then
+    they keep measuring, so in a notebook prefer the ``with`` form. The exception propagates unchanged. With
     ``on_error="warn"`` an error of the callback itself warns once and training goes on.
 
     Resume: every checkpoint keeps the totals up to the moment it is saved (in
@@ -163,7 +164,7 @@ class EmissionsCallback(transformers.TrainerCallback):
                 stacklevel=2,
             )
         ranks = Ranks(args.process_index, args.local_process_index, args.world_size)
-        self._run.start(ranks=ranks, measure_host=args.local_process_index == 0)
+        self._run.start(ranks=ranks, measure_host=args.local_process_index == 0, training=state)
         recovered = self._resumed_totals(state)
         if recovered is not None:
             self._run.totals = recovered
