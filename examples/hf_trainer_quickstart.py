@@ -15,7 +15,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything here is built locally
 
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+from transformers import GPT2Config, GPT2LMHeadModel, PrinterCallback, Trainer, TrainingArguments
 from transformers.utils import logging as hf_logging
 
 from wattprint.integrations.transformers import EmissionsCallback
@@ -26,7 +26,7 @@ PREFIX = "emissions/"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected")
+    parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected (WATTPRINT_COUNTRY, a cloud runtime, the time zone), else the world average with a warning")
     parser.add_argument("--output", default="emissions.csv", help="CSV appended to")
     args = parser.parse_args()
     hf_logging.set_verbosity_error()
@@ -54,6 +54,7 @@ def main() -> None:
     emissions = EmissionsCallback("wattprint-examples", "tiny GPT-2", country=args.country, output_file=args.output)
     trainer = Trainer(model=model, args=training_args, train_dataset=samples[:224], eval_dataset=samples[224:],
                       callbacks=[emissions])
+    trainer.remove_callback(PrinterCallback)  # it prints every log dict; the table below shows them once
     trainer.train()
 
     history = trainer.state.log_history

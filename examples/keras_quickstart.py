@@ -1,4 +1,4 @@
-"""Per-epoch energy and CO2e of a Keras 3 fit, in History, CSVLogger and the progress bar.
+"""Per-epoch energy and CO2e of a Keras 3 fit, in History, CSVLogger and Keras' epoch lines.
 
     python examples/keras_quickstart.py [--epochs 3] [--country FR] [--output emissions.csv]
 
@@ -25,7 +25,7 @@ PREFIX = "emissions/"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected")
+    parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected (WATTPRINT_COUNTRY, a cloud runtime, the time zone), else the world average with a warning")
     parser.add_argument("--output", default="emissions.csv", help="CSV appended to")
     args = parser.parse_args()
 
@@ -41,7 +41,7 @@ def main() -> None:
         epochs=args.epochs,
         batch_size=64,
         validation_split=0.125,
-        verbose=0,
+        verbose=2,  # one line per epoch, the emissions keys included
         # EmissionsCallback first: Keras hands the epoch logs along in list order.
         callbacks=[
             EmissionsCallback("wattprint-examples", "Keras MLP", country=args.country, output_file=args.output),

@@ -60,7 +60,7 @@ class PrintEpochs(pl.Callback):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected")
+    parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected (WATTPRINT_COUNTRY, a cloud runtime, the time zone), else the world average with a warning")
     parser.add_argument("--output", default="emissions.csv", help="CSV appended to")
     args = parser.parse_args()
 

@@ -36,8 +36,10 @@ def test_example_prints_epochs_and_writes_csv(script, needs, tmp_path):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
-    table = [line for line in proc.stdout.splitlines() if line.strip()[:1].isdigit()]
-    assert len(table) == 2, proc.stdout  # one printed line per epoch
+    lines = proc.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["epoch"] and "energy_kWh" in line)
+    table = [line for line in lines[header + 1:] if line.strip()[:1].isdigit()]
+    assert len(table) == 2, proc.stdout  # the example's table: one line per epoch
     rows = read_rows(tmp_path / "out.csv")
     assert [r["window"] for r in rows] == ["epoch", "epoch", "run"]
     assert all(float(r["power_consumption(kWh)"]) > 0 and float(r["CO2_emissions(kg)"]) > 0 for r in rows)
