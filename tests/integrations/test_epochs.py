@@ -225,6 +225,7 @@ def test_fail_writes_partial_epoch_and_run_marked_interrupted(rig):
     run.open_epoch(0)
     rig.step(10)
     run.epoch_end(0)
+    run.open_epoch(1)  # the framework's next epoch begins
     rig.step(4)
     run.fail()
     partial, run_row = rig.sink.records[-2:]
@@ -235,6 +236,18 @@ def test_fail_writes_partial_epoch_and_run_marked_interrupted(rig):
     assert not rig.tracker.running
     run.fail()  # idempotent
     assert len(rig.sink.records) == 3
+
+
+def test_a_failure_between_two_epochs_writes_no_epoch_that_never_began(rig):
+    run = EpochRun(tracker=rig.tracker)
+    run.start()
+    run.open_epoch(0)
+    rig.step(10)
+    run.epoch_end(0)
+    rig.step(2)  # e.g. another callback raising in its own epoch-end hook
+    run.fail()
+    assert [(r.window, r.index, r.interrupted) for r in rig.sink.records] == [("epoch", 0, False), ("run", None, True)]
+    assert rig.sink.records[-1].energy_kwh == pytest.approx(kwh(12))
 
 
 def test_fail_on_another_rank_writes_its_own_labelled_rows(rig):

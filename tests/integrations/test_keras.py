@@ -111,22 +111,26 @@ def test_a_crashed_fit_is_recorded_at_interpreter_exit(tmp_path):
         import keras, numpy as np
         from wattprint.integrations.keras import EmissionsCallback
 
-        def explode(epoch, logs):
-            if epoch == 1:
+        epoch_now = [0]
+
+        def explode(batch, logs):  # in the middle of epoch 2
+            if epoch_now[0] == 2 and batch == 1:
                 raise RuntimeError("out of memory, say")
 
         m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
         m.compile(optimizer="sgd", loss="mse")
-        m.fit(np.ones((32, 4)), np.ones((32, 1)), epochs=3, verbose=0,
-              callbacks=[EmissionsCallback(country="FR"), keras.callbacks.LambdaCallback(on_epoch_end=explode)])
+        watch = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epoch_now.__setitem__(0, e),
+                                               on_train_batch_end=explode)
+        m.fit(np.ones((32, 4)), np.ones((32, 1)), epochs=3, batch_size=8, verbose=0,
+              callbacks=[EmissionsCallback(country="FR"), watch])
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 1
     assert "RuntimeError: out of memory, say" in proc.stderr
     rows = read_rows(tmp_path / "emissions.csv")
-    # Epochs 0 and 1 were measured (EmissionsCallback ran before the failing callback); the
-    # window already open for epoch 2 and the run are closed at exit, marked interrupted.
+    # Epochs 0 and 1 were measured; epoch 2, cut short, and the run are closed at exit,
+    # marked interrupted.
     assert [(r["window"], r["epoch"], r["interrupted"]) for r in rows] == [
         ("epoch", "0", "false"),
         ("epoch", "1", "false"),
@@ -185,6 +189,7 @@ def test_a_fit_that_died_is_closed_when_the_next_training_starts(tmp_path):
         fit(model(), [EmissionsCallback(country="FR", output_file=dead_csv), Boom()], epochs=2)
     fit(model(), [EmissionsCallback(country="FR", output_file=good_csv), Slow()], epochs=1)
     dead = read_rows(dead_csv)
-    assert [(r["window"], r["interrupted"]) for r in dead] == [("epoch", "false"), ("epoch", "true"), ("run", "true")]
+    # Boom fired after epoch 0 ended: no epoch was running, so only the run is interrupted.
+    assert [(r["window"], r["interrupted"]) for r in dead] == [("epoch", "false"), ("run", "true")]
     assert float(dead[-1]["duration(s)"]) < 0.4  # closed before the good fit's 0.5 s
     assert float(read_rows(good_csv)[-1]["duration(s)"]) >= 0.5

@@ -468,7 +468,9 @@ class EpochRun:
         if index is None:
             index = window.index
         record = tracker.end_window(window, write=False)
-        self._window = tracker.begin_window("epoch", index=None if index is None else index + 1)
+        # Unnumbered until the framework's next epoch begins (open_epoch): a training that
+        # stops before then has no next epoch, and its tail is in the run row only.
+        self._window = tracker.begin_window("epoch", index=None)
         return replace(record, index=index)
 
     def _record_epoch(
@@ -548,7 +550,9 @@ class EpochRun:
         if tracker is None or not tracker.running:
             return  # nothing was measured, or the tracker's own exit handler wrote its run row
         try:
-            if window is not None:
+            if window is not None and window.index is None and self.totals.epochs > 0:
+                tracker.discard_window(window)  # between two epochs: no epoch was running
+            elif window is not None:
                 self._write(self._labelled(tracker.end_window(window, interrupted=True, write=False)), every_rank=True)
         except Exception as exc:  # noqa: BLE001 - the training's own exception must win
             self._report("recording the interrupted epoch", exc)
