@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import urllib.parse
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,6 +26,14 @@ from wattprint.core.carbon.live._http import check_base_url, get_json
 from wattprint.core.carbon.live.base import AUTH_BACKOFF_S, BACKOFF_START_S, LiveError
 from wattprint.core.errors import ConfigError
 from wattprint.testing import FakeClock
+
+
+def fell_back(reading, bundled) -> bool:
+    """``reading`` is the bundled figure, labelled as the fallback of a live source that failed."""
+    return (
+        replace(reading, located_by=bundled.located_by) == bundled
+        and reading.located_by.endswith("unavailable: bundled figure)")
+    )
 
 TOKEN = "tok-SECRET-3141"
 PASSWORD = "pw-SECRET-2718"
@@ -64,6 +73,13 @@ class FakeService:
                     self.wfile.write(raw[:5])
                     self.wfile.flush()
                     service.release.wait(route["stall_body_s"])
+                if route.get("dribble_s"):  # one byte at a time: every read waits less than a timeout
+                    for i in range(len(raw)):
+                        if service.release.wait(route["dribble_s"]):
+                            return
+                        self.wfile.write(raw[i:i + 1])
+                        self.wfile.flush()
+                    return
                 self.wfile.write(raw)
 
             def log_message(self, *args: Any) -> None:
@@ -162,7 +178,7 @@ def test_electricitymaps_zone_from_location(service, clock, kwargs, query):
 def test_electricitymaps_explicit_zone_supplies_its_own_fallback(service, clock):
     provider = ElectricityMaps("SE-SE1", token=TOKEN, base_url=service.url, clock=clock, environ={})
     source = resolve_source(live=provider, environ={}, timezone="")  # no location: no warning needed
-    assert source.current() == lookup("SE-SE1")  # 404 from the fake: the bundled SE-SE1 figure
+    assert fell_back(source.current(), lookup("SE-SE1"))  # 404 from the fake: the bundled SE-SE1 figure
     assert service.requests[0]["query"]["zone"] == "SE-SE1"
 
 
@@ -212,7 +228,7 @@ def test_electricitymaps_failures_fall_back_with_one_warning(service, clock, cap
         first = source.current()
         clock.advance(AUTH_BACKOFF_S + 1)  # past any backoff: a second failing request
         second = source.current()
-    assert first == second == lookup("DE")
+    assert first == second and fell_back(first, lookup("DE"))
     assert len(service.hits("/v3/carbon-intensity/latest")) == 2
     warned = live_warnings(caplog)
     assert len(warned) == 1 and "electricitymaps" in warned[0] and "Germany" in warned[0]
@@ -231,6 +247,29 @@ def test_timeout_is_bounded(service, clock):
     assert time.monotonic() - started < 1.5
 
 
+def test_a_server_sending_a_byte_at_a_time_is_cut_off_at_the_deadline(service, clock):
+    import time
+
+    service.set("/v3/carbon-intensity/latest", EM_LATEST_V3, dribble_s=0.05)  # the whole body: seconds
+    provider = ElectricityMaps(token=TOKEN, base_url=service.url, clock=clock, timeout_s=0.3, environ={})
+    source = resolve_source(country="DE", live=provider, environ={}, timezone="")
+    started = time.monotonic()
+    assert fell_back(source.current(), lookup("DE"))
+    assert time.monotonic() - started < 1.0
+    assert "no complete response within 0.3 s" in source.last_error
+
+
+def test_a_token_read_from_a_file_loses_its_newline_and_control_characters_are_refused(service, clock):
+    service.set("/v3/carbon-intensity/latest", EM_LATEST_V3)
+    provider = ElectricityMaps(token=TOKEN + "\n", base_url=service.url, clock=clock, environ={})
+    resolve_source(country="DE", live=provider, environ={}, timezone="")
+    assert provider.current().g_per_kwh == 302.0
+    assert service.hits("/v3/carbon-intensity/latest")[0]["headers"]["auth-token"] == TOKEN
+    with pytest.raises(ConfigError, match="control characters") as info:
+        ElectricityMaps(token="abc\x00def", environ={})
+    assert "abc" not in str(info.value)
+
+
 def test_cache_backoff_and_recovery(service, clock, caplog):
     path = "/v3/carbon-intensity/latest"
     service.set(path, EM_LATEST_V3)
@@ -243,7 +282,7 @@ def test_cache_backoff_and_recovery(service, clock, caplog):
     service.set(path, {"error": "boom"}, status=500)
     clock.advance(source.refresh_s)
     stale = source.current()
-    assert stale.g_per_kwh == 302.0 and stale.located_by == "live:electricitymaps"  # last good, still fresh
+    assert stale.g_per_kwh == 302.0 and stale.located_by == "live:electricitymaps (stale)"  # last good, still fresh
     assert len(service.hits(path)) == 2
     clock.advance(BACKOFF_START_S / 2)
     source.current()
@@ -256,7 +295,7 @@ def test_cache_backoff_and_recovery(service, clock, caplog):
     assert len(service.hits(path)) == 3
 
     clock.advance(4 * 3600)  # the last good reading is now too old to stand for the grid
-    assert source.current() == lookup("DE")
+    assert fell_back(source.current(), lookup("DE"))
     service.set(path, {**EM_LATEST_V3, "carbonIntensity": 150.0})
     clock.advance(3600)
     assert source.current().g_per_kwh == 150.0
@@ -285,7 +324,7 @@ def test_redirects_are_refused(service, clock):
     service.set("/v3/carbon-intensity/latest", {}, status=302,
                 headers={"Location": service.url + "/elsewhere"})
     source = em_source(service, clock)
-    assert source.current() == lookup("DE")
+    assert fell_back(source.current(), lookup("DE"))
     assert service.hits("/elsewhere") == []
 
 
@@ -407,7 +446,7 @@ def test_uk_without_location_means_great_britain_without_world_warning(service, 
     source = resolve_source(live=uk(service, clock), environ={}, timezone="")
     fallback = source.current()  # 404 from the fake
     assert fallback.key == "GB" and fallback.g_per_kwh == lookup("GB").g_per_kwh
-    assert fallback.located_by == "live:uk"
+    assert fallback.located_by == "live:uk (live uk unavailable: bundled figure)"
     assert not [w for w in recwarn if "world average" in str(w.message)]
 
 
@@ -431,7 +470,7 @@ def test_uk_accepts_gb_cloud_regions_and_bad_arguments_fail():
 def test_uk_failures_fall_back(service, clock, caplog, failure):
     service.set("/intensity", **failure)
     source = resolve_source(country="GB", live=uk(service, clock), environ={}, timezone="")
-    assert source.current() == lookup("GB")
+    assert fell_back(source.current(), lookup("GB"))
     assert len(live_warnings(caplog)) == 1
 
 
@@ -468,7 +507,7 @@ def test_energidataservice_forecast_dataset_and_explicit_area(service, clock):
 def test_energidataservice_bad_payloads_fall_back(service, clock, body):
     service.set("/dataset/CO2Emis", body)
     provider = EnergiDataService(base_url=service.url, clock=clock, environ={})
-    assert resolve_source(region="DK-DK2", live=provider, environ={}, timezone="").current() == lookup("DK-DK2")
+    assert fell_back(resolve_source(region="DK-DK2", live=provider, environ={}, timezone="").current(), lookup("DK-DK2"))
 
 
 def test_energidataservice_needs_a_danish_price_area():
@@ -518,7 +557,7 @@ def test_watttime_relogs_in_once_on_401(service, clock):
     service.set("/login", {"token": "jwt-2"})
     service.set("/v3/forecast", {"error": "expired"}, status=401)
     source = resolve_source(region="US-CAL-CISO", live=watttime(service, clock), environ={}, timezone="")
-    assert source.current() == lookup("US-CAL-CISO")
+    assert fell_back(source.current(), lookup("US-CAL-CISO"))
     assert len(service.hits("/login")) == 2 and len(service.hits("/v3/forecast")) == 2
 
 
@@ -539,7 +578,7 @@ def test_watttime_failures_fall_back_without_leaking_credentials(service, clock,
     source = resolve_source(region="US-CAL-CISO", live=watttime(service, clock, timeout_s=0.2),
                             environ={}, timezone="")
     with caplog.at_level(logging.DEBUG, logger=LIVE_LOGGER):
-        assert source.current() == lookup("US-CAL-CISO")
+        assert fell_back(source.current(), lookup("US-CAL-CISO"))
     assert len(live_warnings(caplog)) == 1
     for secret in (PASSWORD, "YWRhOnB3LVNFQ1JFVC0yNzE4"):
         assert secret not in caplog.text and secret not in repr(source)
@@ -578,5 +617,6 @@ def test_every_provider_survives_a_dead_service(service, clock, factory):
     assert source is provider and source.refresh_s > 0
     for _ in range(3):
         reading = source.current()
-        assert reading == source.fallback == lookup(next(iter(location.values())))
+        bundled = lookup(next(iter(location.values())))
+        assert fell_back(reading, bundled) and source.fallback == bundled
         clock.advance(3600)

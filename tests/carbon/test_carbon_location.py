@@ -421,5 +421,7 @@ def test_no_network_without_a_live_provider(socket_guard):
 def test_socket_guard_catches_a_live_request(socket_guard):
     # The control for the test above: a live provider does try the network, and survives.
     source = resolve_source(country="GB", live="uk", environ={})
-    assert source.current() == lookup("GB")
+    reading = source.current()
+    assert reading.g_per_kwh == lookup("GB").g_per_kwh
+    assert reading.located_by == "argument (live uk unavailable: bundled figure)"
     assert socket_guard, "the guard did not see the live request"

@@ -114,7 +114,9 @@ def get_json(
             while True:
                 if time.monotonic() > deadline:
                     raise LiveError(f"GET {path}: no complete response within {timeout_s:g} s")
-                chunk = response.read(65536)
+                # read1 returns whatever has arrived, so a server sending a byte at a time
+                # meets the deadline check above instead of holding one read for a minute.
+                chunk = response.read1(65536)
                 if not chunk:
                     break
                 size += len(chunk)
@@ -128,8 +130,11 @@ def get_json(
         raise LiveError(f"GET {path}: no response within {timeout_s:g} s") from None
     except urllib.error.URLError as exc:
         raise LiveError(f"GET {path}: {exc.reason}") from None
-    except (OSError, ValueError, http.client.HTTPException) as exc:  # resets, bad status lines
+    except OSError as exc:  # connection resets; their text names no header
         raise LiveError(f"GET {path}: {type(exc).__name__}: {exc}") from None
+    except (ValueError, http.client.HTTPException) as exc:
+        # By type only: http.client quotes a rejected header's value, and tokens live there.
+        raise LiveError(f"GET {path}: {type(exc).__name__} (a malformed request or response)") from None
     try:
         return json.loads(b"".join(chunks).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

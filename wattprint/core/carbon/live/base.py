@@ -153,9 +153,10 @@ class LiveProvider(ABC):
             logger.debug("%s: still unavailable (%s); next try in %.0f s", self.name, reason, delay)
 
     def _stale_or_fallback(self, now: float) -> Intensity:
+        # Labelled, so a record says the live figure it asked for was not the one it used.
         if self._last is not None and now - self._last_at < MAX_STALE_S:
-            return self._last
-        return self.fallback
+            return replace(self._last, located_by=f"{self._last.located_by} (stale)")
+        return replace(self.fallback, located_by=f"{self.fallback.located_by} (live {self.name} unavailable: bundled figure)")
 
     @abstractmethod
     def _fetch(self) -> Intensity:
@@ -179,13 +180,14 @@ class LiveProvider(ABC):
         )
 
     def _credential(self, value: str | None, *env_vars: str) -> str | None:
-        if value:
-            return value
-        for var in env_vars:
-            found = self._env.get(var, "").strip()
-            if found:
-                return found
-        return None
+        """The argument, else the first variable set; surrounding whitespace (a token read
+        from a file ends in a newline) is dropped, and control characters inside are refused."""
+        found = value.strip() if isinstance(value, str) else value
+        if not found:
+            found = next((v for v in (self._env.get(var, "").strip() for var in env_vars) if v), None)
+        if found and any(ord(c) < 32 or ord(c) == 127 for c in found):
+            raise ConfigError(f"{self.name}: a credential contains control characters; check how it was read")
+        return found or None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, refresh_s={self.refresh_s:g})"
