@@ -164,6 +164,21 @@ def test_a_counter_running_backwards_counts_zero_for_that_interval():
     assert sensor.energy_j() == pytest.approx(2_000.0, rel=1e-6)
 
 
+def test_a_counter_that_glitches_back_once_and_recovers_is_measured_from_its_last_good_value():
+    clock = FakeClock()
+    gpu = FakeAmdGpu(UUID_0, power_w=100.0)
+    found, _, _ = _discover([gpu], clock=clock)
+    (sensor,) = found.sensors
+    clock.advance(10)
+    assert sensor.energy_j() == pytest.approx(1_000.0, rel=1e-6)
+    gpu.start_accumulator -= 10**12  # one bad reading, far below the baseline...
+    clock.advance(10)
+    assert sensor.energy_j() == pytest.approx(1_000.0, rel=1e-6)
+    gpu.start_accumulator += 10**12  # ...then the counter reads normally again
+    clock.advance(10)
+    assert sensor.energy_j() == pytest.approx(3_000.0, rel=1e-6)  # not 1,000 J + the glitch's depth
+
+
 def test_amdsmi_is_shut_down_once_when_the_last_sensor_closes():
     clock = FakeClock()
     found, fake, _ = _discover([FakeAmdGpu(UUID_0), FakeAmdGpu(UUID_1, counter="none")], clock=clock)
@@ -248,3 +263,12 @@ def test_rocr_selects_first_then_hip_indexes_into_the_selection():
     env = {"ROCR_VISIBLE_DEVICES": "1,2", "HIP_VISIBLE_DEVICES": "1"}
     found = discover_amd(amdsmi=fake.module, clock=clock, environ=env, sleep=clock.advance)
     assert [s.key for s in found.sensors] == [f"amdsmi:{UUID_0}"]  # HIP 1 of (hip 1, hip 2) = hip 2
+
+
+def test_cuda_visible_devices_selects_amd_gpus_when_hip_visible_devices_is_unset():
+    # HIP reads CUDA_VISIBLE_DEVICES the same way (ROCm recommends it for portable jobs).
+    clock = FakeClock()
+    for env, expected in (({"CUDA_VISIBLE_DEVICES": "1"}, 1), ({"HIP_VISIBLE_DEVICES": "0,1", "CUDA_VISIBLE_DEVICES": "1"}, 2)):
+        fake = FakeAmdSmi(_out_of_order(), clock=clock)
+        found = discover_amd(amdsmi=fake.module, clock=clock, environ=env, sleep=clock.advance)
+        assert len(found.sensors) == expected, env

@@ -13,7 +13,8 @@ Multi-die parts
     the other reports none. Such a die gets no sensor and a note: its energy is in its sibling's.
 
 Which GPUs
-    ``ROCR_VISIBLE_DEVICES`` selects among all GPUs, then ``HIP_VISIBLE_DEVICES`` among those, by
+    ``ROCR_VISIBLE_DEVICES`` selects among all GPUs, then ``HIP_VISIBLE_DEVICES`` (or, when it is
+    unset, ``CUDA_VISIBLE_DEVICES``, which HIP reads the same way) among those, by
     index (HIP's numbering, from ``amdsmi_get_gpu_enumeration_info`` where the library has it)
     or UUID; as in CUDA, an entry that matches nothing hides the entries after it.
 """
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 
 ROCR_ENV = "ROCR_VISIBLE_DEVICES"
 HIP_ENV = "HIP_VISIBLE_DEVICES"
+CUDA_ENV = "CUDA_VISIBLE_DEVICES"  # HIP honours it when HIP_VISIBLE_DEVICES is unset
 #: Seconds the counter is compared with power x time at discovery.
 VALIDATION_S = 0.3
 #: Accepted range of counter energy / (power x time).
@@ -130,7 +132,9 @@ class AmdEnergySensor(Sensor):
     """Cumulative joules from the amdsmi energy accumulator (checked at discovery); ``counter``.
 
     A decrease is not trusted as a reset (the accumulator is 64-bit and counts from boot, and
-    backward steps have been seen as glitches): the interval in which it happens counts zero.
+    backward steps have been seen as glitches): the interval in which it happens counts zero and
+    the baseline stays, so a counter that recovers is measured from its last good value. Only a
+    second reading still below the baseline is taken as a reset, counted from the low reading.
     """
 
     method = COUNTER
@@ -140,16 +144,22 @@ class AmdEnergySensor(Sensor):
         super().__init__()
         self._device = device
         self._last_uj = first_uj
+        self._low_uj: float | None = None  # a reading below the baseline, not yet explained
         self._total_uj = 0.0
         describe(self, device, note)
 
     def _read_j(self) -> float:
         raw_uj = self._device.energy_uj()
-        if raw_uj < self._last_uj:
-            log.warning("%s: energy counter went back; this interval counts zero", self.name)
-        else:
+        if raw_uj >= self._last_uj:
             self._total_uj += raw_uj - self._last_uj
-        self._last_uj = raw_uj
+            self._last_uj, self._low_uj = raw_uj, None
+        elif self._low_uj is not None and raw_uj >= self._low_uj:
+            # Below the baseline twice and moving on from the low reading: a real reset.
+            self._total_uj += raw_uj - self._low_uj
+            self._last_uj, self._low_uj = raw_uj, None
+        else:
+            log.warning("%s: energy counter went back; this interval counts zero", self.name)
+            self._low_uj = raw_uj
         return uj_to_j(self._total_uj)
 
     def close(self) -> None:
@@ -204,7 +214,8 @@ def discover_amd(
         gpus = _list_gpus(amdsmi, found.notes)
         if visible_devices is FROM_ENV:
             gpus = _visible(gpus, env.get(ROCR_ENV), ROCR_ENV, found.notes)
-            gpus = _visible(gpus, env.get(HIP_ENV), HIP_ENV, found.notes)
+            hip_env = HIP_ENV if env.get(HIP_ENV) is not None else CUDA_ENV
+            gpus = _visible(gpus, env.get(hip_env), hip_env, found.notes)
         else:
             gpus = _visible(gpus, visible_devices, "visible_devices", found.notes)
         _open_all(amdsmi, session, gpus, clock, sleep, validation_s, found)
