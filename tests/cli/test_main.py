@@ -49,3 +49,22 @@ def test_a_closed_pipe_is_not_a_traceback():
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in stderr
+
+
+def test_info_shows_domains_methods_and_location(tmp_path):
+    import json
+
+    text = run_cli("info", "--country", "FR", cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert "Measured domains:" in text.stdout and "France (FR): 44.18 gCO2e/kWh" in text.stdout
+    data = json.loads(run_cli("info", "--json", "--country", "FR", cwd=tmp_path).stdout)
+    assert {s["domain"] for s in data["sensors"]} >= {"cpu", "ram"}  # this machine: estimates
+    assert all(s["method"] in ("counter", "sampled", "estimated") for s in data["sensors"])
+    assert data["location"]["key"] == "FR" and data["location"]["located_by"] == "argument"
+
+
+def test_info_with_an_unknown_location_still_shows_the_rest_and_exits_2(tmp_path):
+    result = run_cli("info", "--country", "Atlantis", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Measured domains:" in result.stdout
+    assert "unknown country key 'Atlantis'" in result.stdout and "--carbon-intensity" in result.stdout

@@ -9,6 +9,7 @@ import sys
 import warnings
 
 from wattprint import __version__
+from wattprint.commands.wording import as_options
 
 
 def add_parser(sub) -> None:
@@ -76,10 +77,13 @@ def gather(scope: str = "machine", **location) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     data = gather(args.scope, country=args.country, region=args.region, cloud=args.cloud)
+    # A location that cannot be resolved is a usage error (status 2, as `wattprint intensity`
+    # gives), after everything else has been shown.
+    status = 2 if "error" in data["location"] else 0
     if args.json:
         json.dump(data, sys.stdout, indent=2, default=str)
         print()
-        return 0
+        return status
     out = [f"wattprint {data['wattprint']} on Python {data['python']}, {data['os']}"]
     out.append("")
     out.append("Measured domains:")
@@ -102,11 +106,11 @@ def run(args: argparse.Namespace) -> int:
     out.append("")
     out.append("Carbon intensity:")
     if "error" in loc:
-        out.append(f"  error: {loc['error']}")
+        out.append(f"  error: {as_options(loc['error'])}")
     else:
         year = f", {loc['year']}" if loc["year"] else ""
         out.append(f"  {loc['name']} ({loc['key']}): {loc['g_per_kwh']:g} gCO2e/kWh ({loc['basis']}{year})")
         out.append(f"  source: {loc['source']} [{loc['licence']}]")
         out.append(f"  location found by: {loc['located_by']}")
     print("\n".join(out))
-    return 0
+    return status
