@@ -175,6 +175,7 @@ class LightningEmissionsMixin:
         # Rank attributes are final here (the process group exists), and a checkpoint's
         # callback state has already been loaded.
         ranks = Ranks(trainer.global_rank, trainer.local_rank, trainer.world_size)
+        # One sum over ranks for the whole fit: epoch ends, the run row and checkpoints.
         self._reduce = _strategy_reduce(trainer, pl_module) if trainer.world_size > 1 else None
         self._run.start(ranks=ranks, measure_host=trainer.local_rank == 0, training=trainer)
         if not self._restored:
@@ -189,8 +190,7 @@ class LightningEmissionsMixin:
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         epoch = trainer.current_epoch
-        reduce = _strategy_reduce(trainer, pl_module) if trainer.world_size > 1 else None
-        metrics = self._run.epoch_end(epoch, progress=_progress(trainer, epoch + 1), reduce=reduce)
+        metrics = self._run.epoch_end(epoch, progress=_progress(trainer, epoch + 1), reduce=self._reduce)
         if metrics:
             self._run.attempt("logging the epoch metrics", self._log, trainer, pl_module, metrics)
 
@@ -222,8 +222,7 @@ class LightningEmissionsMixin:
                 )
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
-        reduce = _strategy_reduce(trainer, pl_module) if trainer.world_size > 1 else None
-        self._run.end(reduce=reduce)
+        self._run.end(reduce=self._reduce)
 
     def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
         self._run.fail()
