@@ -8,7 +8,7 @@ wattprint setting; any other unknown name is a ``TypeError``, as for any Python 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from typing import Any
 
 from wattprint.core.errors import ConfigError
@@ -30,10 +30,10 @@ _UNSUPPORTED = {
 }
 
 
-def translate(eco2ai: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+def translate(eco2ai: Mapping[str, Any], given: Set[str]) -> dict[str, Any]:
     """wattprint keyword arguments for ECO2AI's ``eco2ai`` ones.
 
-    ``given`` holds the wattprint arguments passed explicitly (not left at their defaults), so
+    ``given`` names the wattprint arguments passed explicitly (not left at their defaults), so
     that the same setting passed under both names is refused rather than silently picked.
     """
     out: dict[str, Any] = {}

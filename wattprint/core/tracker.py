@@ -110,10 +110,9 @@ class Tracker:
         if eco2ai_names:
             from wattprint.core.eco2ai_names import translate
 
-            explicit = {k for k, v, default in (("output_file", output_file, "emissions.csv"), ("country", country, None),
-                                                ("carbon_intensity", carbon_intensity, None), ("scope", scope, "machine"))
-                        if v != default}
-            renamed = translate(eco2ai_names, {k: True for k in explicit})
+            passed = {"output_file": output_file != "emissions.csv", "country": country is not None,
+                      "carbon_intensity": carbon_intensity is not None, "scope": scope != "machine"}
+            renamed = translate(eco2ai_names, {name for name, given in passed.items() if given})
             output_file = renamed.get("output_file", output_file)
             country = renamed.get("country", country)
             carbon_intensity = renamed.get("carbon_intensity", carbon_intensity)
