@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import threading
@@ -17,7 +16,6 @@ from wattprint.core.carbon import lookup, resolve_source
 from wattprint.core.carbon.live import (
     ElectricityMaps,
     EnergiDataService,
-    LiveProvider,
     UKCarbonIntensity,
     WattTime,
     make_provider,
@@ -386,17 +384,19 @@ def test_bad_timing_settings(kwargs):
         UKCarbonIntensity(environ={}, **kwargs)
 
 
+_CREDENTIALS = {ElectricityMaps: {"token": TOKEN}, WattTime: {"region": "CAISO_NORTH", "username": "u", "password": "p"}}
+
+
 @pytest.mark.parametrize("cls", [ElectricityMaps, UKCarbonIntensity, EnergiDataService, WattTime])
-def test_providers_spell_out_the_base_options_unchanged(cls):
-    # Each provider repeats LiveProvider's keyword options so that help() and editors show them;
-    # this keeps the copies in step with the base (names, defaults, types).
-    base = inspect.signature(LiveProvider.__init__).parameters
-    own = inspect.signature(cls.__init__).parameters
-    for name, option in base.items():
-        if name == "self":
-            continue
-        assert own[name].kind is inspect.Parameter.KEYWORD_ONLY, name
-        assert (own[name].default, own[name].annotation) == (option.default, option.annotation), name
+def test_every_provider_takes_the_connection_options_of_the_base(cls, clock):
+    # The options are LiveProvider's, passed on as given: one definition, one set of checks.
+    provider = cls(**_CREDENTIALS.get(cls, {}), base_url="http://127.0.0.1:9", timeout_s=0.7, refresh_s=42.0,
+                   environ={}, clock=clock)
+    assert (provider.base_url, provider.timeout_s, provider.refresh_s) == ("http://127.0.0.1:9", 0.7, 42.0)
+    with pytest.raises(ConfigError, match="timeout_s"):
+        cls(**_CREDENTIALS.get(cls, {}), timeout_s=-1, environ={})
+    with pytest.raises(TypeError, match="timout_s"):
+        cls(**_CREDENTIALS.get(cls, {}), timout_s=1.0, environ={})
 
 
 def test_get_json_reports_status_without_headers(service):

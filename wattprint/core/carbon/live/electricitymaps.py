@@ -8,14 +8,12 @@ or the API's data-centre lookup for Google Cloud). US and Indian *state* keys ar
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from wattprint.core.carbon.intensity import Intensity
 from wattprint.core.carbon.live._http import get_json
-from wattprint.core.carbon.live.base import DEFAULT_TIMEOUT_S, LiveError, LiveProvider, number
+from wattprint.core.carbon.live.base import LiveError, LiveProvider, number
 from wattprint.core.carbon.table import lookup, row_for
-from wattprint.core.clock import Clock
 from wattprint.core.errors import CarbonDataError, ConfigError
 
 __all__ = ["ElectricityMaps"]
@@ -32,8 +30,9 @@ class ElectricityMaps(LiveProvider):
             ``ELECTRICITYMAPS_TOKEN``. Never logged or shown in ``repr``.
         emission_factor_type: ``"lifecycle"`` (default, like the bundled tables) or ``"direct"``.
         api_version: path segment of the API version (``"v3"``; ``"v4"`` answers the same shape).
-        base_url: default ``WATTPRINT_ELECTRICITYMAPS_URL`` or ``https://api.electricitymaps.com``.
-        timeout_s, refresh_s, environ, clock: see :class:`LiveProvider` (refresh default 900 s).
+        connection: :class:`LiveProvider`'s options, passed on as given: ``base_url`` (default
+            ``WATTPRINT_ELECTRICITYMAPS_URL`` or ``https://api.electricitymaps.com``), ``timeout_s``,
+            ``refresh_s`` (default 900 s), ``environ``, ``clock``.
     """
 
     name = "electricitymaps"
@@ -49,14 +48,9 @@ class ElectricityMaps(LiveProvider):
         token: str | None = None,
         emission_factor_type: str = "lifecycle",
         api_version: str = "v3",
-        base_url: str | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        refresh_s: float | None = None,
-        environ: Mapping[str, str] | None = None,
-        clock: Clock | None = None,
+        **connection: Any,
     ) -> None:
-        super().__init__(base_url=base_url, timeout_s=timeout_s, refresh_s=refresh_s,
-                         environ=environ, clock=clock)
+        super().__init__(**connection)
         self.__token = self._credential(token, *TOKEN_ENVS)
         if not self.__token:
             raise ConfigError(

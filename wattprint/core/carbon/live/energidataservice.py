@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from typing import Any
 
 from wattprint.core.carbon.intensity import Intensity
 from wattprint.core.carbon.live._http import get_json
-from wattprint.core.carbon.live.base import DEFAULT_TIMEOUT_S, LiveError, LiveProvider, number
+from wattprint.core.carbon.live.base import LiveError, LiveProvider, number
 from wattprint.core.carbon.table import lookup, row_for
-from wattprint.core.clock import Clock
 from wattprint.core.errors import ConfigError
 
 __all__ = ["EnergiDataService"]
@@ -30,8 +29,9 @@ class EnergiDataService(LiveProvider):
     Args:
         price_area: ``"DK1"`` or ``"DK2"``; default from ``region="DK-DK1"`` / ``"DK-DK2"``.
         dataset: ``"CO2Emis"`` (default, measured) or ``"CO2EmisProg"`` (forecast).
-        base_url: default ``WATTPRINT_ENERGIDATASERVICE_URL`` or ``https://api.energidataservice.dk``.
-        timeout_s, refresh_s, environ, clock: see :class:`LiveProvider` (refresh default 300 s).
+        connection: :class:`LiveProvider`'s options, passed on as given: ``base_url`` (default
+            ``WATTPRINT_ENERGIDATASERVICE_URL`` or ``https://api.energidataservice.dk``), ``timeout_s``,
+            ``refresh_s`` (default 300 s), ``environ``, ``clock``.
     """
 
     name = "energidataservice"
@@ -44,14 +44,9 @@ class EnergiDataService(LiveProvider):
         price_area: str | None = None,
         *,
         dataset: str = "CO2Emis",
-        base_url: str | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        refresh_s: float | None = None,
-        environ: Mapping[str, str] | None = None,
-        clock: Clock | None = None,
+        **connection: Any,
     ) -> None:
-        super().__init__(base_url=base_url, timeout_s=timeout_s, refresh_s=refresh_s,
-                         environ=environ, clock=clock)
+        super().__init__(**connection)
         if price_area is not None:
             price_area = str(price_area).strip().upper()
             if price_area not in PRICE_AREAS:

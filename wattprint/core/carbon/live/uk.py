@@ -8,15 +8,13 @@ The figures are operational (direct) and cover Great Britain, not Northern Irela
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from wattprint.core.carbon.intensity import Intensity
 from wattprint.core.carbon.live._http import get_json
-from wattprint.core.carbon.live.base import DEFAULT_TIMEOUT_S, LiveError, LiveProvider, number
+from wattprint.core.carbon.live.base import LiveError, LiveProvider, number
 from wattprint.core.carbon.table import lookup, row_for
-from wattprint.core.clock import Clock
 from wattprint.core.errors import ConfigError
 
 __all__ = ["UKCarbonIntensity"]
@@ -30,10 +28,9 @@ class UKCarbonIntensity(LiveProvider):
     Args:
         region_id: regional forecast for a region id 1-17 (15 England, 16 Scotland, 17 Wales).
         postcode: regional forecast for an outward postcode such as ``"RG10"``.
-        base_url: default ``WATTPRINT_UK_CARBON_INTENSITY_URL`` or
-            ``https://api.carbonintensity.org.uk``.
-        timeout_s, refresh_s, environ, clock: see :class:`LiveProvider` (refresh default 900 s,
-            the data are half-hourly).
+        connection: :class:`LiveProvider`'s options, passed on as given: ``base_url`` (default
+            ``WATTPRINT_UK_CARBON_INTENSITY_URL`` or ``https://api.carbonintensity.org.uk``), ``timeout_s``,
+            ``refresh_s`` (default 900 s, the data are half-hourly), ``environ``, ``clock``.
     """
 
     name = "uk"
@@ -46,14 +43,9 @@ class UKCarbonIntensity(LiveProvider):
         *,
         region_id: int | None = None,
         postcode: str | None = None,
-        base_url: str | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        refresh_s: float | None = None,
-        environ: Mapping[str, str] | None = None,
-        clock: Clock | None = None,
+        **connection: Any,
     ) -> None:
-        super().__init__(base_url=base_url, timeout_s=timeout_s, refresh_s=refresh_s,
-                         environ=environ, clock=clock)
+        super().__init__(**connection)
         if region_id is not None and postcode is not None:
             raise ConfigError("pass region_id= or postcode=, not both")
         if region_id is not None and (isinstance(region_id, bool) or region_id not in REGION_IDS):

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Mapping
+from typing import Any
 
 from wattprint.core.carbon.intensity import Intensity
 from wattprint.core.carbon.live._http import get_json
-from wattprint.core.carbon.live.base import DEFAULT_TIMEOUT_S, LiveError, LiveProvider, number
-from wattprint.core.clock import Clock
+from wattprint.core.carbon.live.base import LiveError, LiveProvider, number
 from wattprint.core.errors import ConfigError
 
 __all__ = ["WattTime"]
@@ -39,8 +38,9 @@ class WattTime(LiveProvider):
         username, password: default from ``WATTTIME_USERNAME`` / ``WATTTIME_PASSWORD`` (or the
             same names prefixed ``WATTPRINT_``). Never logged or shown in ``repr``.
         signal_type: WattTime signal (default ``"co2_moer"``).
-        base_url: default ``WATTPRINT_WATTTIME_URL`` or ``https://api.watttime.org``.
-        timeout_s, refresh_s, environ, clock: see :class:`LiveProvider` (refresh default 300 s).
+        connection: :class:`LiveProvider`'s options, passed on as given: ``base_url`` (default
+            ``WATTPRINT_WATTTIME_URL`` or ``https://api.watttime.org``), ``timeout_s``,
+            ``refresh_s`` (default 300 s), ``environ``, ``clock``.
     """
 
     name = "watttime"
@@ -56,14 +56,9 @@ class WattTime(LiveProvider):
         username: str | None = None,
         password: str | None = None,
         signal_type: str = "co2_moer",
-        base_url: str | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        refresh_s: float | None = None,
-        environ: Mapping[str, str] | None = None,
-        clock: Clock | None = None,
+        **connection: Any,
     ) -> None:
-        super().__init__(base_url=base_url, timeout_s=timeout_s, refresh_s=refresh_s,
-                         environ=environ, clock=clock)
+        super().__init__(**connection)
         self.region = self._credential(region, "WATTPRINT_WATTTIME_REGION", "WATTTIME_REGION")
         user = self._credential(username, "WATTPRINT_WATTTIME_USERNAME", "WATTTIME_USERNAME")
         secret = self._credential(password, "WATTPRINT_WATTTIME_PASSWORD", "WATTTIME_PASSWORD")
