@@ -271,11 +271,12 @@ def lightning_dispatches(workdir: Path) -> dict[str, int]:
 
 def callback_work(workdir: Path, epochs: int = 50) -> list[str]:
     """The callback's own work, timed directly: what every adapter's hooks call."""
+    from wattprint import Settings
     from wattprint.integrations._epochs import EpochRun
 
     starts, ends, stops = [], [], []
     for _ in range(5):
-        run = EpochRun(country="FR", output_file=workdir / "work.csv")
+        run = EpochRun(Settings.build({"country": "FR", "output_file": workdir / "work.csv"}))
         t0 = time.perf_counter()
         run.start()
         run.open_epoch(0)

@@ -5,11 +5,17 @@
     tracker.start(); train(); record = tracker.stop()
 
 Framework callbacks live in ``wattprint.integrations.{lightning,keras,transformers}``.
+
+The public names below are imported on first use, so that ``wattprint report`` and
+``wattprint intensity`` (which read files and tables) never load the Tracker, psutil or the
+host sensors.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 from wattprint.core.errors import (
     CarbonDataError,
@@ -19,14 +25,40 @@ from wattprint.core.errors import (
     StateError,
     WattprintError,
 )
-from wattprint.core.distributed import RankInfo
-from wattprint.core.record import EnergyRecord
-from wattprint.core.tracker import Tracker, Window
-from wattprint.decorators import track
+
+if TYPE_CHECKING:
+    from wattprint.core.distributed import RankInfo
+    from wattprint.core.record import EnergyRecord
+    from wattprint.core.settings import Settings
+    from wattprint.core.tracker import Tracker, Window
+    from wattprint.decorators import track
 
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+#: Public name -> the module that defines it.
+_LAZY = {
+    "EnergyRecord": "wattprint.core.record",
+    "RankInfo": "wattprint.core.distributed",
+    "Settings": "wattprint.core.settings",
+    "Tracker": "wattprint.core.tracker",
+    "Window": "wattprint.core.tracker",
+    "track": "wattprint.decorators",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'wattprint' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "CarbonDataError",
@@ -35,6 +67,7 @@ __all__ = [
     "MissingExtraError",
     "RankInfo",
     "SensorError",
+    "Settings",
     "StateError",
     "Tracker",
     "WattprintError",

@@ -19,21 +19,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"wattprint {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from wattprint.commands import info
+    # Each subcommand module imports only what building its parser needs; what it runs is
+    # imported when it runs, so `wattprint report` never loads the Tracker or the sensors.
+    from wattprint.commands import info, intensity, report, run
 
-    info.add_parser(sub)
-    try:
-        from wattprint.core.carbon.cli import add_intensity_parser
-    except ImportError:  # pragma: no cover - the carbon CLI ships with the package
-        pass
-    else:
-        add_intensity_parser(sub)
-    for name in ("run", "report"):
-        try:
-            module = __import__(f"wattprint.commands.{name}", fromlist=["add_parser"])
-        except ImportError:
-            continue
-        module.add_parser(sub)
+    for command in (info, intensity, run, report):
+        command.add_parser(sub)
     return parser
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from wattprint.core.clock import Clock
 from wattprint.core.errors import SensorError
+from wattprint.core.measurement import COUNTER
 from wattprint.core.record import EnergyRecord
-from wattprint.core.sensors.base import COUNTER, Sensor
+from wattprint.core.sensors.base import Sensor
 
 
 class FakeClock:

@@ -25,9 +25,17 @@ def test_preset_names(name):
     assert validate_pue(name) == PUE_PRESETS[name.strip().lower()]
 
 
-@pytest.mark.parametrize("value, expected", [(1, 1.0), (1.0, 1.0), (1.58, 1.58), ("1.2", 1.2)])
+@pytest.mark.parametrize("value, expected", [(1, 1.0), (1.0, 1.0), (1.58, 1.58)])
 def test_numbers(value, expected):
     assert validate_pue(value) == expected
+
+
+def test_a_number_in_a_string_is_refused_like_any_other_number():
+    # Command lines convert their text first; from Python a number is passed as a number.
+    with pytest.raises(ConfigError, match=r"^pue= must be a number >= 1.0 .*got '1.2' \(a string"):
+        validate_pue("1.2")
+    with pytest.raises(ConfigError, match=r"^--pue must be a number"):
+        validate_pue("1.2", "--pue")
 
 
 @pytest.mark.parametrize("bad, fragment", [
@@ -52,12 +60,12 @@ def test_out_of_range_pue_is_rejected(value):
         validate_pue(value)
 
 
-@pytest.mark.parametrize("value, expected", [(None, None), (0, 0.0), (0.25, 0.25), ("0.31", 0.31)])
+@pytest.mark.parametrize("value, expected", [(None, None), (0, 0.0), (0.25, 0.25)])
 def test_price(value, expected):
     assert validate_price(value) == expected
 
 
-@pytest.mark.parametrize("bad", [-0.01, math.nan, math.inf, "cheap", True, [0.2]])
+@pytest.mark.parametrize("bad", [-0.01, math.nan, math.inf, "cheap", "0.31", True, [0.2]])
 def test_bad_price(bad):
     with pytest.raises(ConfigError, match="electricity_price"):
         validate_price(bad)

@@ -68,3 +68,38 @@ def test_info_with_an_unknown_location_still_shows_the_rest_and_exits_2(tmp_path
     assert result.returncode == 2
     assert "Measured domains:" in result.stdout
     assert "unknown country key 'Atlantis'" in result.stdout and "--carbon-intensity" in result.stdout
+
+
+def _imported_by(*argv: str, cwd) -> set[str]:
+    """The modules a `wattprint` command imports, from `python -X importtime`."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "wattprint", *argv], cwd=cwd,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_report_and_intensity_load_neither_the_tracker_nor_psutil_nor_the_sensors(tmp_path):
+    from .helpers import write_tracker_csv
+
+    write_tracker_csv(tmp_path / "e.csv", epochs=2)
+    for argv in (("report", "e.csv"), ("report", "e.csv", "--json"), ("intensity", "FR"), ("intensity", "--list")):
+        modules = _imported_by(*argv, cwd=tmp_path)
+        assert "wattprint.report" in modules or "wattprint.commands.intensity" in modules
+        heavy = {m for m in modules if m == "psutil" or m.startswith(("psutil.", "wattprint.core.sensors"))
+                 or m in ("wattprint.core.tracker", "wattprint.core.discovery", "wattprint.core.meter")}
+        assert heavy == set(), argv
+
+
+def test_a_subcommand_that_cannot_be_imported_is_an_error_not_a_missing_command(monkeypatch):
+    import sys
+
+    import pytest
+
+    from wattprint import cli
+
+    monkeypatch.setitem(sys.modules, "wattprint.commands.report", None)
+    with pytest.raises(ImportError):
+        cli.main(["intensity", "FR"])

@@ -6,11 +6,12 @@ import math
 from datetime import datetime, timezone
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from wattprint.core.csvformat import COLUMNS, ECO2AI_COLUMNS
 from wattprint.core.record import EnergyRecord
-from wattprint.core.sinks import COLUMNS, ECO2AI_COLUMNS, CsvSink
+from wattprint.core.sinks import CsvSink
 from wattprint.report import ReportError, load_file, load_files, summarise
 from wattprint.report.load import parse_epoch
 
@@ -51,9 +52,9 @@ def test_tracker_csv_reads_back_with_domains_methods_and_provenance(tmp_path):
     path = tmp_path / "e.csv"
     write_tracker_csv(path, epochs=2, pue=1.5)
     rows = load_file(path)
-    assert [(r.window, r.index) for r in rows] == [("epoch", 0), ("epoch", 1), ("run", None)]
-    epoch = rows[0]
-    assert epoch.format == "wattprint"
+    assert [(r.record.window, r.record.index) for r in rows] == [("epoch", 0), ("epoch", 1), ("run", None)]
+    assert rows[0].format == "wattprint" and rows[0].parameters == '{"loss": 1.0}'
+    epoch = rows[0].record
     assert epoch.duration_s == EPOCH_S
     assert epoch.energy_kwh_by_domain == pytest.approx(
         {"cpu": CPU_W * EPOCH_S / J_PER_KWH, "gpu": GPU_W * EPOCH_S / J_PER_KWH, "ram": RAM_W * EPOCH_S / J_PER_KWH}
@@ -64,23 +65,25 @@ def test_tracker_csv_reads_back_with_domains_methods_and_provenance(tmp_path):
     assert epoch.co2_kg == pytest.approx(epoch.facility_kwh * G_PER_KWH / 1000)
     assert epoch.intensity_g_per_kwh == pytest.approx(G_PER_KWH)
     assert epoch.intensity_key == "custom"
-    assert epoch.parameters == '{"loss": 1.0}'
-    assert rows[2].duration_s == 2 * EPOCH_S + TAIL_S
+    assert epoch.parameters == {"loss": 1.0}
+    assert rows[2].record.duration_s == 2 * EPOCH_S + TAIL_S
 
 
 def test_eco2ai_csv_rows_epochs_parameters_and_intensity(tmp_path):
     path = tmp_path / "eco.csv"
     path.write_text(ECO2AI_CSV)
     rows = load_file(path)
-    assert [(r.format, r.window, r.index) for r in rows] == [
+    assert [(r.format, r.record.window, r.record.index) for r in rows] == [
         ("eco2ai", "epoch", 1), ("eco2ai", "epoch", 2), ("eco2ai", "run", None),
     ]
     assert rows[0].parameters == "loss: 0.52, accuracy: 0.81"
-    assert rows[0].cpu_name == "Intel(R) Xeon(R) CPU @ 2.20GHz/1 device(s), TDP:120.0"
-    assert rows[0].pue is None and rows[0].facility_kwh == 0.002
-    assert rows[0].intensity_g_per_kwh == pytest.approx(400.0)
-    assert rows[0].intensity_name == "Germany/"
-    assert rows[0].energy_kwh_by_domain == {}
+    first = rows[0].record
+    assert first.parameters == {"loss": "0.52", "accuracy": "0.81"}
+    assert first.cpu_name == "Intel(R) Xeon(R) CPU @ 2.20GHz/1 device(s), TDP:120.0"
+    assert first.pue is None and first.facility_kwh == 0.002
+    assert first.intensity_g_per_kwh == pytest.approx(400.0)
+    assert first.intensity_name == "Germany/"
+    assert first.energy_kwh_by_domain == {}
 
 
 def test_eco2ai_device_columns_and_na_cells(tmp_path):
@@ -91,7 +94,7 @@ def test_eco2ai_device_columns_and_na_cells(tmp_path):
         + "a,p,d,N/A,2024-01-01 00:00:00,10,0.006,0.003,cpu,gpu,Linux,France/,N/A,0.001,0.004,0.001\n"
         + "b,p,d,N/A,2024-01-01 00:00:00,10,0.001,0.0005,cpu,gpu,Linux,France/,0,N/A,N/A,N/A\n"
     )
-    a, b = load_file(path)
+    a, b = (row.record for row in load_file(path))
     assert a.energy_kwh_by_domain == {"cpu": 0.001, "gpu": 0.004, "ram": 0.001}
     assert a.cost is None
     assert b.energy_kwh_by_domain == {}
@@ -101,7 +104,7 @@ def test_eco2ai_device_columns_and_na_cells(tmp_path):
 def test_formula_guard_is_undone_for_wattprint_files(tmp_path):
     path = tmp_path / "e.csv"
     write_tracker_csv(path, project="=SUM(A1)", experiment="-lr 0.1", epochs=1)
-    assert {(r.project, r.experiment) for r in load_file(path)} == {("=SUM(A1)", "-lr 0.1")}
+    assert {(r.record.project_name, r.record.experiment_description) for r in load_file(path)} == {("=SUM(A1)", "-lr 0.1")}
 
 
 def test_concatenated_files_bom_and_blank_lines(tmp_path):
@@ -315,10 +318,11 @@ def test_fuzz_structured_csv(tmp_path, data, header):
         return
     event("loaded" if loaded else "loaded, no rows")
     for row in loaded:
-        for value in (row.duration_s, row.energy_kwh, row.co2_kg, row.facility_kwh):
+        r = row.record
+        for value in (r.duration_s, r.energy_kwh, r.co2_kg, r.facility_kwh):
             assert math.isfinite(value) and value >= 0
     report = summarise(loaded)
-    assert report.total.energy_kwh <= sum(r.energy_kwh for r in loaded) * (1 + 1e-9) + 1e-300
+    assert report.total.energy_kwh <= sum(r.record.energy_kwh for r in loaded) * (1 + 1e-9) + 1e-300
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -347,9 +351,7 @@ _names = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=30)
     index=st.one_of(st.none(), st.integers(0, 10_000)),
 )
 def test_round_trip_through_the_csv_sink(tmp_path, project, experiment, energies, duration, index):
-    # The sink's spreadsheet guard prefixes "'" only to cells starting with = + - @, so a name
-    # that itself starts with "'" and then one of those cannot be told apart from a guarded one.
-    assume(not project.startswith("'") and not experiment.startswith("'"))
+    # No exclusions: a name that itself starts with "'" (and then = + - @) reads back as written.
     path = tmp_path / "rt.csv"
     path.unlink(missing_ok=True)
     record = _record(project_name=project, experiment_description=experiment, energy_kwh_by_domain=energies,
@@ -357,8 +359,19 @@ def test_round_trip_through_the_csv_sink(tmp_path, project, experiment, energies
                      window="run" if index is None else "epoch", index=index)
     CsvSink(path).write(record)
     (row,) = load_file(path)
-    assert (row.project, row.experiment) == (project, experiment)
-    assert (row.window, row.index) == (record.window, record.index)
-    assert row.energy_kwh == record.energy_kwh
-    assert row.energy_kwh_by_domain == energies
-    assert row.duration_s == duration
+    back = row.record
+    assert (back.project_name, back.experiment_description) == (project, experiment)
+    assert (back.window, back.index) == (record.window, record.index)
+    assert back.energy_kwh == record.energy_kwh
+    assert back.energy_kwh_by_domain == energies
+    assert back.duration_s == duration
+
+
+@pytest.mark.parametrize("name", ["'quoted", "''", "'=SUM(A1)", "'", "=1+1", "-lr", "@x", "\tindent"])
+def test_a_leading_quote_reads_back_as_written(tmp_path, name):
+    path = tmp_path / "q.csv"
+    CsvSink(path).write(_record(project_name=name, experiment_description=name))
+    (row,) = load_file(path)
+    assert (row.record.project_name, row.record.experiment_description) == (name, name)
+    report = summarise([row])
+    assert report.groups[0].project == name

@@ -22,6 +22,11 @@ FAST = ("--country", "FR", "--measure-period", "0.1")
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and terminals")
 
 
+def _records(path):
+    """The records of a CSV, as ``wattprint report`` reads them back."""
+    return [row.record for row in load_file(path)]
+
+
 def _py(code: str) -> list[str]:
     return [sys.executable, "-c", textwrap.dedent(code)]
 
@@ -31,10 +36,10 @@ def test_exit_status_passes_through_and_the_row_is_written(tmp_path):
     result = wattprint("run", *FAST, "--project-name", "cli-test", "--", *child, cwd=tmp_path)
     assert result.returncode == 3, result.stderr
     assert result.stdout == "child out\n"  # the child's stdout is untouched
-    (row,) = load_file(tmp_path / "emissions.csv")
+    (row,) = _records(tmp_path / "emissions.csv")
     assert row.window == "run" and not row.interrupted
-    assert row.project == "cli-test"
-    assert row.experiment.startswith(sys.executable) and "sys.exit(3)" in row.experiment
+    assert row.project_name == "cli-test"
+    assert row.experiment_description.startswith(sys.executable) and "sys.exit(3)" in row.experiment_description
     assert row.intensity_key == "FR"
     assert row.energy_kwh > 0 and row.co2_kg > 0
     assert set(row.method_by_domain) >= {"cpu", "ram"}
@@ -55,17 +60,30 @@ def test_zero_status_and_options_reach_the_tracker(tmp_path):
                        "--experiment-description", "noop", "--measure-period", "0.2", "--", *_py("pass"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "emissions.csv").exists()
-    (row,) = load_file(out)
-    assert (row.experiment, row.pue, row.intensity_key) == ("noop", 1.5, "aws:eu-west-3")
+    (row,) = _records(out)
+    assert (row.experiment_description, row.pue, row.intensity_key) == ("noop", 1.5, "aws:eu-west-3")
     assert row.co2_kg == pytest.approx(row.energy_kwh * 1.5 * row.intensity_g_per_kwh / 1000)
 
 
 @posix_only
+def test_the_summary_says_where_the_row_went_only_if_it_got_there(tmp_path):
+    # The tracker reports which outputs took the record: here the command removes the output's
+    # directory, so the CSV cannot be written and the summary must not claim it was.
+    (tmp_path / "out").mkdir()
+    removes = _py("import shutil; shutil.rmtree('out')")
+    result = wattprint("run", *FAST, "--output-file", "out/e.csv", "--", *removes, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "could not write to" in result.stderr
+    assert "no row was written" in result.stderr and "row appended" not in result.stderr
+    kept = wattprint("run", *FAST, "--output-file", "kept.csv", "--", *_py("pass"), cwd=tmp_path)
+    assert "row appended to kept.csv" in kept.stderr
+
+
 def test_child_killed_by_a_signal_gives_128_plus_n_and_an_interrupted_row(tmp_path):
     child = _py("import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
     result = wattprint("run", *FAST, "--", *child, cwd=tmp_path)
     assert result.returncode == 128 + signal.SIGKILL, result.stderr
-    (row,) = load_file(tmp_path / "emissions.csv")
+    (row,) = _records(tmp_path / "emissions.csv")
     assert row.interrupted
 
 
@@ -103,7 +121,7 @@ def test_signal_to_wattprint_reaches_the_child_and_the_row_is_marked_interrupted
     assert time.monotonic() - started < 10
     assert (tmp_path / "got-signal").read_text() == str(int(sig)), err
     assert proc.returncode == 5, err  # the child's own status, even though it was asked to stop
-    (row,) = load_file(tmp_path / "emissions.csv")
+    (row,) = _records(tmp_path / "emissions.csv")
     assert row.interrupted
     assert "(interrupted)" in err and "Traceback" not in err
 
@@ -114,7 +132,7 @@ def test_sigterm_stops_a_child_that_does_not_handle_it(tmp_path):
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM, err
-    (row,) = load_file(tmp_path / "emissions.csv")
+    (row,) = _records(tmp_path / "emissions.csv")
     assert row.interrupted and row.duration_s < 10
 
 
@@ -139,7 +157,7 @@ def test_pue_preset_and_a_fixed_intensity(tmp_path):
     result = wattprint("run", "--carbon-intensity", "250", "--pue", "aws", "--measure-period", "0.2", "--",
                        *_py("pass"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    (row,) = load_file(tmp_path / "emissions.csv")
+    (row,) = _records(tmp_path / "emissions.csv")
     assert row.intensity_g_per_kwh == pytest.approx(250.0) and row.pue == PUE_PRESETS["aws"]
     assert row.co2_kg == pytest.approx(row.energy_kwh * PUE_PRESETS["aws"] * 250 / 1000)
 
@@ -150,7 +168,7 @@ def test_inherited_rank_variables_do_not_stop_the_host_being_measured(tmp_path):
     env = {**os.environ, "LOCAL_RANK": "1", "RANK": "1", "WORLD_SIZE": "2"}
     result = wattprint("run", *FAST, "--", *_py("pass"), cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
-    (row,) = load_file(tmp_path / "emissions.csv")
+    (row,) = _records(tmp_path / "emissions.csv")
     assert row.energy_kwh_by_domain.get("cpu", 0) > 0 and row.energy_kwh_by_domain.get("ram", 0) > 0
 
 
@@ -218,7 +236,7 @@ def _cpu_kwh(tmp_path, code: str, name: str) -> float:
     out = tmp_path / f"{name}.csv"
     result = wattprint("run", *FAST, "--scope", "process", "--output-file", str(out), "--", *_py(code), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    (row,) = load_file(out)
+    (row,) = _records(out)
     return row.energy_kwh_by_domain["cpu"]
 
 

@@ -7,7 +7,7 @@ from wattprint.core.carbon import StaticIntensity, custom_intensity
 from wattprint.testing import FakeClock, FakeSensor, MemorySink
 
 
-def fake_tracker(*, cpu_w=20.0, gpu_w=300.0, ram_w=5.0, g_per_kwh=100.0, **kwargs):
+def fake_tracker(*, cpu_w=20.0, gpu_w=300.0, ram_w=5.0, g_per_kwh=100.0, project_name="proj", **kwargs):
     """A Tracker over three fake sensors on a FakeClock; returns (tracker, clock, sink, sensors)."""
     clock = kwargs.pop("clock", None) or FakeClock()
     sensors = {
@@ -18,7 +18,7 @@ def fake_tracker(*, cpu_w=20.0, gpu_w=300.0, ram_w=5.0, g_per_kwh=100.0, **kwarg
     sink = MemorySink()
     kwargs.setdefault("output_file", None)
     tracker = Tracker(
-        "proj",
+        project_name,
         "desc",
         sensors=list(sensors.values()),
         clock=clock,

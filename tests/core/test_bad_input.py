@@ -10,33 +10,32 @@ import pytest
 
 import wattprint
 from wattprint import ConfigError, Tracker
-from wattprint.core.sinks import read_rows
 
+from ..rows import read_rows
 from .helpers import fake_tracker
 
 
 def test_empty_project_name():
     with pytest.raises(ConfigError) as err:
         Tracker(project_name="  ", carbon_intensity=1, output_file=None)
-    assert str(err.value) == "project_name must not be empty; it labels every row (for example 'resnet50-imagenet')."
+    assert str(err.value) == "project_name= must not be empty; it labels every row (for example 'resnet50-imagenet')."
 
 
 def test_very_long_project_name():
     with pytest.raises(ConfigError) as err:
         Tracker(project_name="x" * 300, carbon_intensity=1, output_file=None)
-    assert str(err.value) == "project_name is 300 characters long; keep it under 256."
+    assert str(err.value) == "project_name= is 300 characters long; keep it under 256."
 
 
 def test_newline_in_description():
     with pytest.raises(ConfigError) as err:
         Tracker(experiment_description="a\nb", carbon_intensity=1, output_file=None)
-    assert str(err.value) == "experiment_description contains a newline or control character; use a single line of text."
+    assert str(err.value) == "experiment_description= contains a newline or control character; use a single line of text."
 
 
 def test_commas_and_quotes_in_names_round_trip(tmp_path):
     path = tmp_path / "e.csv"
-    tracker, clock, _, _ = fake_tracker(output_file=path)
-    tracker.project_name = 'a, "b"; c'
+    tracker, clock, _, _ = fake_tracker(output_file=path, project_name='a, "b"; c')
     tracker.start()
     clock.advance(1)
     tracker.stop()
@@ -46,9 +45,9 @@ def test_commas_and_quotes_in_names_round_trip(tmp_path):
 @pytest.mark.parametrize(
     "value, message",
     [
-        (-0.1, "electricity_price must be a finite number >= 0"),
-        (math.nan, "electricity_price must be a finite number >= 0"),
-        (math.inf, "electricity_price must be a finite number >= 0"),
+        (-0.1, "electricity_price= must be a finite number >= 0"),
+        (math.nan, "electricity_price= must be a finite number >= 0"),
+        (math.inf, "electricity_price= must be a finite number >= 0"),
     ],
 )
 def test_bad_price(value, message):
@@ -65,7 +64,7 @@ def test_non_numeric_environment_intensity(monkeypatch):
 def test_measure_period_exact_message():
     with pytest.raises(ConfigError) as err:
         Tracker(measure_period=0, carbon_intensity=1, output_file=None)
-    assert str(err.value) == "measure_period must be > 0 seconds, got 0; the default is 1.0."
+    assert str(err.value) == "measure_period= must be > 0 seconds, got 0; the default is 1.0."
 
 
 def test_windows_closed_out_of_order_are_each_correct():

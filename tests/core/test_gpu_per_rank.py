@@ -8,7 +8,8 @@ from tests.fakes.nvml import FakeGpu, FakeNvml
 from wattprint import Tracker
 from wattprint.core import discovery
 from wattprint.core.distributed import RankInfo
-from wattprint.core.sensors.base import GPU
+from wattprint.core.measurement import GPU
+from wattprint.core.settings import Settings
 from wattprint.integrations._epochs import EpochRun
 
 
@@ -56,7 +57,7 @@ def test_ranks_given_where_the_launcher_sets_no_world_size(four_gpus, monkeypatc
 
 def test_callbacks_pass_the_frameworks_ranks_to_their_tracker(four_gpus, monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "1")  # all a spawn launcher leaves
-    run = EpochRun(country="FR", output_file=None)
+    run = EpochRun(Settings.build({"country": "FR", "output_file": None}))
     run.start(ranks=RankInfo(rank=1, local_rank=1, world_size=2), measure_host=False)
     try:
         assert run.tracker.ranks.world_size == 2

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wattprint
+from wattprint.core.csvformat import COLUMNS
 from wattprint.core.sensors.base import PowerSampledSensor
-from wattprint.core.sinks import COLUMNS
 from wattprint.testing import FakeClock
 
 WRITER = textwrap.dedent(

@@ -32,8 +32,8 @@ def test_co2_is_summed_interval_by_interval_with_the_intensity_of_each():
     meter.refresh_intensity()
     clock.advance(3600)  # 1 kWh at 500 g
     delta = meter.delta(begin, meter.snapshot())
-    assert delta.energy_j == pytest.approx(7.2e6)
-    assert delta.co2_g == pytest.approx(600.0)
+    assert delta.measurement.energy_kwh == pytest.approx(2.0)
+    assert delta.mean_g_per_kwh == pytest.approx(300.0)  # 600 g over 2 kWh
     assert delta.intensity_readings == 2
 
 
@@ -48,8 +48,8 @@ def test_domain_method_is_the_weakest_of_its_sensors():
     s = meter.snapshot()
     clock.advance(1)
     delta = meter.delta(s, meter.snapshot())
-    assert delta.method_by_domain == {"cpu": "estimated", "gpu": "sampled"}
-    assert delta.energy_j_by_domain["cpu"] == pytest.approx(20.0)
+    assert delta.measurement.method_by_domain == {"cpu": "estimated", "gpu": "sampled"}
+    assert delta.measurement.energy_kwh_by_domain["cpu"] * 3.6e6 == pytest.approx(20.0)
 
 
 def test_duplicate_sensor_keys_are_rejected():

@@ -4,14 +4,17 @@ import csv
 import os
 import shutil
 import tempfile
-from pathlib import Path
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
 from wattprint import ConfigError
+from wattprint.core.csvformat import COLUMNS, ECO2AI_COLUMNS
 from wattprint.core.record import EnergyRecord
-from wattprint.core.sinks import COLUMNS, ECO2AI_COLUMNS, CsvSink, JsonlSink, check_output_path, read_rows
+from wattprint.core.sinks import CsvSink, JsonlSink, check_output_path
+
+from ..rows import read_rows
 
 
 def make_record(**over) -> EnergyRecord:
@@ -94,8 +97,9 @@ def test_eco2ai_file_gets_facility_energy_and_reports_back_the_same_co2_and_inte
     path.write_text(",".join(ECO2AI_COLUMNS) + "\n")
     record = _consistent_record(pue=1.5)
     CsvSink(path).write(record)
-    (row,) = load_file(path)
-    assert row.format == "eco2ai"
+    (read,) = load_file(path)
+    assert read.format == "eco2ai"
+    row = read.record
     # ECO2AI's power_consumption(kWh) is facility energy: IT x PUE.
     assert row.facility_kwh == pytest.approx(record.energy_kwh * 1.5)
     assert row.energy_kwh == pytest.approx(record.energy_kwh * 1.5)
@@ -114,7 +118,7 @@ def test_eco2ai_per_domain_columns_hold_facility_energy(tmp_path):
     assert float(cells["CPU_consumption(kWh)"]) == pytest.approx(0.001 * 1.5)
     assert float(cells["GPU_consumption(kWh)"]) == pytest.approx(0.01 * 1.5)
     assert cells["RAM_consumption(kWh)"] == ""  # no RAM measured: left empty, not 0
-    (row,) = load_file(path)
+    (row,) = (r.record for r in load_file(path))
     assert sum(row.energy_kwh_by_domain.values()) == pytest.approx(row.energy_kwh)
 
 
@@ -124,8 +128,9 @@ def test_wattprint_file_keeps_it_energy_and_its_pue(tmp_path):
     path = tmp_path / "e.csv"
     record = _consistent_record(pue=1.5)
     CsvSink(path).write(record)
-    (row,) = load_file(path)
-    assert row.format == "wattprint"
+    (read,) = load_file(path)
+    assert read.format == "wattprint"
+    row = read.record
     assert (row.energy_kwh, row.pue) == (pytest.approx(record.energy_kwh), 1.5)
     assert row.energy_kwh_by_domain == pytest.approx(record.energy_kwh_by_domain)
     assert row.facility_kwh == pytest.approx(record.energy_kwh * 1.5)
@@ -204,16 +209,37 @@ def _check_as_unprivileged(target):
 
 
 def test_unwritable_file_mid_run_warns_once_and_carries_on(tmp_path, monkeypatch):
+    import warnings
+
+    from wattprint.core.outputs import Outputs
+
     path = tmp_path / "e.csv"
     sink = CsvSink(path)
+    other = []
 
-    def full(*a, **k):
-        raise OSError(28, "No space left on device")
+    class Memory:
+        def write(self, record):
+            other.append(record)
 
-    monkeypatch.setattr(sink, "_append", full)
+        def close(self):
+            pass
+
+    outputs = Outputs([sink, Memory()])
+    real_open = open
+
+    def full(file, *a, **k):
+        if str(file) == str(path):
+            raise OSError(28, "No space left on device")
+        return real_open(file, *a, **k)
+
+    monkeypatch.setattr("builtins.open", full)
     with pytest.warns(RuntimeWarning, match="No space left"):
-        sink.write(make_record())
-    sink.write(make_record())  # second failure: silent
+        delivery = outputs.deliver(make_record())
+    assert not delivery.ok and not delivery.wrote(sink) and len(other) == 1  # the other output still got it
+    assert "No space left" in delivery.failed[0][1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outputs.deliver(make_record())  # second failure: silent
 
 
 def test_rows_are_valid_for_csv_module(tmp_path):

@@ -108,8 +108,8 @@ def test_eco2ai_code_runs_unchanged(tmp_path):
     tracker.new_epoch(parameters_dict={"loss": 0.1})
     tracker.stop_training()
     epoch, run = load_file(path)
-    assert (epoch.window, epoch.index, epoch.parameters) == ("epoch", 5, '{"loss": 0.1}')
-    assert run.window == "run"
+    assert (epoch.record.window, epoch.record.index, epoch.parameters) == ("epoch", 5, '{"loss": 0.1}')
+    assert run.record.window == "run"
     assert tracker.scope == "machine" and tracker.intensity_source.current().key == "FR"
     assert Tracker(emission_level=300, output_file=None).intensity_source.current().g_per_kwh == 300
     with pytest.raises(ConfigError, match="pass only output_file="):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from wattprint.core.sinks import read_rows
+from ..rows import read_rows
 
 pytestmark = pytest.mark.ddp
 pytest.importorskip("torch")

@@ -7,19 +7,20 @@ import warnings
 
 import pytest
 
-from wattprint import CarbonDataError, ConfigError
-from wattprint.integrations._epochs import (
-    VECTOR_LEN,
-    EpochRun,
-    Ranks,
-    Totals,
-    decode,
-    encode,
-)
+from wattprint import CarbonDataError, ConfigError, RankInfo, Settings
+from wattprint.core.merge import Total, combine
+from wattprint.core.progress import RunningTotals
+from wattprint.core.rankvector import LENGTH, decode, encode
+from wattprint.integrations._epochs import EpochRun
 
 from .conftest import CPU_W, GPU_W, RAM_W, TOTAL_W
 
 P = "emissions/"
+
+
+def run_of(tracker=None, **options) -> EpochRun:
+    """An EpochRun as a callback builds it: validated settings, and the user's tracker if any."""
+    return EpochRun(Settings.build(options), tracker)
 
 
 def kwh(seconds: float, watts: float = TOTAL_W) -> float:
@@ -31,7 +32,7 @@ def kg(seconds: float, watts: float = TOTAL_W) -> float:
 
 
 def test_contiguous_epochs_totals_prediction_and_rows(rig):
-    run = EpochRun(tracker=rig.tracker)
+    run = run_of(rig.tracker)
     run.start()
     run.open_epoch(None)  # at training start; Keras and HF learn the index later
     rig.step(5)
@@ -67,7 +68,7 @@ def test_contiguous_epochs_totals_prediction_and_rows(rig):
 
 
 def test_prediction_extrapolates_only_what_was_measured(rig):
-    run = EpochRun(tracker=rig.tracker)
+    run = run_of(rig.tracker)
     run.reset_totals(origin=0.5)  # resumed half-way without earlier totals
     run.start()
     run.open_epoch(5)
@@ -80,11 +81,11 @@ def test_prediction_extrapolates_only_what_was_measured(rig):
 
 
 def test_totals_prediction_edge_cases():
-    t = Totals(co2_kg=1.0, epochs=1)
+    t = RunningTotals(co2_kg=1.0, epochs=1)
     assert t.predicted_co2_kg(None) is None
     assert t.predicted_co2_kg(0.0) is None
     assert t.predicted_co2_kg(float("nan")) is None
-    assert Totals().predicted_co2_kg(0.5) is None
+    assert RunningTotals().predicted_co2_kg(0.5) is None
     assert t.predicted_co2_kg(0.25) == pytest.approx(4.0)
 
 
@@ -99,53 +100,53 @@ def test_vector_round_trip_sums_ranks_and_keeps_weakest_method(make_rig):
     a, b = make_rig("a.csv"), make_rig("b.csv")
     b.sensors[1].method = "sampled"
     ra, rb = _one_window(a, 10), _one_window(b, 30)
-    s = decode([x + y for x, y in zip(encode(ra), encode(rb))])
-    assert s.ranks == 2 and not s.failed
+    s = combine([decode(encode(Total.of(ra))), decode(encode(Total.of(rb)))], parallel=True)
+    assert s.count == 2
     assert s.method_by_domain == {"cpu": "estimated", "gpu": "sampled", "ram": "estimated"}
     assert s.energy_kwh == pytest.approx(kwh(40))
     assert s.energy_kwh_by_domain["gpu"] == pytest.approx(kwh(40, GPU_W))
     assert s.co2_kg == pytest.approx(kg(40))
-    assert s.duration_s == pytest.approx(20)  # the ranks' mean
-    assert decode(encode(ra)).energy_kwh_by_domain == pytest.approx(dict(ra.energy_kwh_by_domain))
-    assert decode(encode(None)).failed
+    assert s.duration_s == pytest.approx(30)  # the ranks ran side by side: as long as the longest
+    assert decode(encode(Total.of(ra))) == Total.of(ra)  # exact, floats and all
+    assert decode(encode(None)) is None
     with pytest.raises(Exception, match="expected"):
-        decode([0.0] * (VECTOR_LEN - 1))
+        decode([0.0] * (LENGTH - 1))
 
 
-def _peer(vector):
-    """A reduce for rank 0 of two ranks: adds the peer's vector, as an all-reduce sum would."""
+def _peer(vector, *, first=False):
+    """A gather for one of two ranks: this rank's vector and the peer's, in rank order."""
     calls = []
 
-    def reduce(values):
+    def gather(values):
         calls.append(values)
-        return [a + b for a, b in zip(values, vector)]
+        return [vector, values] if first else [values, vector]
 
-    reduce.calls = calls
-    return reduce
+    gather.calls = calls
+    return gather
 
 
 def test_distributed_sum_counts_host_once_and_only_rank0_writes(make_rig):
     # Rank 1 runs on the same node: it measures its GPU only.
     rank1 = make_rig("rank1.csv")
-    rank1.sensors = [rank1.sensors[1]]
     from wattprint import Tracker
 
-    t1 = Tracker("tests", sensors=rank1.sensors, clock=rank1.clock, intensity=rank1.tracker.intensity_source,
-                 output_file=None, sinks=[rank1.sink])
-    run1 = EpochRun(tracker=t1)
-    run1.start(ranks=Ranks(1, 1, 2))
-    run1.open_epoch(0)
+    def rank1_tracker():
+        return Tracker("tests", sensors=[rank1.sensors[1]], clock=rank1.clock, intensity=rank1.tracker.intensity_source,
+                       output_file=None, sinks=[rank1.sink])
+
+    peer = rank1_tracker().start()
+    window = peer.begin_window("epoch")
     rank1.step(10)
-    peer_vector = encode(t1.end_window(run1._window, write=False))
+    peer_vector = encode(Total.of(peer.end_window(window, write=False)))
 
     rig0 = make_rig("rank0.csv")
-    run0 = EpochRun(tracker=rig0.tracker)
-    run0.start(ranks=Ranks(0, 0, 2))
+    run0 = run_of(rig0.tracker)
+    gather = _peer(peer_vector)
+    run0.start(ranks=RankInfo(0, 0, 2), gather=gather)
     run0.open_epoch(0)
     rig0.step(10)
-    reduce = _peer(peer_vector)
-    m = run0.epoch_end(0, progress=0.5, reduce=reduce)
-    assert len(reduce.calls) == 1
+    m = run0.epoch_end(0, progress=0.5)
+    assert len(gather.calls) == 1
     assert m[P + "energy_kwh_gpu"] == pytest.approx(2 * kwh(10, GPU_W))
     assert m[P + "energy_kwh_cpu"] == pytest.approx(kwh(10, CPU_W))  # host once
     assert m[P + "energy_kwh"] == pytest.approx(kwh(10, TOTAL_W + GPU_W))
@@ -156,10 +157,12 @@ def test_distributed_sum_counts_host_once_and_only_rank0_writes(make_rig):
     assert row.intensity_g_per_kwh == pytest.approx(100.0)
 
     # The same call on rank 1 logs the same numbers and writes nothing.
-    run1.ranks = Ranks(1, 1, 2)
-    run1._window = t1.begin_window("epoch")
+    rank0_vector = encode(Total.of(rig0.rows("epoch")[0]))
+    run1 = run_of(rank1_tracker())
+    run1.start(ranks=RankInfo(1, 1, 2), gather=_peer(rank0_vector, first=True))
+    run1.open_epoch(0)
     rank1.step(10)
-    m1 = run1.epoch_end(0, progress=0.5, reduce=_peer(encode(rig0.rows("epoch")[0])))
+    m1 = run1.epoch_end(0, progress=0.5)
     assert m1[P + "energy_kwh_gpu"] > 0
     assert rank1.rows() == []
 
@@ -167,60 +170,65 @@ def test_distributed_sum_counts_host_once_and_only_rank0_writes(make_rig):
 def test_failed_rank_still_joins_the_collective_and_nobody_logs(rig):
     rig.tracker.start()
     rig.tracker.stop(write=False)  # a user's tracker that cannot run again
-    run = EpochRun(tracker=rig.tracker)
+    run = run_of(rig.tracker)
+    gather = _peer(encode(None))
     with pytest.warns(RuntimeWarning, match="starting the tracker failed"):
-        run.start(ranks=Ranks(0, 0, 2))
-    reduce = _peer(encode(None))
+        run.start(ranks=RankInfo(0, 0, 2), gather=gather)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # warned once already: later errors are not warnings
-        assert run.epoch_end(0, reduce=reduce) is None
-    assert len(reduce.calls) == 1 and reduce.calls[0][0] == 1.0  # sent the failure flag
-    at_end = _peer(encode(None))
-    assert run.end(reduce=at_end) is None
-    assert len(at_end.calls) == 1  # the run's collective too, though this rank measured nothing
+        assert run.epoch_end(0) is None
+    assert len(gather.calls) == 1 and gather.calls[0][0] == 0.0  # sent "measured nothing"
+    assert run.end() is None
+    assert len(gather.calls) == 2  # the run's collective too, though this rank measured nothing
 
 
 def test_peer_failure_means_no_metrics_and_no_row(rig):
-    run = EpochRun(tracker=rig.tracker)
-    run.start(ranks=Ranks(0, 0, 2))
+    run = run_of(rig.tracker)
+    run.start(ranks=RankInfo(0, 0, 2), gather=_peer(encode(None)))
     run.open_epoch(0)
     rig.step(3)
-    assert run.epoch_end(0, reduce=_peer(encode(None))) is None
+    assert run.epoch_end(0) is None
     assert rig.rows("epoch") == []
     assert run.totals.epochs == 0
 
 
+def _broken_gather():
+    state = {"broken": True}
+
+    def gather(values):
+        if state["broken"]:
+            raise RuntimeError("collective timed out")
+        return [values]
+
+    gather.state = state
+    return gather
+
+
 def test_on_error_raise_propagates(rig):
-    run = EpochRun(tracker=rig.tracker, on_error="raise")
-    run.start(ranks=Ranks(0, 0, 2))
+    run = run_of(rig.tracker, on_error="raise")
+    run.start(ranks=RankInfo(0, 0, 2), gather=_broken_gather())
     run.open_epoch(0)
-
-    def broken(values):
-        raise RuntimeError("collective timed out")
-
     with pytest.raises(RuntimeError, match="collective timed out"):
-        run.epoch_end(0, reduce=broken)
+        run.epoch_end(0)
 
 
 def test_on_error_warn_warns_once_and_goes_on(rig):
-    run = EpochRun(tracker=rig.tracker)
-    run.start(ranks=Ranks(0, 0, 2))
+    run = run_of(rig.tracker)
+    gather = _broken_gather()
+    run.start(ranks=RankInfo(0, 0, 2), gather=gather)
     run.open_epoch(0)
-
-    def broken(values):
-        raise RuntimeError("collective timed out")
-
     with pytest.warns(RuntimeWarning, match="collective timed out"):
-        assert run.epoch_end(0, reduce=broken) is None
+        assert run.epoch_end(0) is None
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # once only: the next error goes to the DEBUG log
-        assert run.epoch_end(1, reduce=broken) is None
+        assert run.epoch_end(1) is None
+    gather.state["broken"] = False
     rig.step(4)
-    assert run.epoch_end(2, reduce=lambda v: v)[P + "energy_kwh"] > 0
+    assert run.epoch_end(2)[P + "energy_kwh"] > 0
 
 
 def test_fail_writes_partial_epoch_and_run_marked_interrupted(rig):
-    run = EpochRun(tracker=rig.tracker)
+    run = run_of(rig.tracker)
     run.start()
     run.open_epoch(0)
     rig.step(10)
@@ -239,7 +247,7 @@ def test_fail_writes_partial_epoch_and_run_marked_interrupted(rig):
 
 
 def test_a_failure_between_two_epochs_writes_no_epoch_that_never_began(rig):
-    run = EpochRun(tracker=rig.tracker)
+    run = run_of(rig.tracker)
     run.start()
     run.open_epoch(0)
     rig.step(10)
@@ -251,8 +259,8 @@ def test_a_failure_between_two_epochs_writes_no_epoch_that_never_began(rig):
 
 
 def test_fail_on_another_rank_writes_its_own_labelled_rows(rig):
-    run = EpochRun(tracker=rig.tracker)
-    run.start(ranks=Ranks(3, 1, 4))
+    run = run_of(rig.tracker)
+    run.start(ranks=RankInfo(3, 1, 4))
     run.open_epoch(0)
     rig.step(2)
     run.fail()
@@ -260,11 +268,11 @@ def test_fail_on_another_rank_writes_its_own_labelled_rows(rig):
 
 
 def test_fail_never_raises_even_with_on_error_raise(rig):
-    run = EpochRun(tracker=rig.tracker, on_error="raise")
+    run = run_of(rig.tracker, on_error="raise")
     run.start()
     run.open_epoch(0)
     rig.step(2)
-    rig.tracker.end_window(run._window, write=False)  # closed behind the callback's back
+    rig.tracker.end_window(run._chain._window, write=False)  # closed behind the callback's back
     with pytest.warns(RuntimeWarning, match="interrupted epoch"):
         run.fail()
     assert [(r.window, r.interrupted) for r in rig.sink.records] == [("run", True)]  # the run row still
@@ -272,7 +280,7 @@ def test_fail_never_raises_even_with_on_error_raise(rig):
 
 def test_a_training_left_open_is_closed_when_the_next_starts(make_rig):
     first = make_rig("a.csv")
-    run = EpochRun(tracker=first.tracker)
+    run = run_of(first.tracker)
     run.start()
     run.open_epoch(0)
     first.step(3)
@@ -282,7 +290,7 @@ def test_a_training_left_open_is_closed_when_the_next_starts(make_rig):
 
 
 def test_context_exit_records_an_exception_only(rig):
-    run = EpochRun(tracker=rig.tracker)
+    run = run_of(rig.tracker)
     run.start()
     run.exit(None)
     assert run.active
@@ -292,7 +300,7 @@ def test_context_exit_records_an_exception_only(rig):
 
 def test_a_running_user_tracker_is_left_running(rig):
     rig.tracker.start()
-    run = EpochRun(tracker=rig.tracker)
+    run = run_of(rig.tracker)
     run.start()
     run.open_epoch(0)
     rig.step(1)
@@ -302,7 +310,7 @@ def test_a_running_user_tracker_is_left_running(rig):
 
 
 def test_state_round_trip_continues_totals(rig):
-    run = EpochRun(tracker=rig.tracker)
+    run = run_of(rig.tracker)
     run.start()
     run.open_epoch(0)
     rig.step(10)
@@ -310,7 +318,7 @@ def test_state_round_trip_continues_totals(rig):
     state = run.state_dict()
     assert pickle.loads(pickle.dumps(state)) == state
 
-    resumed = EpochRun(tracker=EpochRun(tracker=rig.tracker).tracker)
+    resumed = run_of(rig.tracker)
     assert resumed.load_state_dict(state) is True
     assert resumed.totals.energy_kwh == pytest.approx(run.totals.energy_kwh)
     assert resumed.totals.epochs == 1
@@ -318,7 +326,7 @@ def test_state_round_trip_continues_totals(rig):
 
 def test_state_counts_the_open_epoch_so_far(rig):
     # A checkpoint saved mid-epoch must carry what was measured up to it.
-    run = EpochRun(tracker=rig.tracker)
+    run = run_of(rig.tracker)
     run.start()
     run.open_epoch(0)
     rig.step(10)
@@ -333,17 +341,17 @@ def test_state_counts_the_open_epoch_so_far(rig):
 
 
 def test_state_from_another_version_warns_and_starts_new_totals(rig):
-    run = EpochRun(tracker=rig.tracker)
+    run = run_of(rig.tracker)
     with pytest.warns(RuntimeWarning, match="another wattprint version"):
         assert run.load_state_dict({"version": 99}) is False
     assert run.totals.energy_kwh == 0.0
     with pytest.raises(ConfigError, match="another wattprint version"):
-        EpochRun(tracker=rig.tracker, on_error="raise").load_state_dict({"version": 99})
+        run_of(rig.tracker, on_error="raise").load_state_dict({"version": 99})
 
 
 def test_tracker_must_be_a_wattprint_tracker():
-    with pytest.raises(ConfigError, match="tracker must be a wattprint.Tracker, got str"):
-        EpochRun(tracker="x")
+    with pytest.raises(ConfigError, match="tracker= must be a wattprint.Tracker, got str"):
+        run_of("x")
 
 
 @pytest.mark.parametrize(
@@ -351,31 +359,37 @@ def test_tracker_must_be_a_wattprint_tracker():
     [
         ({"on_error": "ignore"}, "on_error"),
         ({"prefix": 3}, "prefix"),
-        ({"country": "FR"}, "country"),
-        ({"pue": 1.2, "scope": "process"}, "pue, scope"),
-        ({"output_file": "x.csv"}, "output_file"),
+        ({"country": "FR"}, "country="),
+        ({"pue": 1.2, "scope": "process"}, "pue=, scope="),
+        ({"output_file": "x.csv"}, "output_file="),
+        # Passing a default explicitly still passes it: the tracker's own setting would be ignored.
+        ({"project_name": "wattprint"}, "project_name="),
+        ({"pue": 1.0}, "pue="),
     ],
 )
 def test_bad_settings_fail_at_construction(rig, kwargs, match):
     with pytest.raises(ConfigError, match=match):
-        EpochRun(tracker=rig.tracker, **kwargs)
+        run_of(rig.tracker, **kwargs)
 
 
 def test_own_tracker_is_validated_at_construction(tmp_path):
     with pytest.raises(CarbonDataError):
-        EpochRun(country="Atlantis", output_file=None)
+        run_of(country="Atlantis", output_file=None)
     with pytest.raises(ConfigError, match="pue"):
-        EpochRun(country="FR", pue=0.5, output_file=None)
-    run = EpochRun(country="FR", pue=1.3, scope="process", output_file=tmp_path / "e.csv")
+        run_of(country="FR", pue=0.5, output_file=None)
+    run = run_of(country="FR", pue=1.3, scope="process", output_file=tmp_path / "e.csv")
     assert run.tracker.pue == 1.3 and run.tracker.scope == "process"
 
 
 def test_own_tracker_is_rebuilt_when_pickled_and_per_training():
-    run = EpochRun(country="FR", output_file=None)
+    run = run_of(country="FR", output_file=None)
     clone = pickle.loads(pickle.dumps(run))
     assert clone.tracker is None  # rebuilt from the settings where training starts
-    first = run._tracker_for(None)
-    assert run._tracker_for(None) is first
-    assert run._tracker_for(not first.measure_host) is not first
-    run._tracker_used = True
-    assert run._tracker_for(None) is not first
+    first = run.tracker
+    run.start()
+    assert run.tracker is first  # the one built at construction serves the first training
+    run.end()
+    run.start(measure_host=not first.measure_host)
+    assert run.tracker is not first and run.tracker.measure_host is not first.measure_host
+    run.end()
+    assert not first.running and not run.tracker.running

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from wattprint.core.sinks import read_rows
+from ..rows import read_rows
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -12,9 +12,9 @@ import pytest
 keras = pytest.importorskip("keras")
 np = pytest.importorskip("numpy")
 
-from wattprint.core.sinks import read_rows
 from wattprint.integrations.keras import EmissionsCallback
 
+from ..rows import read_rows
 from .conftest import GPU_W, TOTAL_W
 
 P = "emissions/"
@@ -171,9 +171,9 @@ def test_totals_continue_only_for_the_model_they_were_measured_on():
     assert h[P + "energy_kwh_total"] == h[P + "energy_kwh"]
 
 
-def test_a_fit_that_died_is_closed_when_the_next_training_starts(tmp_path):
-    # Keras has no exception hook: the dead fit's run stays open. The next training on this
-    # thread closes it, so its rows do not take in that training (here a 0.5 s epoch).
+def test_a_fit_that_died_is_closed_when_its_callback_trains_again(tmp_path):
+    # Keras has no exception hook: the dead fit's run stays open. The callback's next
+    # training closes it first, so its rows do not take in that training (a 0.5 s epoch).
     import time
 
     class Boom(keras.callbacks.Callback):
@@ -184,12 +184,49 @@ def test_a_fit_that_died_is_closed_when_the_next_training_starts(tmp_path):
         def on_epoch_end(self, epoch, logs=None):
             time.sleep(0.5)
 
-    dead_csv, good_csv = tmp_path / "dead.csv", tmp_path / "good.csv"
+    path = tmp_path / "e.csv"
+    callback = EmissionsCallback(country="FR", output_file=path)
     with pytest.raises(ValueError, match="bad batch"):
-        fit(model(), [EmissionsCallback(country="FR", output_file=dead_csv), Boom()], epochs=2)
-    fit(model(), [EmissionsCallback(country="FR", output_file=good_csv), Slow()], epochs=1)
-    dead = read_rows(dead_csv)
+        fit(model(), [callback, Boom()], epochs=2)
+    fit(model(), [callback, Slow()], epochs=1)
+    rows = read_rows(path)
     # Boom fired after epoch 0 ended: no epoch was running, so only the run is interrupted.
+    assert [(r["window"], r["interrupted"]) for r in rows[:2]] == [("epoch", "false"), ("run", "true")]
+    assert float(rows[1]["duration(s)"]) < 0.4  # closed before the next fit's 0.5 s
+    assert float(rows[-1]["duration(s)"]) >= 0.5
+    assert rows[-1]["id"] != rows[1]["id"]
+
+
+def test_another_callback_leaves_a_dead_fit_alone_and_exit_closes_it(tmp_path):
+    # No callback closes another's run: the dead one's rows are written at interpreter exit
+    # (or at once under `with callback:`), marked interrupted.
+    import subprocess
+    import sys
+
+    script = f"""
+import os
+os.environ.setdefault("KERAS_BACKEND", "torch")
+import numpy as np, keras
+from wattprint.integrations.keras import EmissionsCallback
+
+class Boom(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise ValueError("bad batch")
+
+def fit(callbacks):
+    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    m.compile("sgd", "mse")
+    m.fit(np.zeros((8, 4)), np.zeros((8, 1)), epochs=2, verbose=0, callbacks=callbacks)
+
+dead = EmissionsCallback(country="FR", output_file={str(tmp_path / "dead.csv")!r})
+try:
+    fit([dead, Boom()])
+except ValueError:
+    pass
+fit([EmissionsCallback(country="FR", output_file={str(tmp_path / "good.csv")!r})])
+assert dead.tracker.running  # still open: only exit (or its own next fit) closes it
+"""
+    subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, timeout=120)
+    dead = read_rows(tmp_path / "dead.csv")
     assert [(r["window"], r["interrupted"]) for r in dead] == [("epoch", "false"), ("run", "true")]
-    assert float(dead[-1]["duration(s)"]) < 0.4  # closed before the good fit's 0.5 s
-    assert float(read_rows(good_csv)[-1]["duration(s)"]) >= 0.5
+    assert [r["window"] for r in read_rows(tmp_path / "good.csv")] == ["epoch", "epoch", "run"]

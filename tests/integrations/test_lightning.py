@@ -15,9 +15,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch.utils.data import DataLoader, TensorDataset
 
 from wattprint import ConfigError
-from wattprint.core.sinks import read_rows
 from wattprint.integrations.lightning import EmissionsCallback
 
+from ..rows import read_rows
 from .conftest import GPU_W, TOTAL_W
 
 P = "emissions/"
@@ -300,13 +300,62 @@ def test_callback_pickles_for_spawn_launchers(tmp_path):
     assert type(clone) is EmissionsCallback and clone.prefix == P
 
 
-def test_module_imports_no_framework_until_needed():
+
+
+# -- a fit whose training loop is skipped measures nothing ----------------------------------
+
+
+@pytest.mark.parametrize("case", ["trained_already", "limit_train_batches=0", "max_epochs=0"])
+def test_a_fit_that_trains_nothing_leaves_nothing_measuring(tmp_path, case):
+    path = tmp_path / "e.csv"
+    callback = EmissionsCallback(country="FR", output_file=path)
+    model = TinyModel()
+    if case == "trained_already":
+        trainer = make_trainer(tmp_path, [callback], max_epochs=1)
+        trainer.fit(model, *loaders())
+        before = read_rows(path)
+        assert [r["window"] for r in before] == ["epoch", "run"]
+        trainer.fit(model, *loaders())  # max_epochs already reached: Lightning skips the loop
+    else:
+        before = []
+        limits = {"limit_train_batches": 0} if case == "limit_train_batches=0" else {}
+        make_trainer(tmp_path, [callback], max_epochs=0 if case == "max_epochs=0" else 1, **limits).fit(model, *loaders())
+    assert not callback.tracker.running
+    assert (read_rows(path) if path.exists() else []) == before
+
+
+_SKIPPED_FIT = """
+import sys, torch, lightning.pytorch as pl
+from wattprint.integrations.lightning import EmissionsCallback
+
+class M(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+    def training_step(self, batch, i):
+        return self.layer(batch[0]).sum()
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(8, 2)), batch_size=4)
+callback = EmissionsCallback(country="FR", output_file="e.csv")
+options = dict(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+               enable_model_summary=False, callbacks=[callback])
+trainer, model = pl.Trainer(max_epochs=1, **options), M()
+trainer.fit(model, data)
+trainer.fit(model, data)  # max_epochs already reached: the loop is skipped
+pl.Trainer(max_epochs=1, limit_train_batches=0, **options).fit(M(), data)
+pl.Trainer(max_epochs=0, **options).fit(M(), data)
+assert not callback.tracker.running
+"""
+
+
+def test_skipped_fits_write_no_interrupted_row_at_exit(tmp_path):
+    # The bug this guards against: a skipped fit left its tracker running, and the interpreter's
+    # exit wrote an extra run row marked interrupted, lasting until exit.
     import subprocess
     import sys
 
-    code = (
-        "import sys, wattprint.integrations.lightning as m; "
-        "assert 'lightning' not in sys.modules and 'torch' not in sys.modules, sorted(sys.modules); "
-        "m.EmissionsCallback; assert 'lightning' in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", _SKIPPED_FIT], cwd=tmp_path, check=True, timeout=180, capture_output=True)
+    rows = read_rows(tmp_path / "e.csv")
+    assert [(r["window"], r["interrupted"]) for r in rows] == [("epoch", "false"), ("run", "false")]

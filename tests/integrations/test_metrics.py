@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from wattprint.core.metrics import epoch_metrics, metric_names
+from wattprint.core.footprint import Footprint
+from wattprint.core.measurement import Measurement
+from wattprint.core.merge import Total
+from wattprint.core.metrics import epoch_metrics
+from wattprint.core.progress import RunningTotals
 
 
-def _metrics(**overrides):
-    args = {
-        "prefix": "emissions/",
-        "energy_kwh": 0.002,
-        "co2_kg": 0.0005,
-        "energy_kwh_total": 0.006,
-        "co2_kg_total": 0.0015,
-        "duration_s": 36.0,
-        "energy_kwh_by_domain": {"gpu": 0.0015, "cpu": 0.0004, "ram": 0.0001},
-    }
-    args.update(overrides)
-    return epoch_metrics(**args)
+def _metrics(prefix="emissions/", duration_s=36.0, energy_kwh=0.002, by_domain=None, predicted=None):
+    by_domain = {"gpu": 0.0015, "cpu": 0.0004, "ram": 0.0001} if by_domain is None else by_domain
+    epoch = Total(Measurement(duration_s, energy_kwh, by_domain), Footprint(energy_kwh, 0.0005), count=1)
+    totals = RunningTotals(energy_kwh=0.006, co2_kg=0.0015, epochs=3)
+    return epoch_metrics(prefix, epoch, totals, predicted)
 
 
 def test_keys_values_and_units():
-    m = _metrics(co2_kg_predicted=0.01)
+    m = _metrics(predicted=0.01)
     assert list(m) == [
         "emissions/energy_kwh",
         "emissions/co2_kg",
@@ -35,6 +32,7 @@ def test_keys_values_and_units():
         "emissions/co2_kg_predicted",
     ]
     assert m["emissions/energy_kwh"] == 0.002
+    assert m["emissions/co2_kg"] == 0.0005
     assert m["emissions/co2_kg_total"] == 0.0015
     # 0.002 kWh in 36 s is 7.2 kJ / 36 s = 200 W.
     assert m["emissions/power_w"] == pytest.approx(200.0)
@@ -44,7 +42,7 @@ def test_keys_values_and_units():
 
 
 def test_only_measured_domains_and_no_prediction_without_one():
-    m = _metrics(energy_kwh_by_domain={"cpu": 0.002})
+    m = _metrics(by_domain={"cpu": 0.002})
     assert "emissions/energy_kwh_cpu" in m
     assert "emissions/energy_kwh_gpu" not in m
     assert "emissions/energy_kwh_ram" not in m
@@ -60,8 +58,3 @@ def test_prefix_is_applied_verbatim_and_checked():
 
 def test_zero_duration_gives_zero_power():
     assert _metrics(duration_s=0.0, energy_kwh=0.0)["emissions/power_w"] == 0.0
-
-
-def test_metric_names_lists_every_possible_key():
-    assert metric_names("e/") == list(_metrics(prefix="e/", co2_kg_predicted=1.0))
-    assert "e/co2_kg_predicted" not in metric_names("e/", predicted=False)

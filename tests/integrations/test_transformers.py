@@ -16,10 +16,10 @@ from transformers import (
     TrainingArguments,
 )
 
-from wattprint.core.sinks import read_rows
 from wattprint.integrations import transformers as hf_integration
 from wattprint.integrations.transformers import EmissionsCallback
 
+from ..rows import read_rows
 from .conftest import GPU_W, TOTAL_W
 
 P = "emissions/"

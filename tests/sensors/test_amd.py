@@ -12,8 +12,8 @@ import pytest
 
 from tests.fakes.amdsmi import AMDSMI_STATUS_INIT_ERROR, FakeAmdGpu, FakeAmdSmi
 from wattprint.core.errors import SensorError
+from wattprint.core.measurement import COUNTER, GPU, SAMPLED
 from wattprint.core.sensors.amd import VALIDATION_S, discover_amd
-from wattprint.core.sensors.base import COUNTER, GPU, SAMPLED
 from wattprint.testing import FakeClock
 
 UUID_0 = "0aff74a1-0000-1000-8088-3f4a9e13c7a8"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from wattprint.core.errors import ConfigError, SensorError
-from wattprint.core.sensors.base import CPU, ESTIMATED
+from wattprint.core.measurement import CPU, ESTIMATED
 from wattprint.core.sensors.cpu_estimate import (
     TEADS_CURVE,
     CpuEstimateSensor,

@@ -17,7 +17,7 @@ from tests.fakes.nvml import (
     FakeNvml,
 )
 from wattprint.core.errors import SensorError
-from wattprint.core.sensors.base import COUNTER, ESTIMATED, GPU, SAMPLED
+from wattprint.core.measurement import COUNTER, ESTIMATED, GPU, SAMPLED
 from wattprint.core.sensors.gpu_table import IDLE_FRACTION, estimated_gpu_power_w, gpu_tdp_w
 from wattprint.core.sensors.nvml import discover_nvml
 from wattprint.testing import FakeClock

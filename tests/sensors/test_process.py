@@ -12,7 +12,8 @@ import psutil
 import pytest
 
 from wattprint.core.errors import ConfigError, SensorError
-from wattprint.core.sensors.base import COUNTER, CPU, Sensor
+from wattprint.core.measurement import COUNTER, CPU
+from wattprint.core.sensors.base import Sensor
 from wattprint.core.sensors.process import ProcessTree, ScaledHostSensor
 from wattprint.testing import FakeClock
 

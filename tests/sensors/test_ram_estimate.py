@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from wattprint.core.errors import ConfigError, SensorError
-from wattprint.core.sensors.base import ESTIMATED, RAM
+from wattprint.core.measurement import ESTIMATED, RAM
 from wattprint.core.sensors.process import ProcessTree
 from wattprint.core.sensors.ram_estimate import (
     DEFAULT_W_PER_GB,

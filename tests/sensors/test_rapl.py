@@ -17,7 +17,7 @@ from tests.fakes.powercap import (
     two_socket_server,
 )
 from wattprint.core.errors import SensorError
-from wattprint.core.sensors.base import COUNTER, CPU, RAM
+from wattprint.core.measurement import COUNTER, CPU, RAM
 from wattprint.core.sensors.rapl import ROOT_ENV, RaplSensor, discover_rapl
 
 

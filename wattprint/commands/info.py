@@ -9,7 +9,6 @@ import sys
 import warnings
 
 from wattprint import __version__
-from wattprint.commands.wording import as_options
 
 
 def add_parser(sub) -> None:
@@ -29,13 +28,14 @@ def gather(scope: str = "machine", **location) -> dict:
     from wattprint.core.discovery import discover
     from wattprint.core.distributed import rank_info
     from wattprint.core.errors import WattprintError
+    from wattprint.core.naming import CLI
 
     ranks = rank_info()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         found = discover(scope=scope, clock=SYSTEM_CLOCK, measure_host=True, gpu=True, ranks=ranks)
         try:
-            intensity = resolve_source(**{k: v for k, v in location.items() if v}).current()
+            intensity = resolve_source(**{k: v for k, v in location.items() if v}, naming=CLI).current()
             location_info = {
                 "key": intensity.key,
                 "name": intensity.name,
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     out.append("")
     out.append("Carbon intensity:")
     if "error" in loc:
-        out.append(f"  error: {as_options(loc['error'])}")
+        out.append(f"  error: {loc['error']}")
     else:
         year = f", {loc['year']}" if loc["year"] else ""
         out.append(f"  {loc['name']} ({loc['key']}): {loc['g_per_kwh']:g} gCO2e/kWh ({loc['basis']}{year})")

@@ -34,7 +34,6 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
-from wattprint.commands.wording import as_options
 from wattprint.core.validate import MAX_NAME_CHARS
 
 if TYPE_CHECKING:
@@ -66,7 +65,7 @@ def add_parser(sub) -> None:
     p.add_argument("--region", metavar="KEY", help='sub-national grid ("US-CA", "SE-SE3")')
     p.add_argument("--cloud", metavar="KEY", help='cloud region ("aws:us-east-1", "gcp:europe-west1")')
     p.add_argument("--carbon-intensity", type=float, metavar="G", help="a fixed grid intensity in gCO2e/kWh, instead of a location")
-    p.add_argument("--pue", default="1.0", metavar="N",
+    p.add_argument("--pue", type=_number_or_name, default=1.0, metavar="N",
                    help="power usage effectiveness: a number >= 1 or a preset (aws, gcp, azure, industry); default 1.0")
     p.add_argument("--output-file", default="emissions.csv", metavar="PATH", help="CSV to append to (default: emissions.csv)")
     p.add_argument(
@@ -86,6 +85,14 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run, _parser=p)
 
 
+def _number_or_name(text: str) -> float | str:
+    """``--pue 1.2`` is the number 1.2; ``--pue aws`` a preset name (the settings check both)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _describe(command: Sequence[str]) -> str:
     """The command line as a row label: one line, at most the length a label may have."""
     text = "".join(c if c.isprintable() or c == "\t" else " " for c in shlex.join(command))
@@ -97,7 +104,7 @@ def _plain_warnings(stream: TextIO):
     """Show warnings (world-average location, a sink failing) as one line, not a source excerpt."""
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        text = as_options(str(message).removeprefix("wattprint: "))
+        text = str(message).removeprefix("wattprint: ")
         print(f"{_PROG}: warning: {text}", file=stream)
 
     with warnings.catch_warnings():
@@ -190,6 +197,7 @@ class _LiveLine:
         self._shown = True
 
     def clear(self) -> None:
+        self._tracker.discard_window(self._window)  # a display aid, not a row of the CSV
         if self._shown:
             self._stream.write("\r\x1b[K")
             self._stream.flush()
@@ -200,8 +208,10 @@ def _exit_status(returncode: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wattprint import Tracker
     from wattprint.core.errors import WattprintError
+    from wattprint.core.naming import CLI
+    from wattprint.core.settings import Settings
+    from wattprint.core.tracker import Tracker
 
     command = list(args.command)
     if command and command[0] == "--":
@@ -210,24 +220,25 @@ def run(args: argparse.Namespace) -> int:
         args._parser.error("no COMMAND given; usage: wattprint run [options] -- COMMAND [ARGS...]")
     err = sys.stderr
     with _plain_warnings(err):
+        options = {
+            "project_name": args.project_name,
+            "experiment_description": (
+                _describe(command) if args.experiment_description is None else args.experiment_description
+            ),
+            "country": args.country,
+            "region": args.region,
+            "cloud": args.cloud,
+            "carbon_intensity": args.carbon_intensity,
+            "pue": args.pue,
+            "output_file": args.output_file,
+            "scope": args.scope,
+            "measure_period": args.measure_period,
+            "measure_host": True,
+        }
         try:
-            tracker = Tracker(
-                project_name=args.project_name,
-                experiment_description=(
-                    _describe(command) if args.experiment_description is None else args.experiment_description
-                ),
-                country=args.country,
-                region=args.region,
-                cloud=args.cloud,
-                carbon_intensity=args.carbon_intensity,
-                pue=args.pue,
-                output_file=args.output_file,
-                scope=args.scope,
-                measure_period=args.measure_period,
-                measure_host=True,
-            )
+            tracker = Tracker(settings=Settings.build(options, naming=CLI))
         except WattprintError as exc:
-            print(f"{_PROG}: error: {as_options(str(exc))}", file=err)
+            print(f"{_PROG}: error: {exc}", file=err)
             return 2
         forwarder = _Forwarder()
         forwarder.install()
@@ -307,22 +318,17 @@ def _measure(tracker: Tracker, command: list[str], forwarder: _Forwarder, err: T
     return status
 
 
-def _size(path: str | os.PathLike[str] | None) -> int:
-    try:
-        return os.path.getsize(path)
-    except (OSError, TypeError):
-        return -1
-
-
 def _stop(tracker: Tracker, command: list[str], status: int | None, interrupted: bool, err: TextIO) -> None:
-    before = _size(tracker.output_file)
+    from wattprint.core.sinks import CsvSink
+
     try:
         record = tracker.stop(interrupted=interrupted)
     except Exception as exc:
         print(f"{_PROG}: warning: could not finish the measurement ({exc})", file=err)
         return
-    # The sink warns rather than raises when it cannot write: say so only if the file grew.
-    written = tracker.output_file if tracker.output_file is not None and _size(tracker.output_file) > before else None
+    # An output that fails warns rather than raises: say the row is there only if it is.
+    delivered = tracker.last_delivery.written if tracker.last_delivery else ()
+    written = next((o.name for o in delivered if isinstance(o, CsvSink)), None)
     print(summary(record, command, status, written), file=err)
 
 

@@ -14,15 +14,15 @@ import sys
 import warnings
 from collections.abc import Mapping
 
-from wattprint.core.clock import Clock
-from wattprint.core.distributed import RankInfo
-from wattprint.core.sensors.base import CPU, GPU, RAM, Discovery, Sensor, UnavailableSensor
-
-# The host sensors and psutil are imported with this module, which the Tracker imports: that
-# moves ~15 ms from Tracker.start(), which runs on the training path, to `import wattprint`.
-# GPU vendor modules stay lazy: they are only needed where a driver is present.
+# The host sensors and psutil are imported with this module, which the Tracker's module imports:
+# that moves ~15 ms from Tracker.start(), which runs on the training path, to the first use of
+# `wattprint.Tracker`. GPU vendor modules stay lazy: they are only needed where a driver is present.
 import psutil  # noqa: F401  (imported here for the reason above; used by the sensors)
 
+from wattprint.core.clock import Clock
+from wattprint.core.distributed import RankInfo
+from wattprint.core.measurement import CPU, GPU, RAM
+from wattprint.core.sensors.base import Discovery, Sensor, UnavailableSensor
 from wattprint.core.sensors.cpu_estimate import cpu_estimate_sensor
 from wattprint.core.sensors.process import ProcessTree, ScaledHostSensor
 from wattprint.core.sensors.ram_estimate import ram_estimate_sensor

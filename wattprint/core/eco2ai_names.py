@@ -30,13 +30,15 @@ _UNSUPPORTED = {
 }
 
 
-def translate(eco2ai: Mapping[str, Any], given: Set[str]) -> dict[str, Any]:
-    """wattprint keyword arguments for ECO2AI's ``eco2ai`` ones.
+def translate(eco2ai: Mapping[str, Any], given: Set[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """wattprint options for ECO2AI's keyword arguments, and the ECO2AI name each came from.
 
-    ``given`` names the wattprint arguments passed explicitly (not left at their defaults), so
-    that the same setting passed under both names is refused rather than silently picked.
+    ``given`` names the wattprint options passed explicitly, so that the same setting passed
+    under both names is refused rather than silently picked. The second dict (option -> the
+    ECO2AI name) lets messages about a value name it as the caller wrote it.
     """
     out: dict[str, Any] = {}
+    aliases: dict[str, str] = {}
     for name, value in eco2ai.items():
         if name in _UNSUPPORTED:
             if name == "ignore_warnings" and not value or name != "ignore_warnings" and value is None:
@@ -51,7 +53,8 @@ def translate(eco2ai: Mapping[str, Any], given: Set[str]) -> dict[str, Any]:
             raise ConfigError(f"{name}= (ECO2AI's name) and {ours}= set the same thing; pass only {ours}=.")
         if name == "cpu_processes":
             if value not in _CPU_PROCESSES:
-                raise ConfigError(f"cpu_processes must be 'current' or 'all' (ECO2AI's values), got {value!r}.")
+                raise ConfigError(f"cpu_processes= must be 'current' or 'all' (ECO2AI's values), got {value!r}.")
             value = _CPU_PROCESSES[value]
         out[ours] = value
-    return out
+        aliases[ours] = name
+    return out, aliases

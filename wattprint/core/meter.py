@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from wattprint.core.clock import Clock
-from wattprint.core.sensors.base import METHOD_RANK, Sensor
+from wattprint.core.measurement import Measurement, weakest
+from wattprint.core.sensors.base import Sensor
 from wattprint.core.units import J_PER_KWH
 
 log = logging.getLogger(__name__)
@@ -35,18 +36,15 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Delta:
-    """What happened between two snapshots, grouped by domain."""
+    """What happened between two snapshots: the measurement, and the intensity it was drawn at.
 
-    duration_s: float
-    energy_j_by_domain: dict[str, float]
-    method_by_domain: dict[str, str]
-    failed_domains: tuple[str, ...]
-    co2_g: float  # before PUE
+    ``mean_g_per_kwh`` is the energy-weighted mean intensity (gCO2e/kWh) over the interval,
+    None when no energy was drawn; ``intensity_readings`` how many readings it spans.
+    """
+
+    measurement: Measurement
+    mean_g_per_kwh: float | None
     intensity_readings: int
-
-    @property
-    def energy_j(self) -> float:
-        return sum(self.energy_j_by_domain.values())
 
 
 class Meter:
@@ -139,23 +137,27 @@ class Meter:
 
     def delta(self, begin: Snapshot, end: Snapshot) -> Delta:
         """Group the difference of two snapshots by domain."""
-        by_domain: dict[str, float] = {}
-        methods: dict[str, str] = {}
+        joules: dict[str, float] = {}
+        methods: dict[str, list[str]] = {}
         failed: set[str] = set()
         for key, sensor in self._sensors.items():
             d = sensor.domain
-            by_domain[d] = by_domain.get(d, 0.0) + max(0.0, end.energy_j[key] - begin.energy_j[key])
-            # A domain made of several sensors is as trustworthy as its weakest one.
-            if d not in methods or METHOD_RANK[sensor.method] < METHOD_RANK[methods[d]]:
-                methods[d] = sensor.method
+            joules[d] = joules.get(d, 0.0) + max(0.0, end.energy_j[key] - begin.energy_j[key])
+            methods.setdefault(d, []).append(sensor.method)
             if key in end.failed:
                 failed.add(d)
-        return Delta(
+        measurement = Measurement.of(
             duration_s=max(0.0, end.t_mono - begin.t_mono),
-            energy_j_by_domain=by_domain,
-            method_by_domain=methods,
-            failed_domains=tuple(sorted(failed)),
-            co2_g=max(0.0, end.co2_g - begin.co2_g),
+            energy_kwh_by_domain={d: j / J_PER_KWH for d, j in joules.items()},
+            # A domain made of several sensors is as trustworthy as its weakest one.
+            method_by_domain={d: weakest(m) for d, m in methods.items()},
+            failed_domains=failed,
+        )
+        energy_kwh = sum(joules.values()) / J_PER_KWH
+        co2_g = max(0.0, end.co2_g - begin.co2_g)
+        return Delta(
+            measurement=measurement,
+            mean_g_per_kwh=co2_g / energy_kwh if energy_kwh > 0 else None,
             intensity_readings=end.intensity_readings - begin.intensity_readings + 1,
         )
 

@@ -1,96 +1,147 @@
-"""EnergyRecord: the frozen result of one measured window (a run, an epoch, any span)."""
+"""EnergyRecord: one measured window (a run, an epoch, any span), composed of its parts.
+
+    record = labels (what and where) + measurement (duration, energy and method per domain)
+           + carbon (PUE, intensity and its provenance, price) + footprint (facility energy, CO2e, cost)
+
+The parts' fields can be read on the record itself (``record.co2_kg`` is
+``record.footprint.co2_kg``, ``record.project_name`` is ``record.labels.project_name``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
+
+from wattprint.core.footprint import Carbon, Footprint, account
+from wattprint.core.measurement import Measurement
 
 
 @dataclass(frozen=True)
+class Labels:
+    """What a record is of: run, window, who measured it and on what. Times are UTC."""
+
+    project_name: str = ""
+    experiment_description: str = ""
+    run_id: str = ""
+    window: str = "run"
+    index: int | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    start_time: datetime | None = None
+    interrupted: bool = False
+    scope: str = "machine"
+    host: str = ""
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+    cpu_name: str = ""
+    gpu_name: str = ""
+    os: str = ""
+
+
+@dataclass(frozen=True, init=False)
 class EnergyRecord:
     """Energy and CO2e of one window. Units are in the field names.
 
-    ``energy_kwh`` is IT energy (the devices measured); ``co2_kg`` already includes ``pue``:
-    ``co2_kg = energy_kwh x pue x intensity_g_per_kwh / 1000`` for a constant intensity, and
-    the interval-by-interval sum when a live intensity changed during the window.
+    ``energy_kwh`` is IT energy (the devices measured); ``co2_kg`` includes the PUE:
+    ``co2_kg = energy_kwh x pue x intensity_g_per_kwh / 1000`` (see :mod:`wattprint.core.footprint`),
+    with the energy-weighted mean intensity when a live intensity changed during the window.
     ``method_by_domain`` says how each domain was obtained: ``counter``, ``sampled`` or
     ``estimated``; domains whose sensor failed during the window are in ``failed_domains``
     and hold the energy measured before the failure.
     """
 
-    window: str
-    start_time: datetime
-    duration_s: float
-    energy_kwh_by_domain: Mapping[str, float]
-    method_by_domain: Mapping[str, str]
-    co2_kg: float
-    intensity_g_per_kwh: float
-    pue: float
-    index: int | None = None
-    project_name: str = ""
-    experiment_description: str = ""
-    run_id: str = ""
-    failed_domains: tuple[str, ...] = ()
-    intensity_key: str = ""
-    intensity_name: str = ""
-    intensity_source: str = ""
-    intensity_basis: str = ""
-    intensity_year: int | None = None
-    located_by: str = ""
-    intensity_readings: int = 1
-    electricity_price: float | None = None
-    currency: str = ""
-    cpu_name: str = ""
-    gpu_name: str = ""
-    os: str = ""
-    host: str = ""
-    scope: str = "machine"
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-    interrupted: bool = False
-    parameters: Mapping[str, Any] = field(default_factory=dict)
+    labels: Labels
+    measurement: Measurement
+    carbon: Carbon
+    footprint: Footprint
+
+    def __init__(
+        self,
+        labels: Labels | None = None,
+        measurement: Measurement | None = None,
+        carbon: Carbon | None = None,
+        footprint: Footprint | None = None,
+        **fields_by_name: Any,
+    ) -> None:
+        """From its four parts, or from the parts' fields by name (``EnergyRecord(window="epoch",
+        duration_s=10.0, energy_kwh_by_domain={"gpu": 0.01}, co2_kg=0.001, ...)``), for tests
+        and producers of records outside wattprint. Left out, ``energy_kwh`` is the sum of the
+        domains and the footprint is accounted from the carbon part."""
+        if fields_by_name:
+            if any(p is not None for p in (labels, measurement, carbon, footprint)):
+                raise TypeError("EnergyRecord() takes either its parts or their fields by name, not both")
+            labels, measurement, carbon, footprint = _parts(fields_by_name)
+        if labels is None or measurement is None or carbon is None:
+            raise TypeError("EnergyRecord() needs labels, measurement and carbon (or their fields by name)")
+        object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "measurement", measurement)
+        object.__setattr__(self, "carbon", carbon)
+        object.__setattr__(self, "footprint", footprint or account(measurement.energy_kwh, carbon))
+
+    @classmethod
+    def of(cls, labels: Labels, measurement: Measurement, carbon: Carbon) -> EnergyRecord:
+        """A record of a window measured here: its footprint is accounted from the other parts."""
+        return cls(labels, measurement, carbon, account(measurement.energy_kwh, carbon))
+
+    def relabel(self, **changes: Any) -> EnergyRecord:
+        """The same figures under other labels (``record.relabel(rank=3, interrupted=True)``)."""
+        return replace(self, labels=replace(self.labels, **changes))
 
     @property
-    def energy_kwh(self) -> float:
-        """Total IT energy of the window, kWh (sum over domains)."""
-        return sum(self.energy_kwh_by_domain.values())
-
-    @property
-    def power_w(self) -> float:
-        """Mean power over the window, W (0 for an empty window)."""
-        if self.duration_s <= 0:
-            return 0.0
-        return self.energy_kwh * 3_600_000.0 / self.duration_s
-
-    @property
-    def cost(self) -> float | None:
-        """Electricity cost of the window (energy x PUE x price), in ``currency``; None without a price."""
-        if self.electricity_price is None:
-            return None
-        return self.energy_kwh * self.pue * self.electricity_price
-
-    @property
-    def end_time(self) -> datetime:
-        from datetime import timedelta
-
-        return self.start_time + timedelta(seconds=self.duration_s)
+    def end_time(self) -> datetime | None:
+        start = self.labels.start_time
+        return None if start is None else start + timedelta(seconds=self.measurement.duration_s)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: every field, plus ``energy_kwh``, ``power_w`` and ``cost``."""
+        """A JSON-ready flat dict: every field of every part, plus ``power_w``."""
         out: dict[str, Any] = {}
-        for name in self.__dataclass_fields__:
-            value = getattr(self, name)
-            if isinstance(value, datetime):
-                value = value.isoformat()
-            elif isinstance(value, Mapping):
-                value = dict(value)
-            elif isinstance(value, tuple):
-                value = list(value)
-            out[name] = value
-        out["energy_kwh"] = self.energy_kwh
-        out["power_w"] = self.power_w
-        out["cost"] = self.cost
+        for part in (self.labels, self.measurement, self.carbon, self.footprint):
+            for f in fields(part):
+                out[f.name] = _plain(getattr(part, f.name))
+        out["power_w"] = self.measurement.power_w
         return out
+
+
+def _parts(given: dict[str, Any]) -> tuple[Labels, Measurement, Carbon, Footprint | None]:
+    """Sort fields given by name into the record's parts; TypeError for a name no part has."""
+    names = {cls: {f.name for f in fields(cls)} for cls in (Labels, Measurement, Carbon, Footprint)}
+    unknown = set(given) - set().union(*names.values())
+    if unknown:
+        raise TypeError(f"EnergyRecord() got unexpected field(s): {', '.join(sorted(unknown))}")
+
+    def pick(cls: type) -> dict[str, Any]:
+        return {k: v for k, v in given.items() if k in names[cls]}
+
+    m = pick(Measurement)
+    measured = Measurement.of(m.get("duration_s", 0.0), m.get("energy_kwh_by_domain", {}),
+                              m.get("method_by_domain", {}), m.get("failed_domains", ()))
+    if "energy_kwh" in m:
+        measured = replace(measured, energy_kwh=float(m["energy_kwh"]))
+    carbon = Carbon(**pick(Carbon))
+    footprint = None
+    if pick(Footprint):
+        accounted = account(measured.energy_kwh, carbon)
+        footprint = replace(accounted, **pick(Footprint))
+    return Labels(**pick(Labels)), measured, carbon, footprint
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+# Read access to the parts' fields on the record. Generated so that a field added to a part
+# is readable on the record at once, and no list of forwarding properties is kept by hand.
+for _part, _cls in (("labels", Labels), ("measurement", Measurement), ("carbon", Carbon), ("footprint", Footprint)):
+    for _f in fields(_cls):
+        setattr(EnergyRecord, _f.name, property(attrgetter(f"{_part}.{_f.name}"), doc=f"``{_part}.{_f.name}``"))
+EnergyRecord.power_w = property(attrgetter("measurement.power_w"), doc="Mean power over the window, W.")  # type: ignore[attr-defined]
+del _part, _cls, _f

@@ -1,39 +1,49 @@
 """Tracker: the orchestrator behind ``wattprint.Tracker`` and every framework callback.
 
-It validates its settings at construction, discovers sensors at :meth:`Tracker.start`, runs
-one sampler thread only if a sensor or a live intensity needs it, and turns pairs of meter
-snapshots into :class:`EnergyRecord` s: the run (``start`` to ``stop``) and any number of
-nested or overlapping windows (epochs, steps, phases).
+It takes validated :class:`~wattprint.core.settings.Settings`, discovers sensors at
+:meth:`Tracker.start`, runs one sampler thread only if a sensor or a live intensity needs it,
+and turns pairs of meter snapshots into :class:`EnergyRecord` s: the run (``start`` to
+``stop``) and any number of nested or overlapping windows (epochs, steps, phases).
 """
 
 from __future__ import annotations
 
-import atexit
-import logging
 import os
 import threading
 import uuid
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wattprint.core import signals, validate
-from wattprint.core.carbon.pue import validate_price, validate_pue
+from wattprint.core import exits
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.discovery import discover
 from wattprint.core.distributed import RankInfo, rank_info
-from wattprint.core.errors import StateError
+from wattprint.core.errors import ConfigError, StateError
+from wattprint.core.footprint import Carbon
+from wattprint.core.measurement import CPU, GPU
 from wattprint.core.meter import Meter, Snapshot
-from wattprint.core.record import EnergyRecord
+from wattprint.core.outputs import Delivery, Output, Outputs
+from wattprint.core.record import EnergyRecord, Labels
 from wattprint.core.sampler import Sampler
-from wattprint.core.sensors.base import CPU, GPU, Sensor
-from wattprint.core.sinks import CsvSink, JsonlSink, Sink
-from wattprint.core.units import J_PER_KWH, g_to_kg
+from wattprint.core.sensors.base import Sensor
+from wattprint.core.settings import Settings, accepts_settings
+from wattprint.core.sinks import CsvSink, JsonlSink
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from wattprint.core.chain import Chain
+
+def _eco2ai_names(names: dict[str, Any], given: frozenset[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """ECO2AI's keyword arguments as options (loaded only when ECO2AI's names are used)."""
+    from wattprint.core.eco2ai_names import translate
+
+    return translate(names, given)
+
+
+#: The Tracker's arguments that are objects to use rather than options to validate.
+COLLABORATORS = ("sinks", "sensors", "clock", "intensity", "environ")
 
 
 @dataclass(eq=False)  # windows are compared by identity
@@ -52,26 +62,28 @@ class Tracker:
 
     Args:
         project_name, experiment_description: labels written to every row.
+        output_file: CSV appended to (ECO2AI's 13 columns first); ``None`` for none.
+        jsonl_file: optional JSON Lines file, one object per record.
         country, region, cloud: location keys for the grid's carbon intensity
             (``"FR"``, ``"US-CA"``, ``"aws:us-east-1"``); see ``wattprint intensity --list``.
         carbon_intensity: a fixed intensity in gCO2e/kWh, overriding the location.
         live: a live intensity provider name or object (opt-in; the only network use).
         pue: power usage effectiveness of the facility (>= 1.0), or a preset: ``"aws"``, ``"gcp"``, ``"azure"``, ``"industry"``.
         electricity_price, currency: price per kWh, to fill the ``cost`` column.
-        output_file: CSV appended to (ECO2AI's 13 columns first); ``None`` for none.
-        jsonl_file: optional JSON Lines file, one object per record.
-        sinks: extra sinks (objects with ``write(record)`` and ``close()``).
         measure_period: sampler period in seconds (default 1.0).
         scope: ``"machine"`` (default) or ``"process"`` (this process tree's share of host energy).
-        sensors: sensors to use instead of discovering them (tests, custom hardware).
-        clock: time source (tests inject ``wattprint.testing.FakeClock``).
-        intensity: an intensity source object instead of the location arguments.
         measure_host: whether this process measures CPU and RAM; default: local rank 0 only.
         gpu: whether to look for GPUs.
         ranks: this process's place in a multi-process job (:class:`wattprint.RankInfo`); default:
             read from the launcher's environment variables (torchrun, SLURM job steps, MPI).
             Pass it where processes are started without them (``torch.multiprocessing.spawn``):
             each rank then measures only the GPU ``local_rank`` selects.
+        settings: a :class:`wattprint.Settings` holding the options above, instead of them.
+        sinks: extra outputs (objects with ``write(record)`` and ``close()``).
+        sensors: sensors to use instead of discovering them (tests, custom hardware).
+        clock: time source (tests inject ``wattprint.testing.FakeClock``).
+        intensity: an intensity source object instead of the location arguments.
+        environ: environment to read ranks and location from, instead of ``os.environ``.
         file_name, alpha_2_code, emission_level, cpu_processes: ECO2AI's names for
             ``output_file``, ``country``, ``carbon_intensity`` (kg/MWh = g/kWh) and ``scope``
             (``"current"`` = ``"process"``, ``"all"`` = ``"machine"``), so ECO2AI code runs as is.
@@ -80,11 +92,14 @@ class Tracker:
         ConfigError, CarbonDataError: bad settings, at construction, before any work starts.
     """
 
+    @accepts_settings(extra="eco2ai_names", translate=_eco2ai_names)
     def __init__(
         self,
         project_name: str = "wattprint",
         experiment_description: str = "",
         *,
+        output_file: str | os.PathLike[str] | None = "emissions.csv",
+        jsonl_file: str | os.PathLike[str] | None = None,
         country: str | None = None,
         region: str | None = None,
         cloud: str | None = None,
@@ -93,76 +108,72 @@ class Tracker:
         pue: float | str = 1.0,
         electricity_price: float | None = None,
         currency: str = "USD",
-        output_file: str | os.PathLike[str] | None = "emissions.csv",
-        jsonl_file: str | os.PathLike[str] | None = None,
-        sinks: Sequence[Sink] = (),
         measure_period: float = 1.0,
         scope: str = "machine",
+        measure_host: bool | None = None,
+        gpu: bool = True,
+        ranks: RankInfo | None = None,
+        settings: Settings | None = None,
+        sinks: Sequence[Output] = (),
         sensors: Sequence[Sensor] | None = None,
         clock: Clock | None = None,
         intensity: Any = None,
-        measure_host: bool | None = None,
-        gpu: bool = True,
         environ: Mapping[str, str] | None = None,
-        ranks: RankInfo | None = None,
         **eco2ai_names: Any,
     ) -> None:
-        if eco2ai_names:
-            from wattprint.core.eco2ai_names import translate
-
-            passed = {"output_file": output_file != "emissions.csv", "country": country is not None,
-                      "carbon_intensity": carbon_intensity is not None, "scope": scope != "machine"}
-            renamed = translate(eco2ai_names, {name for name, given in passed.items() if given})
-            output_file = renamed.get("output_file", output_file)
-            country = renamed.get("country", country)
-            carbon_intensity = renamed.get("carbon_intensity", carbon_intensity)
-            scope = renamed.get("scope", scope)
-        self.project_name = validate.name("project_name", project_name)
-        self.experiment_description = validate.name("experiment_description", experiment_description)
-        self.pue = validate_pue(pue)
-        self.electricity_price = validate_price(electricity_price)
-        self.currency = currency
-        self.measure_period = validate.measure_period(measure_period)
-        self.scope = validate.scope(scope)
+        s = settings
+        assert s is not None  # given by accepts_settings
+        self.settings = s
         self._environ = os.environ if environ is None else environ
-        self.ranks = rank_info(self._environ) if ranks is None else ranks
-        self.measure_host = self.ranks.measures_host if measure_host is None else bool(measure_host)
-        self.gpu = gpu
+        self.ranks = rank_info(self._environ) if s.ranks is None else s.ranks
+        self.measure_host = self.ranks.measures_host if s.measure_host is None else s.measure_host
         self._clock = clock or SYSTEM_CLOCK
         self._given_sensors = list(sensors) if sensors is not None else None
+        location = {"country": s.country, "region": s.region, "cloud": s.cloud,
+                    "carbon_intensity": s.carbon_intensity, "live": s.live}
         if intensity is None:
             from wattprint.core.carbon import resolve_source
 
-            intensity = resolve_source(
-                country=country,
-                region=region,
-                cloud=cloud,
-                carbon_intensity=carbon_intensity,
-                live=live,
-                environ=self._environ,
-            )
-        elif any(v is not None for v in (country, region, cloud, carbon_intensity, live)):
-            raise validate.ConfigError("pass either intensity= or location arguments (country, region, cloud, carbon_intensity, live), not both.")
+            intensity = resolve_source(**location, environ=self._environ, naming=s.naming)
+        elif any(v is not None for v in location.values()):
+            raise ConfigError(f"pass either intensity= or location options ({s.spelled(*location)}), not both.")
         self.intensity_source = intensity
-        self._sinks: list[Sink] = []
-        if output_file is not None:
-            self._sinks.append(CsvSink(output_file))
-        if jsonl_file is not None:
-            self._sinks.append(JsonlSink(jsonl_file))
-        self._sinks.extend(sinks)
-        self.output_file = output_file
+        files: list[Output] = []
+        if s.output_file is not None:
+            files.append(CsvSink(s.output_file, what=s.naming("output_file")))
+        if s.jsonl_file is not None:
+            files.append(JsonlSink(s.jsonl_file, what=s.naming("jsonl_file")))
+        self._outputs = Outputs([*files, *sinks])
         self.run_id = str(uuid.uuid4())
         self.notes: list[str] = []
+        self.last_record: EnergyRecord | None = None
+        #: Which outputs took the last record this tracker wrote.
+        self.last_delivery: Delivery | None = None
         self._meter: Meter | None = None
         self._sampler: Sampler | None = None
         self._run: Window | None = None
-        self._epoch: Window | None = None
+        self._epochs: Chain | None = None  # ECO2AI's epoch API
         self._open: list[Window] = []  # windows begun and not yet ended, oldest first
         self._windows_lock = threading.Lock()
-        self._epoch_index = 0
         self._stopped = False
-        self._labels: dict[str, str] = {}
-        self.last_record: EnergyRecord | None = None
+        self._labels = Labels()
+
+    # -- settings, read-only ----------------------------------------------------------------
+
+    project_name = property(lambda self: self.settings.project_name)
+    experiment_description = property(lambda self: self.settings.experiment_description)
+    pue = property(lambda self: self.settings.pue)
+    electricity_price = property(lambda self: self.settings.electricity_price)
+    currency = property(lambda self: self.settings.currency)
+    measure_period = property(lambda self: self.settings.measure_period)
+    scope = property(lambda self: self.settings.scope)
+    output_file = property(lambda self: self.settings.output_file)
+    gpu = property(lambda self: self.settings.gpu)
+
+    @property
+    def outputs(self) -> tuple[Output, ...]:
+        """Where records go: the CSV and JSON Lines files, then the ``sinks`` given."""
+        return self._outputs.outputs
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -178,70 +189,56 @@ class Tracker:
             raise StateError("this Tracker was stopped; create a new Tracker for a new run.")
         sensors = self._given_sensors
         if sensors is None:
-            found = discover(
-                scope=self.scope,
-                clock=self._clock,
-                measure_host=self.measure_host,
-                gpu=self.gpu,
-                ranks=self.ranks,
-                environ=self._environ,
-            )
+            found = discover(scope=self.scope, clock=self._clock, measure_host=self.measure_host,
+                             gpu=self.gpu, ranks=self.ranks, environ=self._environ)
             sensors, self.notes = found.sensors, found.notes
         self._meter = Meter(sensors, self.intensity_source, self._clock)
-        self._labels = self._hardware_labels(sensors)
+        self._labels = self._fixed_labels(sensors)
         self._sampler = Sampler(self._meter, self.measure_period, getattr(self.intensity_source, "refresh_s", None))
-        with signals.critical():
+        with exits.critical():
             self._run = Window("run", None, {}, self._meter.snapshot())
         self._sampler.start()
-        atexit.register(self._stop_at_exit)
-        signals.register(self)
+        exits.register(self._close_at_exit, exits.TRACKER)
         return self
 
     def stop(self, *, interrupted: bool = False, write: bool = True) -> EnergyRecord:
         """Close the run: an open ECO2AI epoch first, then the run window. Returns the run record."""
         if self._run is None:
             raise StateError("stop() called on a Tracker that is not running; call start() first.")
-        epoch, self._epoch = self._epoch, None
-        if epoch is not None and not epoch.closed:
-            self._end_if_open(epoch, interrupted)
+        epochs, self._epochs = self._epochs, None
+        if epochs is not None and epochs.open:
+            self._quietly(lambda: epochs.close(interrupted=interrupted))
         # Windows still open here were cut short (SIGTERM, an exception, a forgotten end):
         # keep their energy, marked interrupted, before the run row.
         for window in list(self._open):
-            self._end_if_open(window, True)
+            self._quietly(lambda w=window: self.end_window(w, interrupted=True))
         record = self.end_window(self._run, interrupted=interrupted, write=write)
         self.last_record = record
         self._shutdown()
         return record
 
-    def _end_if_open(self, window: Window, interrupted: bool) -> None:
+    @staticmethod
+    def _quietly(close: Any) -> None:
         try:
-            self.end_window(window, interrupted=interrupted)
+            close()
         except StateError:
-            pass  # another thread closed it meanwhile: its record is that thread's
+            pass  # another thread closed that window meanwhile: its record is that thread's
 
     def _shutdown(self) -> None:
-        atexit.unregister(self._stop_at_exit)
-        signals.unregister(self)
+        exits.unregister(self._close_at_exit)
         if self._sampler is not None:
             self._sampler.stop()
         if self._meter is not None:
             self._meter.close()
-        for sink in self._sinks:
-            try:
-                sink.close()
-            except Exception as exc:  # a sink failing to close must not hide the record
-                log.debug("closing sink %r failed: %s", sink, exc)
+        self._outputs.close()
         self._run = None
         self._stopped = True
 
-    def _stop_at_exit(self) -> None:
-        # The interpreter is exiting with the tracker still running (an exception, sys.exit,
-        # a framework without an exception hook): keep what was measured, marked interrupted.
+    def _close_at_exit(self) -> None:
+        # The process is ending with the tracker still running (an exception, sys.exit,
+        # SIGTERM, a framework without an exception hook): keep what was measured.
         if self._run is not None:
-            try:
-                self.stop(interrupted=True)
-            except Exception as exc:
-                log.warning("wattprint: could not write the final record at exit: %s", exc)
+            self.stop(interrupted=True)
 
     def __enter__(self) -> Tracker:
         return self.start()
@@ -255,16 +252,16 @@ class Tracker:
     def begin_window(self, name: str = "window", *, index: int | None = None, parameters: Mapping[str, Any] | None = None) -> Window:
         """Open a window now. Windows nest and overlap freely; close each with :meth:`end_window`."""
         meter = self._require_running()
-        with signals.critical():  # the windows lock too: a handler must not wait on it
+        with exits.critical():  # the windows lock too: a handler must not wait on it
             window = Window(name, index, dict(parameters or {}), meter.snapshot())
             with self._windows_lock:
                 self._open.append(window)
         return window
 
     def end_window(self, window: Window, *, interrupted: bool = False, write: bool = True) -> EnergyRecord:
-        """Close ``window`` now and return its record; ``write`` sends it to the sinks too."""
+        """Close ``window`` now and return its record; ``write`` sends it to the outputs too."""
         meter = self._require_running()
-        with signals.critical():
+        with exits.critical():
             with self._windows_lock:  # one closer wins when threads (or stop()) race for a window
                 if window.closed:
                     raise StateError(f"window {window.name!r} was already closed.")
@@ -276,17 +273,37 @@ class Tracker:
                 self.write(record)
         return record
 
+    def split_window(self, window: Window, *, index: int | None = None, write: bool = True) -> tuple[EnergyRecord, Window]:
+        """Close ``window`` and open the next window of its name (numbered ``index``) at the same
+        instant, from one reading: consecutive windows then add up exactly."""
+        meter = self._require_running()
+        with exits.critical():
+            with self._windows_lock:
+                if window.closed:
+                    raise StateError(f"window {window.name!r} was already closed.")
+                window.closed = True
+                snapshot = meter.snapshot()
+                following = Window(window.name, index, {}, snapshot)
+                if window in self._open:
+                    self._open[self._open.index(window)] = following
+                else:
+                    self._open.append(following)
+            record = self._record(window, snapshot, False)
+            if write:
+                self.write(record)
+        return record, following
+
     def read_window(self, window: Window) -> EnergyRecord:
         """The record of an open ``window`` so far; the window stays open and nothing is written."""
         meter = self._require_running()
         if window.closed:
             raise StateError(f"window {window.name!r} was already closed.")
-        with signals.critical():
+        with exits.critical():
             return self._record(window, meter.snapshot(), interrupted=False)
 
     def discard_window(self, window: Window) -> None:
         """Forget an open window without a record (its energy stays in the enclosing windows)."""
-        with signals.critical(), self._windows_lock:
+        with exits.critical(), self._windows_lock:
             if window in self._open:
                 self._open.remove(window)
             window.closed = True
@@ -302,84 +319,89 @@ class Tracker:
             raise
         w.record = self.end_window(w)  # type: ignore[attr-defined]
 
-    def write(self, record: EnergyRecord) -> None:
-        """Send a record to every sink. A failing sink warns; it never raises."""
-        with signals.critical():  # a CSV append holds the file's lock
-            for sink in self._sinks:
-                try:
-                    sink.write(record)
-                except Exception as exc:
-                    warnings.warn(f"wattprint: output {sink!r} failed: {exc}", RuntimeWarning, stacklevel=2)
+    def write(self, record: EnergyRecord) -> Delivery:
+        """Send a record to every output. A failing output warns once; this never raises.
+
+        Returns which outputs took the record (also kept as :attr:`last_delivery`).
+        """
+        with exits.critical():  # a CSV append holds the file's lock
+            delivery = self._outputs.deliver(record)
+        self.last_delivery = delivery
+        return delivery
 
     # -- ECO2AI's epoch API ------------------------------------------------------------------
 
     def start_training(self, start_epoch: int = 1) -> None:
         """ECO2AI compatibility: start the run and the first epoch, numbered ``start_epoch`` (ECO2AI's default 1)."""
         if isinstance(start_epoch, bool) or not isinstance(start_epoch, int):
-            raise validate.ConfigError(f"start_epoch must be an int (the first epoch's number), got {start_epoch!r}.")
+            raise ConfigError(f"start_epoch= must be an int (the first epoch's number), got {start_epoch!r}.")
+        from wattprint.core.chain import Chain  # deferred: only ECO2AI's epoch API needs it here
+
         if self._run is None:
             self.start()
-        self._epoch_index = start_epoch
-        self._epoch = self.begin_window("epoch", index=self._epoch_index)
+        if self._epochs is not None:
+            self._epochs.drop()
+        self._epochs = Chain(self, "epoch")
+        self._epochs.begin(start_epoch)
 
     def new_epoch(self, parameters: Mapping[str, Any] | None = None, *, parameters_dict: Mapping[str, Any] | None = None) -> EnergyRecord:
         """ECO2AI compatibility: close the current epoch (one row, with ``parameters``) and open the next.
 
         ``parameters_dict`` is ECO2AI's name for ``parameters``.
         """
-        if self._epoch is None:
+        if self._epochs is None:
             raise StateError("new_epoch() called before start_training().")
         if parameters is not None and parameters_dict is not None:
-            raise validate.ConfigError("pass parameters or parameters_dict (ECO2AI's name), not both.")
-        self._epoch.parameters = dict(parameters if parameters is not None else parameters_dict or {})
-        record = self.end_window(self._epoch)
-        self._epoch_index += 1
-        self._epoch = self.begin_window("epoch", index=self._epoch_index)
-        return record
+            raise ConfigError("pass parameters= or parameters_dict= (ECO2AI's name), not both.")
+        index = self._epochs.index
+        return self._epochs.advance(parameters=parameters if parameters is not None else parameters_dict or {},
+                                    next_index=None if index is None else index + 1)
 
     def stop_training(self) -> EnergyRecord:
         """ECO2AI compatibility: end training; the epoch opened by the last ``new_epoch`` is dropped."""
-        if self._epoch is None:
+        if self._epochs is None:
             raise StateError("stop_training() called before start_training().")
         # ECO2AI rows are the epochs closed by new_epoch(); the tail after the last one is
         # still part of the run row.
-        self.discard_window(self._epoch)
-        self._epoch = None
+        self._epochs.drop()
+        self._epochs = None
         return self.stop()
 
-    # -- helpers ---------------------------------------------------------------------------
+    # -- records ---------------------------------------------------------------------------
 
     def _require_running(self) -> Meter:
         if self._run is None or self._meter is None:
             raise StateError("this Tracker is not running; call start() first (or use it as a context manager).")
         return self._meter
 
-    def _hardware_labels(self, sensors: Sequence[Sensor]) -> dict[str, str]:
-        gpu_names = sorted({s.name for s in sensors if s.domain == GPU})
+    def _fixed_labels(self, sensors: Sequence[Sensor]) -> Labels:
+        """The labels every record of this run shares."""
         system, host, release = _uname()
-        return {
-            "cpu_name": _cpu_name(sensors),
-            "gpu_name": ", ".join(gpu_names),
-            "os": f"{system}-{release}",
-            "host": host,
-        }
+        s, r = self.settings, self.ranks
+        return Labels(
+            project_name=s.project_name,
+            experiment_description=s.experiment_description,
+            run_id=self.run_id,
+            scope=s.scope,
+            host=host,
+            rank=r.rank,
+            local_rank=r.local_rank,
+            world_size=r.world_size,
+            cpu_name=_cpu_name(sensors),
+            gpu_name=", ".join(sorted({x.name for x in sensors if x.domain == GPU})),
+            os=f"{system}-{release}",
+        )
 
     def _record(self, window: Window, end: Snapshot, interrupted: bool) -> EnergyRecord:
         assert self._meter is not None
         delta = self._meter.delta(window.begin, end)
         intensity = self._meter.intensity  # the latest reading; never a network call here
-        energy_kwh = delta.energy_j / J_PER_KWH
-        mean_g_per_kwh = delta.co2_g / energy_kwh if energy_kwh > 0 else float(intensity.g_per_kwh)
-        return EnergyRecord(
-            window=window.name,
-            index=window.index,
-            start_time=datetime.fromtimestamp(window.begin.t_wall, tz=timezone.utc),
-            duration_s=delta.duration_s,
-            energy_kwh_by_domain={d: j / J_PER_KWH for d, j in delta.energy_j_by_domain.items()},
-            method_by_domain=dict(delta.method_by_domain),
-            failed_domains=delta.failed_domains,
-            co2_kg=g_to_kg(delta.co2_g * self.pue),
-            intensity_g_per_kwh=mean_g_per_kwh,
+        s = self.settings
+        carbon = Carbon(
+            pue=s.pue,
+            intensity_g_per_kwh=delta.mean_g_per_kwh if delta.mean_g_per_kwh is not None else float(intensity.g_per_kwh),
+            electricity_price=s.electricity_price,
+            currency=s.currency,
             intensity_key=intensity.key,
             intensity_name=intensity.name,
             intensity_source=intensity.source,
@@ -387,20 +409,10 @@ class Tracker:
             intensity_year=intensity.year,
             located_by=intensity.located_by,
             intensity_readings=delta.intensity_readings,
-            pue=self.pue,
-            electricity_price=self.electricity_price,
-            currency=self.currency,
-            project_name=self.project_name,
-            experiment_description=self.experiment_description,
-            run_id=self.run_id,
-            scope=self.scope,
-            rank=self.ranks.rank,
-            local_rank=self.ranks.local_rank,
-            world_size=self.ranks.world_size,
-            interrupted=interrupted,
-            parameters=dict(window.parameters),
-            **self._labels,
         )
+        labels = replace(self._labels, window=window.name, index=window.index, parameters=dict(window.parameters),
+                         interrupted=interrupted, start_time=datetime.fromtimestamp(window.begin.t_wall, tz=timezone.utc))
+        return EnergyRecord.of(labels, delta.measurement, carbon)
 
 
 def _uname() -> tuple[str, str, str]:

@@ -1,72 +1,122 @@
-"""Checks of user-supplied settings, shared by the Tracker, the callbacks and the CLI.
+"""Checks of user-supplied settings: one rule per kind of value, one message shape.
 
-Each raises :class:`ConfigError` with a message that names the argument and says what to give.
+Each check takes the value and the option as the caller spells it (``"pue="``, ``"--pue"``:
+see :mod:`wattprint.core.naming`) and returns the value in its canonical type, or raises
+:class:`ConfigError` saying what to give. Numbers must be real numbers: a string such as
+``"1.2"`` is refused by every numeric option alike (command lines convert their text first).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import warnings
 
 from wattprint.core.errors import ConfigError
 
 SCOPES = ("machine", "process")
+ON_ERROR = ("warn", "raise")
 #: Faster sampling than this costs CPU for no accuracy: hardware power readings update at ~10 Hz.
 MIN_MEASURE_PERIOD_S = 0.1
 # Energy counters wrap (RAPL's 32-bit microjoule counters after ~65 kJ: under three minutes at
 # 400 W) and a wrap is only seen if the counter is read at least once per wrap.
 MAX_MEASURE_PERIOD_S = 60.0
 MAX_NAME_CHARS = 256
+MAX_CURRENCY_CHARS = 16
 
 
-def finite_number(name: str, value: object) -> float:
-    """``value`` as a float; ConfigError if it is not a finite real number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{name} must be a number, got {value!r}.")
+def real_number(value: object, opt: str, requirement: str = "") -> float:
+    """``value`` as a float if it is a finite real number (int, float, numpy scalar; not bool or str).
+
+    ``requirement`` completes "must be a number" in the message: ``" >= 0 gCO2e/kWh"``.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not _other_real(value):
+        hint = " (a string: pass the number itself)" if isinstance(value, str) else ""
+        raise ConfigError(f"{opt} must be a number{requirement}, got {value!r}{hint}")
     out = float(value)
     if not math.isfinite(out):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}.")
+        raise ConfigError(f"{opt} must be a finite number{requirement}, got {value!r}")
     return out
 
 
-def measure_period(value: object) -> float:
+def _other_real(value: object) -> bool:
+    """A real number of another type (numpy scalars, fractions); ``numbers`` loads only for those."""
+    import numbers
+
+    return isinstance(value, numbers.Real)
+
+
+def nonnegative(value: object, opt: str, unit: str) -> float:
+    """A finite real number >= 0, in ``unit`` (named in the message)."""
+    out = real_number(value, opt, f" >= 0 {unit}")
+    if out < 0:
+        raise ConfigError(f"{opt} must be a finite number >= 0 {unit}, got {value!r}")
+    return out
+
+
+def measure_period(value: object, opt: str) -> float:
     """Sampling period in seconds: > 0; outside 0.1..60 s it is clamped with a warning."""
-    period = finite_number("measure_period", value)
+    period = real_number(value, opt, " of seconds > 0")
     if period <= 0:
-        raise ConfigError(f"measure_period must be > 0 seconds, got {value!r}; the default is 1.0.")
+        raise ConfigError(f"{opt} must be > 0 seconds, got {value!r}; the default is 1.0.")
     if period < MIN_MEASURE_PERIOD_S:
         warnings.warn(
-            f"wattprint: measure_period={period} s is below {MIN_MEASURE_PERIOD_S} s, where sensors "
+            f"wattprint: {opt} {period:g} s is below {MIN_MEASURE_PERIOD_S} s, where sensors "
             f"give no new information; using {MIN_MEASURE_PERIOD_S} s.",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=5,
         )
         period = MIN_MEASURE_PERIOD_S
     if period > MAX_MEASURE_PERIOD_S:
         warnings.warn(
-            f"wattprint: measure_period={period} s is above {MAX_MEASURE_PERIOD_S:g} s; energy counters "
+            f"wattprint: {opt} {period:g} s is above {MAX_MEASURE_PERIOD_S:g} s; energy counters "
             f"could wrap unseen between reads; using {MAX_MEASURE_PERIOD_S:g} s.",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=5,
         )
         period = MAX_MEASURE_PERIOD_S
     return period
 
 
-def scope(value: object) -> str:
-    if value not in SCOPES:
-        raise ConfigError(f"scope must be one of {SCOPES}, got {value!r}.")
-    return str(value)
-
-
-def name(field: str, value: object) -> str:
-    """A project name or description: text of at most 256 characters, no control characters."""
-    if not isinstance(value, str):
-        raise ConfigError(f"{field} must be a string, got {type(value).__name__}.")
-    if field == "project_name" and not value.strip():
-        raise ConfigError("project_name must not be empty; it labels every row (for example 'resnet50-imagenet').")
-    if len(value) > MAX_NAME_CHARS:
-        raise ConfigError(f"{field} is {len(value)} characters long; keep it under {MAX_NAME_CHARS}.")
-    if any(ord(c) < 32 and c != "\t" for c in value):
-        raise ConfigError(f"{field} contains a newline or control character; use a single line of text.")
+def choice(value: object, opt: str, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(f"{opt} must be one of {', '.join(map(repr, allowed))}, got {value!r}.")
     return value
+
+
+def flag(value: object, opt: str, *, optional: bool = False) -> bool | None:
+    """``True`` or ``False`` (or ``None`` where ``optional``); anything else is refused."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, bool):
+        allowed = "True, False or None" if optional else "True or False"
+        raise ConfigError(f"{opt} must be {allowed}, got {value!r}.")
+    return value
+
+
+def text(value: object, opt: str, *, limit: int = MAX_NAME_CHARS, required: str = "") -> str:
+    """One line of text of at most ``limit`` characters; ``required`` (an example) forbids an empty one."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{opt} must be a string, got {type(value).__name__}.")
+    if required and not value.strip():
+        raise ConfigError(f"{opt} must not be empty; it labels every row (for example {required!r}).")
+    if len(value) > limit:
+        raise ConfigError(f"{opt} is {len(value)} characters long; keep it under {limit}.")
+    if any(ord(c) < 32 and c != "\t" for c in value):
+        raise ConfigError(f"{opt} contains a newline or control character; use a single line of text.")
+    return value
+
+
+def path(value: object, opt: str) -> str | None:
+    """A file path (text or ``os.PathLike``), or ``None`` for no file."""
+    if value is None:
+        return None
+    try:
+        out = os.fspath(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise ConfigError(f"{opt} must be a file path or None, got {value!r}.") from None
+    if isinstance(out, bytes):
+        raise ConfigError(f"{opt} must be a text path, got bytes {value!r}.")
+    if not out or "\x00" in out:
+        raise ConfigError(f"{opt} must be a file path or None, got {value!r}.")
+    return out

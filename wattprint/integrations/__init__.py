@@ -1,7 +1,8 @@
 """Framework callbacks that log per-epoch energy and CO2e into the framework's own loggers.
 
 One class name in every framework, imported from the framework's module (each imports its
-framework only when imported itself)::
+framework when imported itself; without the framework it still imports, and creating the
+callback raises one short error naming the extra to install)::
 
     from wattprint.integrations.lightning import EmissionsCallback       # Trainer(callbacks=[...])
     from wattprint.integrations.pytorch_lightning import EmissionsCallback  # the pytorch_lightning package
@@ -10,7 +11,9 @@ framework only when imported itself)::
 
 All take the same arguments: ``project_name``, ``experiment_description``, ``country``,
 ``region``, ``cloud``, ``pue``, ``output_file`` (CSV, default ``"emissions.csv"``, ``None`` for
-none), ``prefix`` (default ``"emissions/"``), ``on_error`` (``"warn"`` or ``"raise"``), ``scope``
-and ``tracker`` (a configured :class:`wattprint.Tracker`, instead of the settings above). The
-keys they log are listed in :func:`wattprint.core.metrics.epoch_metrics`.
+none), ``prefix`` (default ``"emissions/"``), ``on_error`` (``"warn"`` or ``"raise"``), ``scope``,
+``tracker`` (a configured :class:`wattprint.Tracker`, instead of the settings above) and
+``settings`` (a :class:`wattprint.Settings`); see
+:class:`~wattprint.integrations._callback.EmissionsCallbackBase`. The keys they log are listed in
+:func:`wattprint.core.metrics.epoch_metrics`.
 """

@@ -1,4 +1,12 @@
-"""Optional framework imports that fail with the pip extra to install."""
+"""Optional framework imports: the integration module always imports; using it without its framework
+raises one short :class:`~wattprint.MissingExtraError` naming the extra to install.
+
+Every integration follows the same pattern::
+
+    keras = optional("keras")
+    class EmissionsCallback(EmissionsCallbackBase, keras.callbacks.Callback if keras else missing("keras", "keras")):
+        ...
+"""
 
 from __future__ import annotations
 
@@ -8,16 +16,27 @@ from types import ModuleType
 from wattprint.core.errors import MissingExtraError
 
 
-def require(module: str, extra: str) -> ModuleType:
-    """Import ``module``; if it (or its top-level package) is absent, raise MissingExtraError.
+def optional(module: str) -> ModuleType | None:
+    """``module`` imported, or None if it (or its top-level package) is not installed.
 
-    Any other import failure (a broken install, a missing backend of the framework itself)
+    Any other import failure (a broken install, a missing dependency of the framework itself)
     propagates unchanged: its own message says more than ours would.
     """
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        missing = exc.name or ""
-        if module == missing or module.startswith(missing + "."):
-            raise MissingExtraError(module, extra) from exc
+        missing_name = exc.name or ""
+        if module == missing_name or module.startswith(missing_name + "."):
+            return None
         raise
+
+
+def missing(module: str, extra: str) -> type:
+    """A stand-in base class for an absent framework: creating an instance raises the install hint."""
+
+    class Missing:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise MissingExtraError(module, extra)
+
+    Missing.__qualname__ = Missing.__name__ = f"Missing_{module.replace('.', '_')}"
+    return Missing

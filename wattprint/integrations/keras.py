@@ -6,40 +6,23 @@ imports no backend itself.
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from wattprint.integrations._epochs import (
-    DEFAULT_OUTPUT_FILE,
-    DEFAULT_PREFIX,
-    DEFAULT_PROJECT,
-    EpochRun,
-)
-from wattprint.integrations._imports import require
+from wattprint.integrations._callback import EmissionsCallbackBase
+from wattprint.integrations._imports import missing, optional
 
-if TYPE_CHECKING:
-    from typing_extensions import Self
-
-    from wattprint.core.record import EnergyRecord
-    from wattprint.core.tracker import Tracker
-
-
-def _import_keras() -> Any:
-    try:
-        return require("keras", "keras")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("tensorflow", "jax", "torch"):
-            raise ImportError(
-                f"Keras could not load its backend {exc.name!r}: install it, or pick an installed one "
-                f"by setting KERAS_BACKEND (torch, jax or tensorflow) before keras is first imported."
-            ) from exc
+try:
+    keras = optional("keras")
+except ModuleNotFoundError as exc:  # Keras is there, the backend it was told to use is not
+    if exc.name not in ("tensorflow", "jax", "torch"):
         raise
+    raise ImportError(
+        f"Keras could not load its backend {exc.name!r}: install it, or pick an installed one "
+        f"by setting KERAS_BACKEND (torch, jax or tensorflow) before keras is first imported."
+    ) from None
 
 
-keras = _import_keras()
-
-
-class EmissionsCallback(keras.callbacks.Callback):
+class EmissionsCallback(EmissionsCallbackBase, keras.callbacks.Callback if keras else missing("keras", "keras")):  # type: ignore[misc]
     """Add the energy (kWh) and CO2e (kg) of every epoch to Keras' epoch logs.
 
     **Put it first in** ``callbacks=[...]``: Keras hands one ``logs`` dict to the callbacks in
@@ -64,10 +47,10 @@ class EmissionsCallback(keras.callbacks.Callback):
     asynchronously and no work is added per batch.
 
     Failures: Keras has no exception hook and skips ``on_train_end`` when ``fit`` raises. The
-    partial epoch and run rows (marked interrupted) are then written when the interpreter
-    exits, or at once if the fit runs inside ``with callback: model.fit(...)``, or when the next
-    ``fit`` on this thread starts (with any callback), whichever comes first; until then they
-    keep measuring, so in a notebook prefer the ``with`` form. The exception always propagates unchanged. With
+    partial epoch and run rows (marked interrupted) are then written at once if the fit runs
+    inside ``with callback: model.fit(...)``, else when this callback's next ``fit`` starts or
+    the interpreter exits, whichever comes first; until then they keep measuring, so in a
+    notebook use the ``with`` form. The exception always propagates unchanged. With
     ``on_error="warn"`` an error of the callback itself warns once and training goes on.
 
     Resume: a ``fit`` of the same model whose first epoch follows the last one this callback measured
@@ -75,8 +58,8 @@ class EmissionsCallback(keras.callbacks.Callback):
     new ones. Across processes, save :meth:`state_dict` (a JSON-ready dict) and give it to
     :meth:`load_state_dict` before the resumed ``fit``.
 
-    Args: the same as every wattprint callback; see
-    :class:`wattprint.integrations.lightning.LightningEmissionsMixin`.
+    Args: see :class:`~wattprint.integrations._callback.EmissionsCallbackBase`, the same for
+    every framework.
 
     Example::
 
@@ -85,40 +68,10 @@ class EmissionsCallback(keras.callbacks.Callback):
         model.fit(x, y, epochs=3, callbacks=[EmissionsCallback(country="FR"), keras.callbacks.CSVLogger("log.csv")])
     """
 
-    def __init__(
-        self,
-        project_name: str = DEFAULT_PROJECT,
-        experiment_description: str = "",
-        *,
-        country: str | None = None,
-        region: str | None = None,
-        cloud: str | None = None,
-        pue: float | str | None = None,
-        output_file: Any = DEFAULT_OUTPUT_FILE,
-        prefix: str = DEFAULT_PREFIX,
-        on_error: str = "warn",
-        scope: str | None = None,
-        tracker: Tracker | None = None,
-    ) -> None:
-        super().__init__()
-        self._run = EpochRun.from_arguments(locals())
+    def _setup(self) -> None:
         self._first_epoch_pending = False
         self._model_id: int | None = None  # the model the totals belong to
         self._same_model = False
-
-    @property
-    def prefix(self) -> str:
-        return self._run.prefix
-
-    @property
-    def tracker(self) -> Tracker | None:
-        """The :class:`wattprint.Tracker` measuring the current (or next) fit."""
-        return self._run.tracker
-
-    @property
-    def run_record(self) -> EnergyRecord | None:
-        """The run row of the last finished fit (None before one finished)."""
-        return self._run.run_record
 
     def _planned_epochs(self) -> int | None:
         epochs = (self.params or {}).get("epochs")
@@ -131,7 +84,7 @@ class EmissionsCallback(keras.callbacks.Callback):
         # several models trained in turn.
         self._same_model = self._model_id is None or self._model_id == id(self.model)
         self._model_id = id(self.model)
-        self._run.start(training=self.model)
+        self._run.start()
         self._run.open_epoch(None)
         self._first_epoch_pending = True
 
@@ -154,21 +107,7 @@ class EmissionsCallback(keras.callbacks.Callback):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self._run.end()
 
-    # -- state and ``with callback: model.fit(...)`` -----------------------------------------
-
-    def state_dict(self) -> dict[str, Any]:
-        """The totals, JSON-ready, to continue them in another process."""
-        return self._run.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Continue the totals saved by :meth:`state_dict` (for a fit resuming at the next epoch)."""
-        self._run.load_state_dict(state)
+        self._run.load_state_dict(state_dict)
         self._model_id = None  # saved elsewhere: whichever model fits next continues them
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._run.exit(exc)

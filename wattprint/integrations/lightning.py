@@ -4,29 +4,17 @@
 package is installed, else ``pytorch_lightning.Callback``. For the ``pytorch_lightning``
 package alongside ``lightning`` (with Lightning older than 2.6, whose Trainer rejects the other
 namespace's callbacks), import it from :mod:`wattprint.integrations.pytorch_lightning`. Both
-share :class:`LightningEmissionsMixin`; importing this module imports no framework until
-``EmissionsCallback`` is looked up.
+share :class:`LightningEmissionsMixin`.
 """
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from wattprint.integrations._epochs import (
-    DEFAULT_OUTPUT_FILE,
-    DEFAULT_PREFIX,
-    DEFAULT_PROJECT,
-    EpochRun,
-    Ranks,
-    Reduce,
-)
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
-
-    from wattprint.core.record import EnergyRecord
-    from wattprint.core.tracker import Tracker
+from wattprint.core.distributed import RankInfo
+from wattprint.integrations._callback import EmissionsCallbackBase
+from wattprint.integrations._epochs import Gather
+from wattprint.integrations._imports import missing, optional
 
 #: Keys also shown in the progress bar; the rest go to the loggers only.
 _PROGRESS_BAR_KEYS = ("energy_kwh_total", "co2_kg_total")
@@ -48,23 +36,7 @@ _BATCH_HOOKS = (
 )
 
 
-def _skip_batch_hooks(callback: object) -> None:
-    """Let Lightning skip the callback on every batch.
-
-    Lightning (2.0 to 2.6 at least) dispatches each hook to each callback under a profiler
-    context, about 2 us per hook and callback, even for the base class's empty methods: six
-    hooks a training step, about 1 % of a 1 ms step. It skips attributes that are not callable,
-    so an instance attribute ``None`` shadows each empty batch hook. The class keeps its
-    methods, so ``super().on_train_batch_end(...)`` in a subclass still works, and a hook a
-    subclass overrides is left alone.
-    """
-    for name in _BATCH_HOOKS:
-        method = getattr(type(callback), name, None)
-        if method is not None and getattr(method, "__qualname__", "") == f"Callback.{name}":
-            setattr(callback, name, None)
-
-
-class LightningEmissionsMixin:
+class LightningEmissionsMixin(EmissionsCallbackBase):
     """Log the energy (kWh) and CO2e (kg) of every training epoch to Lightning's loggers.
 
     At the end of each training epoch (``on_train_epoch_end``) the callback logs, through
@@ -81,7 +53,9 @@ class LightningEmissionsMixin:
     * ``emissions/co2_kg_predicted``: CO2e predicted for the planned ``max_epochs`` /
       ``max_steps`` (kg), from the first epoch on; absent when training has no planned end.
 
-    The CSV (``output_file``) gets a row per epoch and a row for the whole fit.
+    The CSV (``output_file``) gets a row per epoch and a row for the whole fit. A fit whose
+    training loop does not run (``max_epochs`` already reached, ``limit_train_batches=0``)
+    measures nothing and writes no row.
 
     What an epoch contains: everything from the previous epoch's end to this one's, so the
     epoch's validation loop (which Lightning runs before ``on_train_epoch_end``) and checkpoint
@@ -89,11 +63,12 @@ class LightningEmissionsMixin:
     ``on_train_start``: the sanity check is in the run row only.
 
     Distributed (DDP and other strategies): each rank measures its own accelerator, and host CPU
-    and RAM are measured by local rank 0 of each node only. The logged values are global sums,
-    reduced once per epoch with ``trainer.strategy.reduce`` on every rank; they are then logged
-    with ``sync_dist=True, reduce_fx="max"``, which leaves the already-equal values unchanged.
-    Only global rank 0 writes CSV rows, with the summed figures. A training that fails calls no
-    collective, so then each rank writes its own interrupted rows, labelled with its rank.
+    and RAM are measured by local rank 0 of each node only. Every rank's figures are gathered
+    once per epoch with ``trainer.strategy.all_gather`` and summed on every rank; the logged
+    values are these global sums, logged with ``sync_dist=True, reduce_fx="max"``, which leaves
+    the already-equal values unchanged. Only global rank 0 writes CSV rows, with the summed
+    figures. A training that fails calls no collective, so then each rank writes its own
+    interrupted rows, labelled with its rank.
 
     Failures: training that raises gets its partial epoch and run rows written, marked
     interrupted, from ``on_exception``, and the exception propagates unchanged. With
@@ -104,25 +79,11 @@ class LightningEmissionsMixin:
     row for that epoch holds only what came after the resume. Energy spent after the last
     checkpoint of a run that died is in that run's interrupted rows, not in the resumed totals.
 
-    Args:
-        project_name, experiment_description: labels of the CSV rows.
-        country, region, cloud: location keys for the grid's carbon intensity (``"FR"``,
-            ``"US-CA"``, ``"aws:us-east-1"``); default: detected, see :class:`wattprint.Tracker`.
-        pue: power usage effectiveness of the facility (>= 1.0; default 1.0), or a preset
-            such as ``"aws"`` or ``"gcp"`` (see :class:`wattprint.Tracker`).
-        output_file: CSV file appended to; ``None`` for none.
-        prefix: prefix of every logged key.
-        on_error: ``"warn"`` or ``"raise"``: what an error inside the callback does.
-        scope: ``"machine"`` (default) or ``"process"``: whose host energy is counted.
-        tracker: a configured :class:`wattprint.Tracker` to use instead of the settings above
-            (it then serves one fit; started and stopped by the callback unless already running;
-            its ``measure_host`` default, local rank 0 from the launcher's environment, is
-            right for Lightning's and torchrun's launchers).
-            A Tracker does not pickle: with spawn-based strategies (``ddp_spawn``) pass the
-            settings instead, and each process builds its own.
-
-    Raises:
-        ConfigError, CarbonDataError: bad settings, at construction.
+    Args: see :class:`~wattprint.integrations._callback.EmissionsCallbackBase` (``project_name``,
+    ``experiment_description``, ``country``, ``region``, ``cloud``, ``pue``, ``output_file``,
+    ``prefix``, ``on_error``, ``scope``, ``tracker``, ``settings``). A ``tracker=`` keeps its
+    ``measure_host`` default (local rank 0 from the launcher's environment), right for
+    Lightning's and torchrun's launchers.
 
     Example::
 
@@ -132,38 +93,19 @@ class LightningEmissionsMixin:
         trainer = pl.Trainer(max_epochs=3, callbacks=[EmissionsCallback(country="FR")])
     """
 
-    def __init__(
-        self,
-        project_name: str = DEFAULT_PROJECT,
-        experiment_description: str = "",
-        *,
-        country: str | None = None,
-        region: str | None = None,
-        cloud: str | None = None,
-        pue: float | str | None = None,
-        output_file: Any = DEFAULT_OUTPUT_FILE,
-        prefix: str = DEFAULT_PREFIX,
-        on_error: str = "warn",
-        scope: str | None = None,
-        tracker: Tracker | None = None,
-    ) -> None:
-        super().__init__()
-        self._run = EpochRun.from_arguments(locals())
+    def _setup(self) -> None:
         self._restored = False
-        self._reduce: Reduce | None = None
         # One key per prefix, so instances with different prefixes may share a Trainer. Built
         # once: Lightning reads state_key around every hook call, batch hooks included.
-        self._state_key: str = self._generate_state_key(prefix=prefix)  # type: ignore[attr-defined]
-        _skip_batch_hooks(self)
-
-    @property
-    def prefix(self) -> str:
-        return self._run.prefix
-
-    @property
-    def tracker(self) -> Tracker | None:
-        """The :class:`wattprint.Tracker` measuring the current (or next) fit."""
-        return self._run.tracker
+        self._state_key: str = self._generate_state_key(prefix=self.prefix)  # type: ignore[attr-defined]
+        # Lightning (2.0 to 2.6 at least) dispatches each hook to each callback under a profiler
+        # context, about 2 us per call even for the base class's empty methods: six a training
+        # step, ~1 % of a 1 ms step. It skips attributes that are not callable, so an instance
+        # attribute None shadows each empty batch hook; a hook a subclass overrides is kept, and
+        # super().on_train_batch_end(...) still reaches the class's method.
+        for name in _BATCH_HOOKS:
+            if getattr(getattr(type(self), name, None), "__qualname__", "") == f"Callback.{name}":
+                setattr(self, name, None)
 
     @property
     def state_key(self) -> str:
@@ -171,15 +113,22 @@ class LightningEmissionsMixin:
 
     # -- hooks -----------------------------------------------------------------------------
 
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        # Every fit, validate, test or predict calls setup before it restores a checkpoint:
+        # only a restore into this very fit continues the totals.
+        self._restored = False
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._restored = self._run.load_state_dict(state_dict)
+
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
         # Rank attributes are final here (the process group exists), and a checkpoint's
         # callback state has already been loaded.
-        ranks = Ranks(trainer.global_rank, trainer.local_rank, trainer.world_size)
-        # One sum over ranks for the whole fit: epoch ends, the run row and checkpoints.
-        self._reduce = _strategy_reduce(trainer, pl_module) if trainer.world_size > 1 else None
-        self._run.start(ranks=ranks, measure_host=trainer.local_rank == 0, training=trainer)
+        ranks = RankInfo(trainer.global_rank, trainer.local_rank, trainer.world_size)
+        gather = _strategy_gather(trainer, pl_module) if trainer.world_size > 1 else None
+        self._run.start(ranks=ranks, measure_host=trainer.local_rank == 0, gather=gather)
         if not self._restored:
-            self._run.reset_totals(origin=_progress(trainer, trainer.current_epoch) or 0.0)
+            self._run.reset_totals(origin=_progress(trainer, trainer.current_epoch))
         self._restored = False
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
@@ -190,71 +139,37 @@ class LightningEmissionsMixin:
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         epoch = trainer.current_epoch
-        metrics = self._run.epoch_end(epoch, progress=_progress(trainer, epoch + 1), reduce=self._reduce)
+        metrics = self._run.epoch_end(epoch, progress=_progress(trainer, epoch + 1))
         if metrics:
-            self._run.attempt("logging the epoch metrics", self._log, trainer, pl_module, metrics)
-
-    def _log(self, trainer: Any, pl_module: Any, metrics: dict[str, float]) -> None:
-        import torch
-
-        distributed = trainer.world_size > 1
-        # float64: a float32 loses the small per-epoch kWh figures; the device matters only for
-        # the sync (NCCL needs it on the GPU), and CPU keeps float64 possible on MPS.
-        device = pl_module.device if distributed else torch.device("cpu")
-        bar = {f"{self.prefix}{k}" for k in _PROGRESS_BAR_KEYS}
-        for prog_bar in (True, False):
-            chosen = {
-                k: torch.tensor(v, dtype=torch.float64, device=device)
-                for k, v in metrics.items()
-                if (k in bar) == prog_bar
-            }
-            if chosen:
-                pl_module.log_dict(
-                    chosen,
-                    prog_bar=prog_bar,
-                    on_step=False,
-                    on_epoch=True,
-                    # The values are already global sums; "max" of equal values is exact, and
-                    # syncing keeps Lightning's epoch-level sync warning away.
-                    sync_dist=distributed,
-                    reduce_fx="max",
-                    batch_size=1,
-                )
+            self._run.policy.attempt("logging the epoch metrics", _log, trainer, pl_module, metrics, self.prefix)
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
-        self._run.end(reduce=self._reduce)
+        self._run.end()
+
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        # Still running here only if the training loop was skipped (nothing left to train):
+        # on_train_end never came.
+        self._run.abandon()
 
     def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
         self._run.fail()
 
-    # -- checkpoint state ------------------------------------------------------------------
 
-    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
-        # Every fit, validate, test or predict calls setup before it restores a checkpoint:
-        # only a restore into this very fit continues the totals.
-        self._restored = False
+def _log(trainer: Any, pl_module: Any, metrics: dict[str, float], prefix: str) -> None:
+    import torch
 
-    def state_dict(self) -> dict[str, Any]:
-        # Checkpointing calls this on every rank, so the open epoch can be summed over ranks.
-        return self._run.state_dict(reduce=self._reduce)
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._restored = self._run.load_state_dict(state_dict)
-
-    # -- ``with callback: trainer.fit(...)`` -------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._run.exit(exc)
-
-    @property
-    def run_record(self) -> EnergyRecord | None:
-        """The run row of the last finished fit (summed over ranks; None before one finished)."""
-        return self._run.run_record
+    distributed = trainer.world_size > 1
+    # float64: a float32 loses the small per-epoch kWh figures; the device matters only for
+    # the sync (NCCL needs it on the GPU), and CPU keeps float64 possible on MPS.
+    device = pl_module.device if distributed else torch.device("cpu")
+    bar = {f"{prefix}{k}" for k in _PROGRESS_BAR_KEYS}
+    for prog_bar in (True, False):
+        chosen = {k: torch.tensor(v, dtype=torch.float64, device=device) for k, v in metrics.items() if (k in bar) == prog_bar}
+        if chosen:
+            # The values are already global sums; "max" of equal values is exact, and syncing
+            # keeps Lightning's epoch-level sync warning away.
+            pl_module.log_dict(chosen, prog_bar=prog_bar, on_step=False, on_epoch=True,
+                               sync_dist=distributed, reduce_fx="max", batch_size=1)
 
 
 def _progress(trainer: Any, epochs_done: int) -> float | None:
@@ -269,41 +184,18 @@ def _progress(trainer: Any, epochs_done: int) -> float | None:
     return max(fractions) if fractions else None
 
 
-def _strategy_reduce(trainer: Any, pl_module: Any) -> Reduce:
-    def reduce(values: list[float]) -> list[float]:
+def _strategy_gather(trainer: Any, pl_module: Any) -> Gather:
+    def gather(values: list[float]) -> list[list[float]]:
         import torch
 
         tensor = torch.tensor(values, dtype=torch.float64, device=pl_module.device)
-        return trainer.strategy.reduce(tensor, reduce_op="sum").tolist()
+        return trainer.strategy.all_gather(tensor).reshape(trainer.world_size, -1).tolist()
 
-    return reduce
-
-
-def _build(namespace: str) -> type:
-    """``EmissionsCallback`` for one Lightning namespace (``lightning.pytorch`` or ``pytorch_lightning``)."""
-    import importlib
-
-    callback_base = importlib.import_module(namespace).Callback
-    module = "wattprint.integrations.lightning" if namespace == "lightning.pytorch" else "wattprint.integrations.pytorch_lightning"
-    cls = type(
-        "EmissionsCallback",
-        (LightningEmissionsMixin, callback_base),
-        {"__module__": module, "__doc__": LightningEmissionsMixin.__doc__, "__qualname__": "EmissionsCallback"},
-    )
-    return cls
+    return gather
 
 
-def __getattr__(name: str) -> Any:
-    if name != "EmissionsCallback":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from wattprint.core.errors import MissingExtraError
-    from wattprint.integrations._imports import require
+_pl = optional("lightning.pytorch") or optional("pytorch_lightning")
 
-    try:
-        require("lightning.pytorch", "lightning")
-    except MissingExtraError:
-        from wattprint.integrations.pytorch_lightning import EmissionsCallback as cls
-    else:
-        cls = _build("lightning.pytorch")
-    globals()["EmissionsCallback"] = cls
-    return cls
+
+class EmissionsCallback(LightningEmissionsMixin, _pl.Callback if _pl else missing("lightning", "lightning")):  # type: ignore[misc]
+    __doc__ = LightningEmissionsMixin.__doc__

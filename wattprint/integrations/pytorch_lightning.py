@@ -8,15 +8,14 @@ for what it logs. Use it when your code imports ``pytorch_lightning``: Lightning
 
 from __future__ import annotations
 
-from wattprint.core.errors import MissingExtraError
-from wattprint.integrations._imports import require
-from wattprint.integrations.lightning import LightningEmissionsMixin, _build
+from wattprint.integrations._imports import missing, optional
+from wattprint.integrations.lightning import LightningEmissionsMixin
 
-try:
-    require("pytorch_lightning", "lightning")
-except MissingExtraError as exc:
-    raise MissingExtraError("lightning", "lightning") from exc
+_pl = optional("pytorch_lightning")
 
-EmissionsCallback = _build("pytorch_lightning")
+
+class EmissionsCallback(LightningEmissionsMixin, _pl.Callback if _pl else missing("pytorch_lightning", "lightning")):  # type: ignore[misc]
+    __doc__ = LightningEmissionsMixin.__doc__
+
 
 __all__ = ["EmissionsCallback", "LightningEmissionsMixin"]

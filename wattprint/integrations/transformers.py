@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import warnings
 import weakref
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from wattprint.integrations._epochs import (
-    DEFAULT_OUTPUT_FILE,
-    DEFAULT_PREFIX,
-    DEFAULT_PROJECT,
-    EpochRun,
-    Ranks,
-    Reduce,
-    Totals,
-)
-from wattprint.integrations._imports import require
+from wattprint.core.distributed import RankInfo
+from wattprint.core.progress import RunningTotals
+from wattprint.integrations._callback import EmissionsCallbackBase
+from wattprint.integrations._epochs import Gather
+from wattprint.integrations._imports import missing, optional
 
-if TYPE_CHECKING:
-    from typing_extensions import Self
-
-    from wattprint.core.record import EnergyRecord
-    from wattprint.core.tracker import Tracker
-
-transformers = require("transformers", "transformers")
-
-log = logging.getLogger(__name__)
+transformers = optional("transformers")
 
 #: How far up the stack a Trainer method calls a callback hook (handler, call_event, us).
 _MAX_FRAMES = 8
 
 
-class EmissionsCallback(transformers.TrainerCallback):
+class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if transformers else missing("transformers", "transformers")):  # type: ignore[misc]
     """Log the energy (kWh) and CO2e (kg) of every epoch through ``Trainer.log``.
 
     Logged with ``trainer.log`` at each ``on_epoch_end``, so the values reach
@@ -63,18 +48,18 @@ class EmissionsCallback(transformers.TrainerCallback):
     starts at ``on_train_begin`` (so ``eval_on_start`` is in it).
 
     Distributed (``torchrun``, ``accelerate launch``): each rank measures its own GPU(s), host
-    CPU and RAM are measured by local process zero of each node, and the logged values are
-    global sums made with ``trainer.accelerator.reduce`` on every rank; every rank then logs
-    them, like the Trainer's own logs. Only world process zero writes CSV rows, with the summed
-    figures; a training that fails calls no collective, so then each rank writes its own
-    interrupted rows, labelled with its rank.
+    CPU and RAM are measured by local process zero of each node, and every rank's figures are
+    gathered with ``trainer.accelerator.gather`` and summed on every rank; every rank then logs
+    the global sums, like the Trainer's own logs. Only world process zero writes CSV rows, with
+    the summed figures; a training that fails calls no collective, so then each rank writes its
+    own interrupted rows, labelled with its rank.
 
     Failures: the Trainer has no exception hook and skips ``on_train_end`` when training
-    raises. The partial epoch and run rows (marked interrupted) are then written when the
-    interpreter exits, at once under ``with callback: trainer.train()``, or when the next
-    training on this thread starts (with any callback), whichever comes first; until then
-    they keep measuring, so in a notebook prefer the ``with`` form. The exception propagates unchanged. With
-    ``on_error="warn"`` an error of the callback itself warns once and training goes on.
+    raises. The partial epoch and run rows (marked interrupted) are then written at once under
+    ``with callback: trainer.train()``, else when this callback's next training starts or the
+    interpreter exits, whichever comes first; until then they keep measuring, so in a notebook
+    use the ``with`` form. The exception propagates unchanged. With ``on_error="warn"`` an
+    error of the callback itself warns once and training goes on.
 
     Resume: every checkpoint keeps the totals up to the moment it is saved (in
     ``trainer_state.json``, ``stateful_callbacks["wattprint:<prefix>"]``), the epoch in progress
@@ -82,8 +67,8 @@ class EmissionsCallback(transformers.TrainerCallback):
     run's row for that epoch holds only what came after the resume. A checkpoint without that
     entry continues from the last ``emissions/*_total`` values in its ``log_history``.
 
-    Args: the same as every wattprint callback; see
-    :class:`wattprint.integrations.lightning.LightningEmissionsMixin`.
+    Args: see :class:`~wattprint.integrations._callback.EmissionsCallbackBase`, the same for
+    every framework.
 
     Example::
 
@@ -93,38 +78,9 @@ class EmissionsCallback(transformers.TrainerCallback):
         trainer.train()
     """
 
-    def __init__(
-        self,
-        project_name: str = DEFAULT_PROJECT,
-        experiment_description: str = "",
-        *,
-        country: str | None = None,
-        region: str | None = None,
-        cloud: str | None = None,
-        pue: float | str | None = None,
-        output_file: Any = DEFAULT_OUTPUT_FILE,
-        prefix: str = DEFAULT_PREFIX,
-        on_error: str = "warn",
-        scope: str | None = None,
-        tracker: Tracker | None = None,
-    ) -> None:
-        self._run = EpochRun.from_arguments(locals())
+    def _setup(self) -> None:
         self._trainer_ref: weakref.ReferenceType[Any] | None = None
         self._warned_no_trainer = False
-
-    @property
-    def prefix(self) -> str:
-        return self._run.prefix
-
-    @property
-    def tracker(self) -> Tracker | None:
-        """The :class:`wattprint.Tracker` measuring the current (or next) training."""
-        return self._run.tracker
-
-    @property
-    def run_record(self) -> EnergyRecord | None:
-        """The run row of the last finished training (summed over ranks; None before one finished)."""
-        return self._run.run_record
 
     # -- the Trainer -----------------------------------------------------------------------
 
@@ -163,22 +119,18 @@ class EmissionsCallback(transformers.TrainerCallback):
                 RuntimeWarning,
                 stacklevel=2,
             )
-        ranks = Ranks(args.process_index, args.local_process_index, args.world_size)
-        self._run.start(ranks=ranks, measure_host=args.local_process_index == 0, training=state)
-        recovered = self._resumed_totals(state)
-        if recovered is not None:
-            self._run.totals = recovered
-        else:
-            self._run.reset_totals(origin=_progress(state) or 0.0)
+        ranks = RankInfo(args.process_index, args.local_process_index, args.world_size)
+        self._run.start(ranks=ranks, measure_host=args.local_process_index == 0, gather=_gather(args, self.trainer))
+        self._run.totals = self._resumed_totals(state) or RunningTotals.starting_at(_progress(state))
         self._run.open_epoch(int(state.epoch or 0))
 
-    def _resumed_totals(self, state: Any) -> Totals | None:
+    def _resumed_totals(self, state: Any) -> RunningTotals | None:
         """The totals a resumed training continues: the checkpoint's own, else its last logged epoch."""
         if not state.global_step:  # a fresh training: its state holds nothing of ours
             return None
         saved = (getattr(state, "stateful_callbacks", None) or {}).get(self._state_key)
         if saved is not None:
-            ok, totals = self._run.attempt("restoring the emissions totals from the checkpoint", Totals.from_state, saved)
+            ok, totals = self._run.policy.attempt("restoring the emissions totals from the checkpoint", RunningTotals.from_state, saved)
             if ok:
                 return totals
         return _totals_from_history(state.log_history, self.prefix)
@@ -189,11 +141,11 @@ class EmissionsCallback(transformers.TrainerCallback):
         # callbacks stored under their class name, which would drop a user's tracker=.
         return f"wattprint:{self.prefix}"
 
-    def _keep_totals(self, args: Any, state: Any, control: Any) -> None:
+    def _keep_totals(self, state: Any, control: Any) -> None:
         """Put the totals into the state the Trainer is about to save with a checkpoint."""
         if not control.should_save or not self._run.active:
             return
-        totals = self._run.state_dict(reduce=_reduce(args, self.trainer))
+        totals = self._run.state_dict()
         if getattr(state, "stateful_callbacks", None) is None:
             state.stateful_callbacks = {}
         state.stateful_callbacks[self._state_key] = totals
@@ -201,20 +153,20 @@ class EmissionsCallback(transformers.TrainerCallback):
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         # The Trainer saves right after on_step_end and on_epoch_end; should_save is decided
         # by then (DefaultFlowCallback runs first), the same on every rank.
-        self._keep_totals(args, state, control)
+        self._keep_totals(state, control)
 
     def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._run.open_epoch(int(state.epoch or 0))
 
     def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-        trainer = self.trainer
-        metrics = self._run.epoch_end(progress=_progress(state), reduce=_reduce(args, trainer))
+        metrics = self._run.epoch_end(progress=_progress(state))
         if metrics:
-            self._run.attempt("logging the epoch metrics", self._log, trainer, state, control, metrics)
-        self._keep_totals(args, state, control)
+            self._run.policy.attempt("logging the epoch metrics", self._log, state, control, metrics)
+        self._keep_totals(state, control)
         return control
 
-    def _log(self, trainer: Any, state: Any, control: Any, metrics: dict[str, float]) -> None:
+    def _log(self, state: Any, control: Any, metrics: dict[str, float]) -> None:
+        trainer = self.trainer
         if trainer is None:
             state.log_history.append({**metrics, "epoch": state.epoch, "step": state.global_step})
             return
@@ -228,17 +180,7 @@ class EmissionsCallback(transformers.TrainerCallback):
             trainer.control.should_log = keep
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        self._run.end(reduce=_reduce(args, self.trainer))
-
-    # -- ``with callback: trainer.train()`` ---------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._run.exit(exc)
+        self._run.end()
 
 
 def _calling_trainer(callback: Any) -> Any | None:
@@ -265,7 +207,7 @@ def _progress(state: Any) -> float | None:
     return state.global_step / max_steps if max_steps > 0 else None
 
 
-def _totals_from_history(history: list[dict[str, Any]], prefix: str) -> Totals | None:
+def _totals_from_history(history: list[dict[str, Any]], prefix: str) -> RunningTotals | None:
     """The totals of a resumed training, from the last epoch it logged; None if it logged none."""
     key_e, key_c = f"{prefix}energy_kwh_total", f"{prefix}co2_kg_total"
     logged = [entry for entry in history if key_e in entry and key_c in entry]
@@ -273,30 +215,30 @@ def _totals_from_history(history: list[dict[str, Any]], prefix: str) -> Totals |
         return None
     last = logged[-1]
     epoch = last.get("epoch")
-    return Totals(
+    return RunningTotals(
         energy_kwh=float(last[key_e]),
         co2_kg=float(last[key_c]),
         epochs=len(logged),
         last_epoch=None if epoch is None else max(0, round(float(epoch)) - 1),
-        origin=0.0,
     )
 
 
-def _reduce(args: Any, trainer: Any | None) -> Reduce | None:
+def _gather(args: Any, trainer: Any | None) -> Gather | None:
     if getattr(args, "world_size", 1) <= 1:
         return None
 
-    def reduce(values: list[float]) -> list[float]:
+    def gather(values: list[float]) -> list[list[float]]:
         import torch
 
         if trainer is not None:
             accelerator = trainer.accelerator
             tensor = torch.tensor(values, dtype=torch.float64, device=accelerator.device)
-            return accelerator.reduce(tensor, reduction="sum").tolist()
+            return accelerator.gather(tensor).reshape(args.world_size, -1).tolist()
         import torch.distributed as dist
 
         tensor = torch.tensor(values, dtype=torch.float64, device=args.device)
-        dist.all_reduce(tensor)
-        return tensor.tolist()
+        parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, tensor)
+        return [p.tolist() for p in parts]
 
-    return reduce
+    return gather

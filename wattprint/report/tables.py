@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from wattprint.core.sinks import DOMAINS
+from wattprint.core.measurement import DOMAINS
 from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, Unit, amount, fmt, pick
 from wattprint.report.summary import Report, RunSummary, Totals
 from wattprint.report.whatif import Alternative

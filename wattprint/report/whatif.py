@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from wattprint.core.errors import CarbonDataError
+from wattprint.core.footprint import Carbon, account
 
 __all__ = ["CLOUD_PROVIDERS", "REFERENCE_GRIDS", "Alternative", "what_if"]
 
@@ -68,7 +69,8 @@ def what_if(
     out: list[Alternative] = []
 
     def add(kind: str, intensity) -> None:
-        co2_kg = facility_kwh * intensity.g_per_kwh / 1000.0
+        # pue=None: the energy given already includes the facility's overhead.
+        co2_kg = account(facility_kwh, Carbon(pue=None, intensity_g_per_kwh=intensity.g_per_kwh)).co2_kg
         change = co2_kg / measured_co2_kg - 1.0 if measured_co2_kg > 0 else None
         out.append(Alternative(kind, intensity.key, intensity.name, intensity.g_per_kwh,
                                intensity.basis, intensity.year, intensity.source, co2_kg, change))

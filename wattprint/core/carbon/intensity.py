@@ -7,11 +7,11 @@ record can always say which figure produced its CO2.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from wattprint.core.errors import ConfigError
+from wattprint.core.validate import nonnegative
 
 __all__ = [
     "BASES",
@@ -108,46 +108,24 @@ class StaticIntensity:
         return hash(self.intensity)
 
 
-def nonnegative_number(value: object, what: str, *, unit: str, example: str) -> float:
-    """Return ``value`` as a finite float >= 0, or raise :class:`ConfigError` naming ``what``.
-
-    Numeric strings are accepted so environment variables can be passed straight in; booleans
-    are not. ``unit`` (``"gCO2e/kWh"``, ``"per kWh"``) and ``example`` (``"250"``) go into the
-    message.
-    """
-    a_number = f"a number {unit}" if unit.startswith("per ") else f"a number of {unit}"
-    if isinstance(value, bool):
-        raise ConfigError(f"{what} must be {a_number}, got {value!r}")
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ConfigError(f"{what} must be {a_number} (for example {example}), got {value!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise ConfigError(f"{what} must be a finite number >= 0 {unit}, got {value!r}")
-    return number
-
-
-def validate_g_per_kwh(value: object, what: str = "carbon_intensity") -> float:
-    """Return ``value`` as a float g/kWh, or raise :class:`ConfigError` saying how to fix it.
+def validate_g_per_kwh(value: object, opt: str = "carbon_intensity=") -> float:
+    """Return ``value`` as a float g/kWh, or raise :class:`ConfigError` naming ``opt``, saying how to fix it.
 
     Accepts a non-negative finite number (zero is allowed: an off-grid renewable supply).
-    Strings are accepted so environment variables can be passed straight in.
     """
-    g = nonnegative_number(value, what, unit="gCO2e/kWh", example="250")
+    g = nonnegative(value, opt, "gCO2e/kWh")
     if g > MAX_PLAUSIBLE_G_PER_KWH:
         raise ConfigError(
-            f"{what}={g:g} gCO2e/kWh is implausibly high (the dirtiest grids are near 1,300); "
+            f"{opt} {g:g} gCO2e/kWh is implausibly high (the dirtiest grids are near 1,300); "
             "check the unit: 1 kg/kWh = 1000 g/kWh, 1 lb/MWh = 0.4536 g/kWh"
         )
     return g
 
 
-def custom_intensity(value: object, located_by: str = "argument:carbon_intensity") -> Intensity:
+def custom_intensity(value: object, located_by: str = "argument:carbon_intensity", opt: str = "carbon_intensity=") -> Intensity:
     """A user-supplied intensity in g/kWh, validated (see :func:`validate_g_per_kwh`)."""
-    what = located_by.split(":", 1)[1] if ":" in located_by else "carbon_intensity"
-    g = validate_g_per_kwh(value, what)
     return Intensity(
-        g_per_kwh=g,
+        g_per_kwh=validate_g_per_kwh(value, opt),
         key="custom",
         name="user value",
         source="user value",

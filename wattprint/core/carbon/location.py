@@ -43,6 +43,7 @@ from wattprint.core.carbon.intensity import (
 )
 from wattprint.core.carbon.table import lookup, row_for
 from wattprint.core.errors import CarbonDataError, ConfigError
+from wattprint.core.naming import PYTHON, Naming
 
 __all__ = [
     "CLOUD_HINTS",
@@ -102,9 +103,9 @@ _NO_COUNTRY_ZONES = frozenset({"utc", "uct", "gmt", "gmt0", "gmt+0", "gmt-0", "g
 
 WORLD_WARNING = (
     "wattprint: no location was given or detected, so CO2 uses the world average of "
-    "{g:g} gCO2e/kWh (Ember, {year}). Set the location with country='FR' (or region='US-CA', "
-    "cloud='aws:us-east-1'), the WATTPRINT_COUNTRY / WATTPRINT_REGION / WATTPRINT_CLOUD "
-    "environment variables, or give a value with carbon_intensity= (gCO2e/kWh); "
+    "{g:g} gCO2e/kWh (Ember, {year}). Set the location with {country} (or {region}, "
+    "{cloud}), the WATTPRINT_COUNTRY / WATTPRINT_REGION / WATTPRINT_CLOUD "
+    "environment variables, or give a value with {carbon_intensity} (gCO2e/kWh); "
     "`wattprint intensity --list` shows every key."
 )
 
@@ -173,11 +174,11 @@ def timezone_country(zone: str | None) -> str | None:
 
 
 def _explicit(country: str | None, region: str | None, cloud: str | None,
-              env_vars: Mapping[str, str] | None = None) -> Intensity | None:
+              env_vars: Mapping[str, str] | None = None, naming: Naming = PYTHON) -> Intensity | None:
     """The most specific of the given keys, after checking they name the same country.
 
     ``env_vars`` maps each kind to the environment variable it came from; ``None`` means
-    arguments. Errors name the argument or variable so the user knows what to fix.
+    arguments, named in messages as ``naming`` spells them.
     """
     given = [(kind, key) for kind, key in (("cloud", cloud), ("region", region), ("country", country))
              if key is not None]
@@ -185,22 +186,31 @@ def _explicit(country: str | None, region: str | None, cloud: str | None,
         return None
 
     def label(kind: str) -> str:
-        return env_vars[kind] if env_vars else kind
+        return env_vars[kind] if env_vars else naming(kind)
+
+    def example(kind: str, key: str) -> str:
+        return f"{env_vars[kind]}={key!r}" if env_vars else naming.example(kind, key)
 
     found = []
     for kind, key in given:
         if not isinstance(key, str) or not key.strip():
             raise ConfigError(f"{label(kind)} must be a non-empty location key, got {key!r}")
         try:
-            found.append((kind, key, lookup_key(key, kind)))
+            found.append((kind, key, lookup_key(key, kind, naming)))
         except CarbonDataError as exc:
-            raise CarbonDataError(f"{label(kind)}={key!r}: {exc}" if env_vars else str(exc)) from None
+            raise CarbonDataError(f"{env_vars[kind]}={key!r}: {exc}" if env_vars else str(exc)) from None
     countries = {kind: _country_of(hit.key) for kind, _key, hit in found}
     if len({c for c in countries.values() if c}) > 1:
-        detail = ", ".join(f"{label(kind)}={key!r} ({countries[kind]})" for kind, key, _ in found)
+        detail = ", ".join(f"{example(kind, key)} ({countries[kind]})" for kind, key, _ in found)
         raise ConfigError(f"the location settings disagree: {detail}; give only one of them")
     kind, _key, hit = found[0]
     return replace(hit, located_by=f"env:{env_vars[kind]}" if env_vars else "argument")
+
+
+def check_location(country: str | None = None, region: str | None = None, cloud: str | None = None,
+                   naming: Naming = PYTHON) -> None:
+    """Raise as :func:`locate` would for these location arguments (unknown keys, keys that disagree)."""
+    _explicit(country, region, cloud, naming=naming)
 
 
 def _country_of(key: str) -> str:
@@ -220,14 +230,14 @@ def _azure_arm_name(key: str) -> str | None:
     return "azure:" + region.replace(" ", "").casefold()
 
 
-def lookup_key(key: str, kind: str | None = None) -> Intensity:
+def lookup_key(key: str, kind: str | None = None, naming: Naming = PYTHON) -> Intensity:
     """:func:`~wattprint.core.carbon.table.lookup`, also accepting Azure display names.
 
     Raises:
         CarbonDataError: as ``lookup``, naming the key as given.
     """
     try:
-        return lookup(key, kind)
+        return lookup(key, kind, naming)
     except CarbonDataError as exc:
         arm = _azure_arm_name(key) if isinstance(key, str) and kind in (None, "cloud") else None
         if arm is None:
@@ -283,6 +293,7 @@ def locate(
     carbon_intensity: float | str | None = None,
     environ: Mapping[str, str] | None = None,
     timezone: str | None = None,
+    naming: Naming = PYTHON,
 ) -> Intensity:
     """The bundled (static) intensity for the first location the precedence finds.
 
@@ -295,12 +306,14 @@ def locate(
     """
     env = os.environ if environ is None else environ
     if carbon_intensity is not None:
-        return custom_intensity(carbon_intensity)
-    hit = _explicit(country, region, cloud)
+        return custom_intensity(carbon_intensity, opt=naming("carbon_intensity"))
+    hit = _explicit(country, region, cloud, naming=naming)
     if hit is not None:
         return hit
-    if env.get(ENV_CARBON_INTENSITY, "").strip():
-        return custom_intensity(env[ENV_CARBON_INTENSITY].strip(), f"env:{ENV_CARBON_INTENSITY}")
+    text = env.get(ENV_CARBON_INTENSITY, "").strip()
+    if text:
+        return custom_intensity(_env_number(text, ENV_CARBON_INTENSITY), f"env:{ENV_CARBON_INTENSITY}",
+                                opt=f"{ENV_CARBON_INTENSITY}=")
     env_keys = {k: env.get(var, "").strip() or None
                 for k, var in (("country", ENV_COUNTRY), ("region", ENV_REGION), ("cloud", ENV_CLOUD))}
     hit = _explicit(env_keys["country"], env_keys["region"], env_keys["cloud"],
@@ -320,6 +333,7 @@ def resolve_source(
     live: str | IntensitySource | None = None,
     environ: Mapping[str, str] | None = None,
     timezone: str | None = None,
+    naming: Naming = PYTHON,
 ) -> IntensitySource:
     """Build the intensity source a tracker uses, validating everything now.
 
@@ -335,6 +349,7 @@ def resolve_source(
             bundled figure for the same location when their service cannot be reached.
         environ: environment to read instead of ``os.environ`` (tests).
         timezone: IANA zone to use instead of detecting the system one (tests); ``""`` = none.
+        naming: how the caller spells these options, for messages (:mod:`wattprint.core.naming`).
 
     Returns:
         A :class:`StaticIntensity`, or the live provider.
@@ -345,27 +360,34 @@ def resolve_source(
             serve the location or lacks its credentials.
         CarbonDataError: an unknown key (the message lists the closest matches).
     """
-    static = locate(country=country, region=region, cloud=cloud,
-                    carbon_intensity=carbon_intensity, environ=environ, timezone=timezone)
+    static = locate(country=country, region=region, cloud=cloud, carbon_intensity=carbon_intensity,
+                    environ=environ, timezone=timezone, naming=naming)
     if live is None:
         if static.located_by == "default":
-            _warn_world(static)
+            _warn_world(static, naming)
         return StaticIntensity(static)
     if static.key == "custom":
-        raise ConfigError(
-            "carbon_intensity= fixes the intensity, so a live provider would be ignored; "
-            "pass either carbon_intensity= or live=, not both"
-        )
+        ci, lv = naming("carbon_intensity"), naming("live")
+        raise ConfigError(f"{ci} fixes the intensity, so a live provider would be ignored; pass either {ci} or {lv}, not both")
     from wattprint.core.carbon.live import make_provider  # deferred: only live users pay for it
 
     provider = make_provider(live, environ=environ)
     bind = getattr(provider, "bind", None)
     fallback = bind(static) if callable(bind) else static
     if isinstance(fallback, Intensity) and fallback.located_by == "default":
-        _warn_world(fallback)
+        _warn_world(fallback, naming)
     return provider
 
 
-def _warn_world(intensity: Intensity) -> None:
-    warnings.warn(WORLD_WARNING.format(g=intensity.g_per_kwh, year=intensity.year),
+def _env_number(text: str, var: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{var} must be a number of gCO2e/kWh, got {text!r}") from None
+
+
+def _warn_world(intensity: Intensity, naming: Naming) -> None:
+    examples = {k: naming.example(k, v) for k, v in (("country", "FR"), ("region", "US-CA"), ("cloud", "aws:us-east-1"))}
+    warnings.warn(WORLD_WARNING.format(g=intensity.g_per_kwh, year=intensity.year,
+                                       carbon_intensity=naming("carbon_intensity"), **examples),
                   UserWarning, stacklevel=3)

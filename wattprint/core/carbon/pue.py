@@ -18,10 +18,8 @@ Presets are fleet-wide annual averages the operators publish; a single site can 
 
 from __future__ import annotations
 
-import math
-
-from wattprint.core.carbon.intensity import nonnegative_number
 from wattprint.core.errors import ConfigError
+from wattprint.core.validate import nonnegative, real_number
 
 __all__ = ["PUE_PRESETS", "PUE_SOURCES", "validate_price", "validate_pue"]
 
@@ -43,44 +41,44 @@ PUE_SOURCES: dict[str, str] = {
 MAX_PLAUSIBLE_PUE = 5.0
 
 
-def validate_pue(pue: object) -> float:
+def validate_pue(pue: object, opt: str = "pue=") -> float:
     """Return a PUE as a float, from a number >= 1.0 or a preset name (``"aws"``, ``"gcp"``, ...).
 
+    ``opt`` is the option as the caller spells it, for the message (``"pue="``, ``"--pue"``).
+
     Raises:
-        ConfigError: a negative, NaN, infinite, below-1.0 or implausibly large value, or an
-            unknown preset name; the message says what to pass instead.
+        ConfigError: a negative, NaN, infinite, below-1.0 or implausibly large value, a string
+            that is not a preset name (numbers are given as numbers), or anything else.
     """
     presets = ", ".join(f"{k!r} ({v:g})" for k, v in PUE_PRESETS.items())
-    if isinstance(pue, str):
+    if isinstance(pue, str) and not _looks_numeric(pue):
         name = pue.strip().lower()
         if name in PUE_PRESETS:
             return PUE_PRESETS[name]
-        try:
-            value = float(name)
-        except ValueError:
-            raise ConfigError(
-                f"unknown PUE preset {pue!r}; pass a number >= 1.0 or one of {presets}"
-            ) from None
-    elif isinstance(pue, bool) or not isinstance(pue, (int, float)):
-        raise ConfigError(f"pue must be a number >= 1.0 or one of {presets}; got {pue!r}")
-    else:
-        value = float(pue)
-    if not math.isfinite(value):
-        raise ConfigError(f"pue must be a finite number >= 1.0, got {pue!r}")
+        raise ConfigError(f"unknown PUE preset {pue!r}; {opt} takes a number >= 1.0 or one of {presets}")
+    value = real_number(pue, opt, f" >= 1.0 (or a preset: {presets})")
     if value < 1.0:
         raise ConfigError(
-            f"pue must be >= 1.0 (facility energy / IT energy; 1.0 adds nothing), got {pue!r}; "
-            "an overhead of 15 % is pue=1.15"
+            f"{opt} must be >= 1.0 (facility energy / IT energy; 1.0 adds nothing), got {pue!r}; "
+            "an overhead of 15 % is a PUE of 1.15"
         )
     if value > MAX_PLAUSIBLE_PUE:
         raise ConfigError(
-            f"pue={value:g} is implausibly high (data centres run at 1.1-2.5); "
-            "an overhead of 15 % is pue=1.15"
+            f"{opt} {value:g} is implausibly high (data centres run at 1.1-2.5); "
+            "an overhead of 15 % is a PUE of 1.15"
         )
     return value
 
 
-def validate_price(price: object) -> float | None:
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def validate_price(price: object, opt: str = "electricity_price=") -> float | None:
     """Return an electricity price per kWh as a float, or ``None`` when no price is given.
 
     The price is in the user's currency per kWh; zero is allowed.
@@ -90,4 +88,4 @@ def validate_price(price: object) -> float | None:
     """
     if price is None:
         return None
-    return nonnegative_number(price, "electricity_price", unit="per kWh", example="0.25")
+    return nonnegative(price, opt, "per kWh")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from wattprint.core.carbon.intensity import WORLD_AVERAGE, Intensity
 from wattprint.core.datafiles import read_data
 from wattprint.core.errors import CarbonDataError
+from wattprint.core.naming import PYTHON, Naming
 
 __all__ = ["KINDS", "Row", "Source", "lookup", "normalise", "row_for", "rows", "sources", "suggest"]
 
@@ -222,13 +223,14 @@ def suggest(key: str, kind: str | None = None, n: int = 5) -> list[str]:
     return found[:n]
 
 
-def lookup(key: str, kind: str | None = None) -> Intensity:
+def lookup(key: str, kind: str | None = None, naming: Naming = PYTHON) -> Intensity:
     """The bundled intensity for a location key.
 
     Args:
         key: a country, region or cloud key (see the module docstring); ``"world"`` gives
             :data:`WORLD_AVERAGE`.
         kind: ``"country"``, ``"region"``, ``"cloud"``, or ``None`` to try them in that order.
+        naming: how the caller spells options, for the advice in the error message.
 
     Returns:
         An :class:`Intensity` with ``located_by="argument"``.
@@ -245,18 +247,18 @@ def lookup(key: str, kind: str | None = None) -> Intensity:
         row = _find(key, k)
         if row is not None:
             return row.intensity()
-    raise CarbonDataError(_unknown_message(key, kind))
+    raise CarbonDataError(_unknown_message(key, kind, naming))
 
 
-def _unknown_message(key: str, kind: str | None) -> str:
+def _unknown_message(key: str, kind: str | None, naming: Naming) -> str:
     what = f"{kind} key" if kind else "location key"
     message = f"unknown {what} {key!r}"
     if kind is not None:
         for other in KINDS:
             if other != kind and _find(key, other) is not None:
-                return f"{message}: {key!r} is a {other} key; pass it as {other}={key!r}"
+                return f"{message}: {key!r} is a {other} key; pass it as {naming.example(other, key)}"
     close = suggest(key, kind)
     if close:
         message += "; closest matches: " + ", ".join(close)
     hint = f" --list {kind}" if kind else " --list"
-    return message + f". See `wattprint intensity{hint}` for every key, or pass carbon_intensity= (gCO2e/kWh)"
+    return message + f". See `wattprint intensity{hint}` for every key, or pass {naming('carbon_intensity')} (gCO2e/kWh)"

@@ -31,7 +31,8 @@ from typing import Any
 
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import SensorError
-from wattprint.core.sensors.base import COUNTER, Discovery, Sensor
+from wattprint.core.measurement import COUNTER
+from wattprint.core.sensors.base import Discovery, Sensor
 from wattprint.core.sensors.gpu_common import (
     FROM_ENV,
     FromEnv,

@@ -1,7 +1,7 @@
 """The sensor interface every energy source implements.
 
-A sensor reports **cumulative energy in joules** for one *domain* (``cpu``, ``gpu``, ``ram``)
-since it was created. The meter takes two readings to make a window, so a sensor never needs to
+A sensor reports **cumulative energy in joules** for one *domain* (``cpu``, ``gpu``, ``ram``;
+the vocabulary is :mod:`wattprint.core.measurement`'s) since it was created. The meter takes two readings to make a window, so a sensor never needs to
 know about windows. How the joules were obtained is its ``method``:
 
 * ``counter``   -- a hardware energy counter (RAPL ``energy_uj``, NVML total energy, amdsmi);
@@ -20,19 +20,7 @@ from dataclasses import dataclass, field
 
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import SensorError
-
-CPU = "cpu"
-GPU = "gpu"
-RAM = "ram"
-
-COUNTER = "counter"
-SAMPLED = "sampled"
-ESTIMATED = "estimated"
-
-#: Weakest first: a domain made of several sensors is labelled with its weakest method.
-METHOD_RANK = {ESTIMATED: 0, SAMPLED: 1, COUNTER: 2}
-#: Domains measured once per node in distributed runs (not per rank).
-HOST_DOMAINS = frozenset({CPU, RAM})
+from wattprint.core.measurement import ESTIMATED, SAMPLED
 
 
 class Sensor(ABC):

@@ -35,7 +35,8 @@ from itertools import pairwise
 
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import ConfigError
-from wattprint.core.sensors.base import CPU, ESTIMATED, IntegratingSensor
+from wattprint.core.measurement import CPU, ESTIMATED
+from wattprint.core.sensors.base import IntegratingSensor
 from wattprint.core.sensors.cpu_info import (
     MEDIAN,
     OVERRIDE,

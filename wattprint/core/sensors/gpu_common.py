@@ -20,7 +20,8 @@ from typing import Any, Protocol, TypeVar
 
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import SensorError
-from wattprint.core.sensors.base import GPU, Discovery, PowerSampledSensor, Sensor
+from wattprint.core.measurement import GPU
+from wattprint.core.sensors.base import Discovery, PowerSampledSensor, Sensor
 
 log = logging.getLogger(__name__)
 

@@ -34,14 +34,8 @@ from typing import Any
 
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import SensorError
-from wattprint.core.sensors.base import (
-    COUNTER,
-    ESTIMATED,
-    Discovery,
-    IntegratingSensor,
-    Sensor,
-    Unwrapper,
-)
+from wattprint.core.measurement import COUNTER, ESTIMATED
+from wattprint.core.sensors.base import Discovery, IntegratingSensor, Sensor, Unwrapper
 from wattprint.core.sensors.gpu_common import (
     FROM_ENV,
     FromEnv,

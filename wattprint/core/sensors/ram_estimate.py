@@ -35,7 +35,8 @@ from typing import Any
 
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import ConfigError, SensorError
-from wattprint.core.sensors.base import ESTIMATED, RAM, PowerSampledSensor
+from wattprint.core.measurement import ESTIMATED, RAM
+from wattprint.core.sensors.base import PowerSampledSensor
 from wattprint.core.sensors.cpu_info import CGROUP_ROOT, cgroup_dirs, read_cgroup_file
 from wattprint.core.sensors.process import MACHINE, PROCESS, ProcessTree, check_scope
 

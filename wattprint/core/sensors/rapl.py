@@ -31,7 +31,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from wattprint.core.errors import SensorError
-from wattprint.core.sensors.base import COUNTER, CPU, RAM, Discovery, Sensor, Unwrapper
+from wattprint.core.measurement import COUNTER, CPU, RAM
+from wattprint.core.sensors.base import Discovery, Sensor, Unwrapper
 from wattprint.core.units import uj_to_j
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The ``wattprint intensity`` subcommand.
+"""``wattprint intensity``: bundled carbon-intensity figures with their provenance.
 
     wattprint intensity FR                  # one figure with basis, year, source and licence
     wattprint intensity aws:us-east-1 --json
@@ -20,17 +20,18 @@ from wattprint.core.carbon.intensity import Intensity
 from wattprint.core.carbon.location import locate, lookup_key
 from wattprint.core.carbon.table import KINDS, rows
 from wattprint.core.errors import CarbonDataError, ConfigError
+from wattprint.core.naming import CLI
 
-__all__ = ["add_intensity_parser", "run_intensity"]
+__all__ = ["add_parser", "run"]
 
 EXIT_OK = 0
 EXIT_UNKNOWN_KEY = 2
 
 
-def add_intensity_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``intensity`` to an ``argparse`` subparsers object and return its parser.
 
-    The parser's default ``func`` is :func:`run_intensity`: call ``args.func(args)``.
+    The parser's default ``func`` is :func:`run`: call ``args.func(args)``.
     """
     parser = subparsers.add_parser(
         "intensity",
@@ -47,11 +48,11 @@ def add_intensity_parser(subparsers: Any) -> argparse.ArgumentParser:
                         choices=(*KINDS, "all"), metavar="{country,region,cloud}",
                         help="list the bundled keys (all kinds when no kind is given)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.set_defaults(func=run_intensity)
+    parser.set_defaults(func=run)
     return parser
 
 
-def run_intensity(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``wattprint intensity``; returns the exit status (0, or 2 for an unknown key)."""
     list_kind = getattr(args, "list_kind", None)
     as_json = bool(getattr(args, "json", False))
@@ -60,7 +61,7 @@ def run_intensity(args: argparse.Namespace) -> int:
         return EXIT_OK
     key = getattr(args, "key", None)
     try:
-        intensity = lookup_key(key, getattr(args, "kind", None)) if key else locate()
+        intensity = lookup_key(key, getattr(args, "kind", None), CLI) if key else locate(naming=CLI)
     except (CarbonDataError, ConfigError) as exc:
         print(f"wattprint intensity: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN_KEY

@@ -7,15 +7,15 @@ import json
 
 import pytest
 
-from wattprint.core.carbon.cli import add_intensity_parser, run_intensity
+from wattprint.commands import intensity
 from wattprint.core.carbon.table import rows
 
 
 def run(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="wattprint")
-    add_intensity_parser(parser.add_subparsers(dest="command"))
+    intensity.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["intensity", *argv])
-    assert args.func is run_intensity
+    assert args.func is intensity.run
     return args.func(args)
 
 

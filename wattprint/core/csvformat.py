@@ -1,0 +1,342 @@
+"""The emissions CSV, both ways: columns, the formula guard, encoding a record, decoding a row.
+
+The first 13 columns are ECO2AI's, names and order exact, so its readers and ours read each
+other's files; wattprint's own columns follow. Two layouts, told apart by the header:
+
+* **wattprint** (a ``pue`` column): ``power_consumption(kWh)`` and ``energy_kwh_<domain>`` are
+  IT energy, ``pue`` says the facility overhead;
+* **ECO2AI** (no ``pue`` column): every energy cell is facility energy (IT x PUE), as ECO2AI
+  writes it, since the file has nowhere to say the overhead. wattprint appends to such a file
+  in its own columns and meaning.
+
+``CO2_emissions(kg)`` is the same figure in both. Text cells that a spreadsheet would run as a
+formula (starting with ``= + - @``, tab or CR) get a leading ``'`` (:func:`guard`), and so do
+cells starting with ``'`` itself, so that :func:`unguard` can undo it exactly. The sink
+(:mod:`wattprint.core.sinks`) writes with :func:`encode_row` and ``wattprint report`` reads
+with :func:`decode_row`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
+
+from wattprint.core.footprint import Carbon, Footprint, facility_kwh
+from wattprint.core.measurement import DOMAINS, Measurement
+from wattprint.core.record import EnergyRecord, Labels
+
+ECO2AI_COLUMNS = (
+    "id",
+    "project_name",
+    "experiment_description",
+    "epoch",
+    "start_time",
+    "duration(s)",
+    "power_consumption(kWh)",
+    "CO2_emissions(kg)",
+    "CPU_name",
+    "GPU_name",
+    "OS",
+    "region/country",
+    "cost",
+)
+# Optional per-domain columns of some ECO2AI files; like its total, facility energy in kWh.
+ECO2AI_DOMAIN_COLUMNS = {"cpu": "CPU_consumption(kWh)", "gpu": "GPU_consumption(kWh)", "ram": "RAM_consumption(kWh)"}
+EXTENDED_COLUMNS = (
+    "window",
+    "interrupted",
+    *(f"energy_kwh_{d}" for d in DOMAINS),
+    *(f"method_{d}" for d in DOMAINS),
+    "failed_domains",
+    "power_w",
+    "intensity_g_per_kwh",
+    "intensity_key",
+    "intensity_source",
+    "intensity_basis",
+    "intensity_year",
+    "located_by",
+    "intensity_readings",
+    "pue",
+    "currency",
+    "scope",
+    "host",
+    "rank",
+    "local_rank",
+    "world_size",
+    "parameters",
+)
+COLUMNS = ECO2AI_COLUMNS + EXTENDED_COLUMNS
+#: Cells that cannot be read without these; a row lacking one is damaged.
+REQUIRED_COLUMNS = ("project_name", "duration(s)", "power_consumption(kWh)", "CO2_emissions(kg)")
+
+WATTPRINT = "wattprint"
+ECO2AI = "eco2ai"
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # ECO2AI's, in UTC here
+
+# Spreadsheets run a cell starting with = + - @ (and tab or CR before them) as a formula. The
+# escape character itself is in the list, so that an escaped cell is never ambiguous.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+# A cell holding any of these is quoted, so that no text can end a row or a cell early.
+_QUOTE_IF = frozenset(',"\r\n\x00')
+_MISSING = frozenset({"", "n/a", "na", "nan", "none", "null"})
+_TRUE = frozenset({"true", "1", "yes"})
+# Reading only: compiled (and cached) by the re module on first use, not at import.
+_ECO2AI_EPOCH = r"epoch:\s*(-?\d+)\s*(.*)"
+_NAMED_WINDOW = r"(.+?)\s+(-?\d+|N/A)"
+
+
+class RowError(ValueError):
+    """A row that cannot be read; the message names the cell and why (the caller adds the file and line)."""
+
+
+def guard(text: str) -> str:
+    """``text`` as a cell no spreadsheet runs as a formula (CSV injection)."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def unguard(text: str) -> str:
+    """The text :func:`guard` was given: ``unguard(guard(t)) == t`` for every ``t``."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
+
+
+def layout_of(header: Sequence[str]) -> str | None:
+    """:data:`WATTPRINT` or :data:`ECO2AI` for a header of either kind, None for any other CSV."""
+    if tuple(c.strip() for c in header[: len(ECO2AI_COLUMNS)]) != ECO2AI_COLUMNS:
+        return None
+    return WATTPRINT if "pue" in header else ECO2AI
+
+
+def line(cells: Sequence[str]) -> str:
+    """One CSV line (RFC 4180, ``\\n`` ended): cells holding a comma, quote, CR, LF or NUL are quoted."""
+    return ",".join('"' + c.replace('"', '""') + '"' if _QUOTE_IF.intersection(c) else c for c in cells) + "\n"
+
+
+def encode_row(record: EnergyRecord, columns: Sequence[str] = COLUMNS) -> str:
+    """The line for ``record`` in a file with ``columns`` (its layout decides what energy means)."""
+    cells = _cells(record, facility=layout_of(columns) != WATTPRINT)
+    return line([cells.get(c, "") for c in columns])
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def _cells(record: EnergyRecord, *, facility: bool) -> dict[str, str]:
+    labels, m, carbon, fp = record.labels, record.measurement, record.carbon, record.footprint
+
+    def energy(kwh: float | None) -> str:
+        return _number(None if kwh is None else facility_kwh(kwh, carbon.pue) if facility else kwh)
+
+    index = "N/A" if labels.index is None else str(labels.index)
+    row = {
+        "id": labels.run_id,
+        "project_name": labels.project_name,
+        "experiment_description": labels.experiment_description,
+        "epoch": index if labels.window in ("epoch", "run") else f"{labels.window} {index}",
+        "start_time": labels.start_time.strftime(TIME_FORMAT) if labels.start_time else "",
+        "duration(s)": _number(m.duration_s),
+        "power_consumption(kWh)": _number(fp.facility_kwh) if facility else _number(m.energy_kwh),
+        "CO2_emissions(kg)": _number(fp.co2_kg),
+        "CPU_name": labels.cpu_name,
+        "GPU_name": labels.gpu_name,
+        "OS": labels.os,
+        "region/country": carbon.intensity_name or carbon.intensity_key,
+        "cost": _number(fp.cost),
+        "window": labels.window,
+        "interrupted": "true" if labels.interrupted else "false",
+        "failed_domains": " ".join(m.failed_domains),
+        "power_w": _number(m.power_w),
+        "intensity_g_per_kwh": _number(carbon.intensity_g_per_kwh),
+        "intensity_key": carbon.intensity_key,
+        "intensity_source": carbon.intensity_source,
+        "intensity_basis": carbon.intensity_basis,
+        "intensity_year": "" if carbon.intensity_year is None else str(carbon.intensity_year),
+        "located_by": carbon.located_by,
+        "intensity_readings": str(carbon.intensity_readings),
+        "pue": _number(carbon.pue),
+        "currency": carbon.currency if fp.cost is not None else "",
+        "scope": labels.scope,
+        "host": labels.host,
+        "rank": str(labels.rank),
+        "local_rank": str(labels.local_rank),
+        "world_size": str(labels.world_size),
+        "parameters": json.dumps(dict(labels.parameters), default=str, sort_keys=True) if labels.parameters else "",
+    }
+    for d in DOMAINS:
+        kwh = m.energy_kwh_by_domain.get(d)
+        row[f"energy_kwh_{d}"] = energy(kwh)
+        row[f"method_{d}"] = m.method_by_domain.get(d, "")
+        row[ECO2AI_DOMAIN_COLUMNS[d]] = _number(None if kwh is None else facility_kwh(kwh, carbon.pue))
+    return {k: guard(v) for k, v in row.items()}
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+class Decoded(NamedTuple):
+    """A row read back: its record, the file's layout, and two cells kept as written, for display.
+
+    ``label`` is the ``epoch`` cell; ``parameters`` the parameters as text (wattprint's JSON,
+    or ECO2AI's ``name: value`` list from its ``epoch`` cell).
+    """
+
+    record: EnergyRecord
+    layout: str
+    label: str
+    parameters: str
+
+
+def parse_epoch(cell: str) -> tuple[str, int | None, str]:
+    """The ``epoch`` cell as ``(window, index, parameters)``.
+
+    ``"N/A"`` -> ``("run", None, "")``; ``"3"`` -> ``("epoch", 3, "")``;
+    ``"epoch: 3, loss: 0.1, "`` (ECO2AI) -> ``("epoch", 3, "loss: 0.1")``;
+    ``"step 7"`` -> ``("step", 7, "")``. Anything else is a window named after the cell.
+    """
+    text = cell.strip()
+    if text.casefold() in _MISSING:
+        return "run", None, ""
+    if re.fullmatch(r"-?\d+", text):
+        return "epoch", int(text), ""
+    m = re.fullmatch(_ECO2AI_EPOCH, text, re.S)
+    if m:
+        params = ", ".join(p.strip() for p in m.group(2).split(",") if p.strip())
+        return "epoch", int(m.group(1)), params
+    m = re.fullmatch(_NAMED_WINDOW, text, re.S)
+    if m:
+        index = None if m.group(2) == "N/A" else int(m.group(2))
+        return m.group(1), index, ""
+    return text, None, ""
+
+
+def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "") -> Decoded:
+    """The row ``cells`` of a file with ``header``; ``run_id`` names a row whose ``id`` is empty.
+
+    Raises:
+        RowError: a required figure is missing, not a number, negative or not finite.
+    """
+    layout = layout_of(header) or ECO2AI
+    cell = _Cells(dict(zip(header, cells)))
+    label = cell.text("epoch")
+    window, index, parameters = parse_epoch(label)
+    measured = Measurement(cell.required("duration(s)"), cell.required("power_consumption(kWh)"))
+    co2_kg = cell.required("CO2_emissions(kg)")
+    if layout == WATTPRINT:
+        window = cell.text("window") or window
+        parameters = cell.text("parameters") or parameters
+        domains = {d: kwh for d in DOMAINS if (kwh := cell.optional(f"energy_kwh_{d}")) is not None}
+        measured = Measurement(measured.duration_s, measured.energy_kwh, domains,
+                               {d: cell.text(f"method_{d}").strip() for d in domains},
+                               tuple(cell.text("failed_domains").split()))
+        pue = cell.optional("pue")
+        pue = pue if pue is not None and pue >= 1.0 else 1.0
+    else:
+        domains = {d: kwh for d, col in ECO2AI_DOMAIN_COLUMNS.items() if (kwh := cell.optional(col)) is not None}
+        measured = Measurement(measured.duration_s, measured.energy_kwh, domains)
+        pue = None
+    footprint = Footprint(facility_kwh(measured.energy_kwh, pue), co2_kg, cell.optional("cost"))
+    intensity = cell.optional("intensity_g_per_kwh") if layout == WATTPRINT else None
+    carbon = Carbon(
+        pue=pue,
+        intensity_g_per_kwh=intensity if intensity is not None else footprint.intensity_g_per_kwh,
+        currency=cell.text("currency"),
+        intensity_key=cell.text("intensity_key"),
+        intensity_name=cell.text("region/country"),
+        intensity_source=cell.text("intensity_source") if layout == WATTPRINT else "ECO2AI",
+        intensity_basis=cell.text("intensity_basis"),
+        intensity_year=cell.integer("intensity_year"),
+        located_by=cell.text("located_by"),
+        intensity_readings=cell.integer("intensity_readings") or 1,
+    )
+    labels = Labels(
+        project_name=cell.text("project_name"),
+        experiment_description=cell.text("experiment_description"),
+        run_id=cell.text("id") or run_id,
+        window=window,
+        index=index,
+        parameters=_parameters(parameters, layout),
+        start_time=_time(cell.text("start_time")),
+        interrupted=cell.text("interrupted").strip().casefold() in _TRUE,
+        scope=cell.text("scope") or "machine",
+        host=cell.text("host"),
+        rank=cell.integer("rank") or 0,
+        local_rank=cell.integer("local_rank") or 0,
+        world_size=cell.integer("world_size") or 1,
+        cpu_name=cell.text("CPU_name"),
+        gpu_name=cell.text("GPU_name"),
+        os=cell.text("OS"),
+    )
+    return Decoded(EnergyRecord(labels, measured, carbon, footprint), layout, label, parameters)
+
+
+class _Cells:
+    """Typed access to one row's cells by column name."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = values
+
+    def text(self, column: str) -> str:
+        # Every cell wattprint writes is guarded, in either layout (it also appends to ECO2AI files).
+        return unguard(self._values.get(column) or "")
+
+    def required(self, column: str) -> float:
+        """A figure the row cannot do without: a finite number >= 0."""
+        raw = self.text(column)
+        text = raw.strip()
+        if text.casefold() in _MISSING:
+            raise RowError(f"{column} is empty; the row is damaged")
+        try:
+            value = float(text)
+        except ValueError:
+            raise RowError(f"{column} is {raw!r}, not a number") from None
+        if not math.isfinite(value) or value < 0:
+            raise RowError(f"{column} is {raw!r}; expected a finite number >= 0")
+        return value
+
+    def optional(self, column: str) -> float | None:
+        """An optional figure: missing, unreadable, negative or infinite cells read as None."""
+        text = self.text(column).strip()
+        if text.casefold() in _MISSING:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+        return value if math.isfinite(value) and value >= 0 else None
+
+    def integer(self, column: str) -> int | None:
+        try:
+            return int(self.text(column).strip())
+        except ValueError:
+            return None
+
+
+def _parameters(text: str, layout: str) -> dict[str, Any]:
+    """wattprint's JSON object, or ECO2AI's ``name: value, ...`` list, as a dict (values as written)."""
+    if not text:
+        return {}
+    if layout == WATTPRINT:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+    pairs = (p.partition(":") for p in text.split(","))
+    return {k.strip(): v.strip() for k, sep, v in pairs if sep and k.strip()}
+
+
+def _time(text: str) -> datetime | None:
+    """A start time as both writers format it (UTC assumed where no zone is given); None if unreadable."""
+    text = text.strip()
+    try:
+        value = datetime.strptime(text, TIME_FORMAT)
+    except ValueError:
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -1,0 +1,89 @@
+"""Where a Tracker's records go, each output's failure kept apart and reported back to the caller.
+
+An output is any object with ``write(record)`` and ``close()`` (the CSV and JSON Lines sinks,
+:class:`wattprint.testing.MemorySink`, your own). :meth:`Outputs.deliver` hands a record to
+each; one that raises does not stop the others, warns once (later failures of the same output
+go to the DEBUG log), and is named in the :class:`Delivery` returned, so the caller knows
+which outputs hold the record.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable
+from typing import NamedTuple, Protocol
+
+from wattprint.core.record import EnergyRecord
+
+log = logging.getLogger(__name__)
+
+
+class Output(Protocol):
+    """Anything that accepts records. ``close()`` releases resources."""
+
+    def write(self, record: EnergyRecord) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def name_of(output: object) -> str:
+    """How messages name an output: its ``name`` (a file path for the sinks), else its repr."""
+    name = getattr(output, "name", None)
+    return name if isinstance(name, str) and name else repr(output)
+
+
+class Delivery(NamedTuple):
+    """Which outputs took a record (``written``) and which failed, with why (``failed``)."""
+
+    written: tuple[Output, ...] = ()
+    failed: tuple[tuple[Output, str], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every output took the record."""
+        return not self.failed
+
+    def wrote(self, output: object) -> bool:
+        return any(o is output for o in self.written)
+
+
+class Outputs:
+    """The outputs of one Tracker, in order."""
+
+    def __init__(self, outputs: Iterable[Output]) -> None:
+        self.outputs: tuple[Output, ...] = tuple(outputs)
+        self._warned: set[int] = set()
+
+    def deliver(self, record: EnergyRecord) -> Delivery:
+        """Write ``record`` to every output; never raises."""
+        written: list[Output] = []
+        failed: list[tuple[Output, str]] = []
+        for output in self.outputs:
+            try:
+                output.write(record)
+            except Exception as exc:  # one output's fault must neither stop the others nor training
+                failed.append((output, f"{type(exc).__name__}: {exc}"))
+                self._report(output, exc)
+            else:
+                written.append(output)
+        return Delivery(tuple(written), tuple(failed))
+
+    def _report(self, output: Output, exc: Exception) -> None:
+        if id(output) in self._warned:
+            log.debug("wattprint: %s failed again: %s", name_of(output), exc)
+            return
+        self._warned.add(id(output))
+        warnings.warn(
+            f"wattprint: could not write to {name_of(output)} ({exc}); records are still returned "
+            f"and logged, but this output will miss them.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+    def close(self) -> None:
+        for output in self.outputs:
+            try:
+                output.close()
+            except Exception as exc:  # an output failing to close must not hide the record
+                log.debug("closing %s failed: %s", name_of(output), exc)

@@ -1,0 +1,208 @@
+"""Settings: every option of the Tracker and the callbacks, validated once, in one picklable object.
+
+The Tracker, the three framework callbacks, ``@wattprint.track`` and the command line all
+build their configuration here, so every option has one rule and one message::
+
+    settings = Settings.build({"country": "FR", "pue": "aws"})          # errors say country=, pue=
+    settings = Settings.build(values, naming=CLI)                        # errors say --country, --pue
+    Tracker(settings=settings); EmissionsCallback(settings=settings)
+
+``given`` names the options the caller passed, as opposed to those left at their defaults: it
+comes from how the call was made (:func:`accepts_settings`), never from comparing values with
+the defaults, so passing a default explicitly still counts as passing it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from wattprint.core import validate
+from wattprint.core.distributed import RankInfo
+from wattprint.core.errors import ConfigError
+from wattprint.core.naming import PYTHON, Naming
+
+DEFAULT_OUTPUT_FILE = "emissions.csv"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated options (units in the names where they have one). Build with :meth:`build`.
+
+    Location: ``country``, ``region``, ``cloud`` (keys, see ``wattprint intensity --list``),
+    ``carbon_intensity`` (gCO2e/kWh, overrides the location), ``live`` (a live provider name or
+    object). Carbon: ``pue`` (>= 1.0), ``electricity_price`` (per kWh, in ``currency``).
+    Outputs: ``output_file`` (CSV, None for none), ``jsonl_file``. Measurement:
+    ``measure_period`` (s), ``scope`` (``"machine"`` or ``"process"``), ``measure_host``
+    (None: local rank 0 only), ``gpu``, ``ranks``. Callbacks: ``prefix`` of the logged keys and
+    ``on_error`` (``"warn"`` or ``"raise"``).
+    """
+
+    project_name: str = "wattprint"
+    experiment_description: str = ""
+    country: str | None = None
+    region: str | None = None
+    cloud: str | None = None
+    carbon_intensity: float | None = None
+    live: Any = None
+    pue: float = 1.0
+    electricity_price: float | None = None
+    currency: str = "USD"
+    output_file: str | None = DEFAULT_OUTPUT_FILE
+    jsonl_file: str | None = None
+    measure_period: float = 1.0
+    scope: str = "machine"
+    measure_host: bool | None = None
+    gpu: bool = True
+    ranks: RankInfo | None = None
+    prefix: str = "emissions/"
+    on_error: str = "warn"
+    #: The options the caller passed explicitly.
+    given: frozenset[str] = field(default=frozenset(), compare=False)
+    #: How messages spell the options for this caller.
+    naming: Naming = field(default=PYTHON, compare=False)
+
+    @classmethod
+    def build(cls, values: Mapping[str, Any] | None = None, *, naming: Naming = PYTHON) -> Settings:
+        """Validate ``values`` (option name -> value; those left out keep their defaults).
+
+        Raises:
+            ConfigError, CarbonDataError: a bad value, named as ``naming`` spells it.
+            TypeError: a name that is no option (with the closest one).
+        """
+        values = dict(values or {})
+        unknown = [name for name in values if name not in OPTIONS]
+        if unknown:
+            raise TypeError(_unknown_option(unknown[0]))
+        checked = {name: _CHECKS[name](value, naming(name)) if name in _CHECKS else value for name, value in values.items()}
+        settings = cls(**checked, given=frozenset(values), naming=naming)
+        if "live" in values and values["live"] is not None:
+            _check_live(values["live"], naming("live"))
+        from wattprint.core.carbon.location import (
+            check_location,  # deferred: the tables load on use
+        )
+
+        check_location(settings.country, settings.region, settings.cloud, naming)
+        return settings
+
+    def spelled(self, *names: str) -> str:
+        """``"pue=, scope="``: options as this caller spells them, for messages."""
+        return ", ".join(self.naming(n) for n in names)
+
+
+OPTIONS = tuple(f.name for f in fields(Settings) if f.name not in ("given", "naming"))
+#: The options that configure a Tracker (the callbacks' own are prefix and on_error).
+TRACKER_OPTIONS = tuple(o for o in OPTIONS if o not in ("prefix", "on_error"))
+
+
+def _optional(check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    return lambda value, opt: None if value is None else check(value, opt)
+
+
+def _location_key(value: object, opt: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{opt} must be a non-empty location key such as 'FR', got {value!r}")
+    return value
+
+
+def _ranks(value: object, opt: str) -> RankInfo:
+    if not isinstance(value, RankInfo):
+        raise ConfigError(f"{opt} must be a wattprint.RankInfo(rank, local_rank, world_size), got {value!r}")
+    return value
+
+
+def _pue(value: object, opt: str) -> float:
+    from wattprint.core.carbon.pue import validate_pue
+
+    return validate_pue(value, opt)
+
+
+def _g_per_kwh(value: object, opt: str) -> float:
+    from wattprint.core.carbon.intensity import validate_g_per_kwh
+
+    return validate_g_per_kwh(value, opt)
+
+
+def _check_live(value: object, opt: str) -> None:
+    if not isinstance(value, str) and not callable(getattr(value, "current", None)):
+        raise ConfigError(f"{opt} must be a live provider name such as 'uk' or an object with current(), got {value!r}")
+
+
+_CHECKS: dict[str, Callable[[Any, str], Any]] = {
+    "project_name": functools.partial(validate.text, required="resnet50-imagenet"),
+    "experiment_description": validate.text,
+    "country": _optional(_location_key),
+    "region": _optional(_location_key),
+    "cloud": _optional(_location_key),
+    "carbon_intensity": _optional(_g_per_kwh),
+    "pue": _pue,
+    "electricity_price": _optional(lambda v, opt: validate.nonnegative(v, opt, "per kWh")),
+    "currency": functools.partial(validate.text, limit=validate.MAX_CURRENCY_CHARS),
+    "output_file": validate.path,
+    "jsonl_file": validate.path,
+    "measure_period": validate.measure_period,
+    "scope": lambda v, opt: validate.choice(v, opt, validate.SCOPES),
+    "measure_host": functools.partial(validate.flag, optional=True),
+    "gpu": validate.flag,
+    "ranks": _optional(_ranks),
+    "prefix": lambda v, opt: validate.text(v, opt, limit=validate.MAX_NAME_CHARS),
+    "on_error": lambda v, opt: validate.choice(v, opt, validate.ON_ERROR),
+}
+
+
+def _unknown_option(name: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, OPTIONS, n=1)
+    return f"unexpected option {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+
+
+Translate = Callable[[dict[str, Any], frozenset[str]], tuple[dict[str, Any], dict[str, str]]]
+
+
+def accepts_settings(*, extra: str | None = None, translate: Translate | None = None) -> Callable:
+    """Decorate an ``__init__`` whose parameters include options: it then receives ``settings=``.
+
+    The call is bound to the signature (a wrong argument is the usual ``TypeError``, naming the
+    class); the options it passed are validated into one :class:`Settings`, with ``given``
+    telling them from defaults, and the ``__init__`` is called with that object as
+    ``settings=`` and its other arguments unchanged. A caller may pass a ready ``settings=``
+    instead of the options, not both. ``extra`` names a ``**kwargs`` parameter whose entries
+    ``translate`` maps to options (another tool's names for them) and to the names the caller
+    used, for messages.
+    """
+
+    def decorate(init: Callable) -> Callable:
+        signature = inspect.signature(init)
+        options = [name for name in signature.parameters if name in OPTIONS]
+
+        @functools.wraps(init)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+            try:
+                bound = signature.bind(self, *args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"{type(self).__name__}() {exc}") from None
+            passed = bound.arguments
+            values = {name: passed.pop(name) for name in options if name in passed}
+            naming = PYTHON
+            foreign = passed.pop(extra, None) if extra is not None else None
+            if foreign and translate is not None:
+                renamed, aliases = translate(foreign, frozenset(values))
+                values.update(renamed)
+                naming = naming.aliased(aliases)
+            ready = passed.pop("settings", None)
+            if ready is not None and values:
+                raise ConfigError(
+                    f"pass either settings= or individual options ({', '.join(naming(n) for n in values)}), not both."
+                )
+            if ready is not None and not isinstance(ready, Settings):
+                raise ConfigError(f"settings= must be a wattprint.Settings, got {type(ready).__name__}.")
+            passed.pop("self", None)
+            init(self, settings=ready or Settings.build(values, naming=naming), **passed)
+
+        return wrapper
+
+    return decorate
