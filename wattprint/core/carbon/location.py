@@ -199,7 +199,8 @@ def _explicit(country: str | None, region: str | None, cloud: str | None,
             found.append((kind, key, lookup_key(key, kind, naming)))
         except CarbonDataError as exc:
             raise CarbonDataError(f"{env_vars[kind]}={key!r}: {exc}" if env_vars else str(exc)) from None
-    countries = {kind: _country_of(hit.key) for kind, _key, hit in found}
+    # Agreement needs two keys: a single one loads no other table.
+    countries = {kind: _country_of(hit.key) for kind, _key, hit in found} if len(found) > 1 else {}
     if len({c for c in countries.values() if c}) > 1:
         detail = ", ".join(f"{example(kind, key)} ({countries[kind]})" for kind, key, _ in found)
         raise ConfigError(f"the location settings disagree: {detail}; give only one of them")

@@ -18,7 +18,8 @@ from __future__ import annotations
 import io
 import re
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from wattprint.core.carbon.intensity import WORLD_AVERAGE, Intensity
 from wattprint.core.datafiles import read_data
@@ -32,8 +33,9 @@ _CLOUD_PROVIDERS = ("aws", "gcp", "azure")
 _WORLD_KEYS = ("world", "global")
 
 
-@dataclass(frozen=True)
-class Source:
+# Named tuples, not dataclasses: hundreds of rows are built on the first lookup, and a named
+# tuple is cheaper to define at import and to build per row; both are immutable.
+class Source(NamedTuple):
     """One dataset the tables draw from (a row of ``data/sources.csv``)."""
 
     id: str
@@ -43,8 +45,7 @@ class Source:
     url: str
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One bundled figure. ``zone`` is the Electricity Maps zone the figure is for, if any."""
 
     kind: str
@@ -75,14 +76,72 @@ class Row:
 
 
 class _Tables:
-    """The parsed tables. A plain class: a dataclass here costs import time for nothing."""
+    """The parsed tables, one kind at a time: a country lookup parses no region or cloud file.
 
-    def __init__(self, sources: dict[str, Source], by_kind: dict[str, tuple[Row, ...]],
-                 index: dict[str, dict[str, Row]], by_key: dict[str, Row]) -> None:
-        self.sources = sources
-        self.by_kind = by_kind
-        self.index = index  # kind -> normalised spelling -> row
-        self.by_key = by_key  # canonical key -> row (keys are unique across kinds)
+    A plain class: a dataclass here costs import time for nothing.
+    """
+
+    # The files each kind needs; Electricity Maps' file holds region and cloud rows alike.
+    FILES = {"country": ("countries.csv",), "region": ("regions.csv", "electricitymaps.csv"),
+             "cloud": ("cloud.csv", "electricitymaps.csv")}
+
+    def __init__(self) -> None:
+        self.sources: dict[str, Source] = {}
+        self.by_kind: dict[str, tuple[Row, ...]] = {}  # the kinds parsed so far
+        self.index: dict[str, dict[str, Row]] = {}  # kind -> normalised spelling -> row
+        self.by_key: dict[str, Row] = {}  # canonical key -> row (keys are unique across kinds)
+        self._rows: dict[str, list[Row]] = {k: [] for k in KINDS}
+        self._files: set[str] = set()
+        self._iso2_of: dict[str, str] = {}
+
+    def load(self, kind: str) -> None:
+        """Parse what ``kind`` needs (and the countries every kind refers to), then index it."""
+        if not self.sources:
+            self.sources = {r["id"]: Source(r["id"], r["name"], r["basis"], r["licence"], r["url"])
+                            for r in read_csv("sources.csv")}
+        for name in ("countries.csv", *self.FILES[kind]):
+            if name not in self._files:
+                self._parse(name)
+                self._files.add(name)
+        self.index[kind] = _index(kind, self._rows[kind])
+        self.by_key.update((r.key, r) for r in self._rows[kind])
+        self.by_kind[kind] = tuple(sorted(self._rows[kind], key=lambda r: r.key))  # last: it marks the kind ready
+
+    def _parse(self, name: str) -> None:
+        records = read_csv(name)
+        if name == "countries.csv":
+            self._iso2_of = {r["iso3"]: r["iso2"] for r in records}
+            for r in records:
+                aliases = tuple(a for a in r["aliases"].split("|") if a)
+                self._add("country", r, r["iso2"], r["iso3"], aliases=aliases)
+            return
+        for r in records:
+            kind = r.get("kind") or ("region" if name == "regions.csv" else "cloud")
+            self._add(kind, r, r["key"], r["country_iso3"], **({"zone": r["zone"]} if "zone" in r else {}))
+
+    def _add(self, kind: str, r: dict[str, str], key: str, iso3: str, **extra: object) -> None:
+        self._rows[kind].append(Row(kind, key, r["name"], iso3, float(r["g_per_kwh"]), int(r["year"]),
+                                    self.sources[r["source_id"]], iso2=self._iso2_of.get(iso3, ""),
+                                    **extra))  # type: ignore[arg-type]
+
+
+def _index(kind: str, rows: list[Row]) -> dict[str, Row]:
+    """Every accepted spelling of a key of ``kind``, normalised, to its row."""
+    index: dict[str, Row] = {}
+    if kind == "country":
+        for row in rows:
+            for spelling in (row.key, row.country_iso3, row.name, *row.aliases):
+                index.setdefault(normalise(spelling), row)
+        return index
+    bare: dict[str, list[Row]] = {}
+    for row in rows:
+        index[row.key.casefold()] = row
+        if kind == "cloud":
+            bare.setdefault(row.key.split(":", 1)[1].casefold(), []).append(row)
+    for name, matches in bare.items():
+        if len(matches) == 1:  # a bare region name only where one provider uses it
+            index.setdefault(name, matches[0])
+    return index
 
 
 _lock = threading.Lock()
@@ -111,69 +170,35 @@ def read_csv(name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(body)))
 
 
-def _load() -> _Tables:
-    try:
-        srcs = {
-            r["id"]: Source(r["id"], r["name"], r["basis"], r["licence"], r["url"])
-            for r in read_csv("sources.csv")
-        }
-        countries = read_csv("countries.csv")
-        iso2_of = {r["iso3"]: r["iso2"] for r in countries}
-
-        def row(kind: str, r: dict[str, str], key: str, iso3: str, **extra: object) -> Row:
-            return Row(kind, key, r["name"], iso3, float(r["g_per_kwh"]), int(r["year"]),
-                       srcs[r["source_id"]], iso2=iso2_of.get(iso3, ""), **extra)  # type: ignore[arg-type]
-
-        out: dict[str, list[Row]] = {k: [] for k in KINDS}
-        for r in countries:
-            aliases = tuple(a for a in r["aliases"].split("|") if a)
-            out["country"].append(row("country", r, r["iso2"], r["iso3"], aliases=aliases))
-        for r in read_csv("regions.csv"):
-            out["region"].append(row("region", r, r["key"], r["country_iso3"]))
-        for r in read_csv("cloud.csv"):
-            out["cloud"].append(row("cloud", r, r["key"], r["country_iso3"]))
-        for r in read_csv("electricitymaps.csv"):
-            out[r["kind"]].append(row(r["kind"], r, r["key"], r["country_iso3"], zone=r["zone"]))
-    except (OSError, KeyError, ValueError) as exc:  # a broken install, not a user mistake
-        raise CarbonDataError(
-            f"the bundled carbon-intensity tables could not be read ({exc!r}); reinstall wattprint "
-            "or pass carbon_intensity= (gCO2e/kWh)"
-        ) from exc
-
-    index: dict[str, dict[str, Row]] = {k: {} for k in KINDS}
-    for row in out["country"]:
-        for spelling in (row.key, row.country_iso3, row.name, *row.aliases):
-            index["country"].setdefault(normalise(spelling), row)
-    for row in out["region"]:
-        index["region"][row.key.casefold()] = row
-    bare: dict[str, list[Row]] = {}
-    for row in out["cloud"]:
-        index["cloud"][row.key.casefold()] = row
-        bare.setdefault(row.key.split(":", 1)[1].casefold(), []).append(row)
-    for name, matches in bare.items():
-        if len(matches) == 1:
-            index["cloud"].setdefault(name, matches[0])
-    by_kind = {k: tuple(sorted(v, key=lambda r: r.key)) for k, v in out.items()}
-    by_key = {r.key: r for k in KINDS for r in by_kind[k]}
-    return _Tables(srcs, by_kind, index, by_key)
-
-
-def _get() -> _Tables:
+def _get(*kinds: str) -> _Tables:
+    """The tables with ``kinds`` parsed (every kind when none is named), parsing on first use."""
     global _tables
-    if _tables is None:
-        with _lock:
-            if _tables is None:
-                _tables = _load()
-    return _tables
+    wanted = kinds or KINDS
+    tables = _tables
+    if tables is not None and all(k in tables.by_kind for k in wanted):
+        return tables
+    with _lock:
+        if _tables is None:
+            _tables = _Tables()
+        try:
+            for kind in wanted:
+                if kind not in _tables.by_kind:
+                    _tables.load(kind)
+        except (OSError, KeyError, ValueError) as exc:  # a broken install, not a user mistake
+            raise CarbonDataError(
+                f"the bundled carbon-intensity tables could not be read ({exc!r}); reinstall wattprint "
+                "or pass carbon_intensity= (gCO2e/kWh)"
+            ) from exc
+        return _tables
 
 
 def rows(kind: str | None = None) -> tuple[Row, ...]:
     """Every bundled row of one kind (``"country"``, ``"region"``, ``"cloud"``) or of all kinds."""
-    tables = _get()
     if kind is None:
+        tables = _get()
         return tuple(r for k in KINDS for r in tables.by_kind[k])
     _check_kind(kind)
-    return tables.by_kind[kind]
+    return _get(kind).by_kind[kind]
 
 
 def row_for(key: str) -> Row | None:
@@ -183,7 +208,7 @@ def row_for(key: str) -> Row | None:
 
 def sources() -> dict[str, Source]:
     """The datasets behind the tables, by id."""
-    return dict(_get().sources)
+    return dict(_get("country").sources)
 
 
 def _check_kind(kind: str | None) -> None:
@@ -192,7 +217,7 @@ def _check_kind(kind: str | None) -> None:
 
 
 def _find(key: str, kind: str) -> Row | None:
-    index = _get().index[kind]
+    index = _get(kind).index[kind]
     if kind == "country":
         return index.get(normalise(key))
     spelling = key.strip().casefold()
