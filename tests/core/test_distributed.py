@@ -1,3 +1,4 @@
+from wattprint import Tracker
 from wattprint.core.distributed import rank_info
 
 
@@ -38,3 +39,33 @@ def test_lightning_subprocess_launcher_sets_no_rank():
     info = rank_info({"NODE_RANK": "1", "LOCAL_RANK": "1", "WORLD_SIZE": "4", "LOCAL_WORLD_SIZE": "2"})
     assert (info.rank, info.local_rank, info.world_size) == (3, 1, 4)
     assert rank_info({"NODE_RANK": "0", "LOCAL_RANK": "1", "WORLD_SIZE": "2"}).rank == 1
+
+
+def test_the_processes_of_one_job_derive_one_run_id_from_the_launcher(monkeypatch):
+    import itertools
+
+    from wattprint.core import distributed
+    from wattprint.testing import FakeClock, FakeSensor
+
+    def started_in_a_new_process(env):
+        monkeypatch.setattr(distributed, "_runs_started", itertools.count())
+        clock = FakeClock()
+        tracker = Tracker(sensors=[FakeSensor("gpu", clock=clock)], clock=clock, carbon_intensity=1,
+                          output_file=None, environ=env)
+        tracker.start()
+        tracker.stop()
+        return tracker.run_id
+
+    torchrun = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2", "TORCHELASTIC_RUN_ID": "job-7"}
+    assert started_in_a_new_process(torchrun) == started_in_a_new_process({**torchrun, "RANK": "1", "LOCAL_RANK": "1"})
+    restarted = {**torchrun, "TORCHELASTIC_RESTART_COUNT": "1"}
+    assert started_in_a_new_process(restarted) != started_in_a_new_process(torchrun)
+    slurm = {"SLURM_PROCID": "0", "SLURM_STEP_NUM_TASKS": "2", "SLURM_JOB_ID": "42", "SLURM_STEP_ID": "0"}
+    assert started_in_a_new_process(slurm) == started_in_a_new_process({**slurm, "SLURM_PROCID": "1"})
+    # Without a name for the job (torchrun's default "none"), or in a single process: a fresh id.
+    unnamed = {**torchrun, "TORCHELASTIC_RUN_ID": "none"}
+    assert started_in_a_new_process(unnamed) != started_in_a_new_process(unnamed)
+    single = {"TORCHELASTIC_RUN_ID": "job-7"}
+    assert started_in_a_new_process(single) != started_in_a_new_process(single)
+    # A job's successive runs in one process get successive ids.
+    assert distributed.job_run_id(torchrun) != distributed.job_run_id(torchrun)

@@ -48,6 +48,7 @@ def test_lightning_ddp_sums_ranks_and_counts_host_once(tmp_path):
     run([sys.executable, str(SCRIPTS / "lightning_ddp.py"), str(tmp_path)], cwd=tmp_path)
     ranks = load_ranks(tmp_path)
     assert [r["measure_host"] for r in ranks] == [True, False]
+    assert ranks[0]["run_id"] == ranks[1]["run_id"]  # agreed at the start: one run, however rows are written
     # This machine has no GPU: rank 1 measures nothing of its own, rank 0 the host.
     assert all(e["energy_kwh_by_domain"] == {} for e in ranks[1]["epochs"])
     assert all(e["energy_kwh_by_domain"]["cpu"] > 0 for e in ranks[0]["epochs"])
@@ -79,6 +80,7 @@ def test_hf_torchrun_sums_rank_gpus_and_host_once(tmp_path):
     run(cmd, cwd=tmp_path)
     ranks = load_ranks(tmp_path)
     assert set(ranks[1]["epochs"][0]["energy_kwh_by_domain"]) == {"gpu"}
+    assert ranks[0]["run_id"] == ranks[1]["run_id"]
 
     # 2 steps per epoch per rank at 1 s each: GPUs 100 W + 200 W, host 20 W + 5 W once.
     per_epoch_kwh = 2 * (100 + 200 + 20 + 5) / 3_600_000

@@ -114,10 +114,16 @@ def test_vector_round_trip_sums_ranks_and_keeps_weakest_method(make_rig):
 
 
 def _peer(vector, *, first=False):
-    """A gather for one of two ranks: this rank's vector and the peer's, in rank order."""
+    """A gather for one of two ranks: this rank's vector and the peer's, in rank order.
+
+    At the start the ranks also agree on a run id (4 floats): the peer agrees with this rank.
+    ``calls`` counts the figures' gathers only.
+    """
     calls = []
 
     def gather(values):
+        if len(values) == 4:
+            return [values, values]
         calls.append(values)
         return [vector, values] if first else [values, vector]
 
@@ -196,7 +202,7 @@ def _broken_gather():
     state = {"broken": True}
 
     def gather(values):
-        if state["broken"]:
+        if state["broken"] and len(values) != 4:  # the run id at the start still gets through
             raise RuntimeError("collective timed out")
         return [values]
 
@@ -393,3 +399,32 @@ def test_own_tracker_is_rebuilt_when_pickled_and_per_training():
     assert run.tracker is not first and run.tracker.measure_host is not first.measure_host
     run.end()
     assert not first.running and not run.tracker.running
+
+
+def test_the_ranks_share_rank_0s_run_id_so_rows_each_rank_writes_alone_are_one_run(make_rig, tmp_path):
+    # A training that fails calls no collective: each rank writes its own interrupted rows. The
+    # run id agreed at the start makes them one run's processes to `wattprint report`.
+    from wattprint.core.rankvector import encode_run_id
+    from wattprint.report import load_file, summarise
+
+    path = tmp_path / "job.csv"
+    rig0, rig1 = make_rig("unused0.csv"), make_rig("unused1.csv")
+    from wattprint import Tracker
+
+    def tracker(rig):
+        return Tracker("tests", sensors=rig.sensors, clock=rig.clock, intensity=rig.tracker.intensity_source,
+                       output_file=path)
+
+    run0, run1 = run_of(tracker(rig0)), run_of(tracker(rig1))
+    run0.start(ranks=RankInfo(0, 0, 2), gather=lambda v: [v, [0.0] * 4])
+    rank0_id = run0.tracker.run_id
+    run1.start(ranks=RankInfo(1, 1, 2), gather=lambda v: [encode_run_id(rank0_id), v])
+    assert run1.tracker.run_id == rank0_id
+    for run, rig, seconds in ((run0, rig0, 10), (run1, rig1, 4)):
+        run.open_epoch(0)
+        rig.step(seconds)
+        run.fail()
+    (job,) = summarise(load_file(path)).runs
+    assert job.run_id == rank0_id and job.processes == 2 and job.total.interrupted
+    assert job.total.duration_s == 10  # side by side: as long as the longest rank
+    assert job.total.energy_kwh == pytest.approx(kwh(14))

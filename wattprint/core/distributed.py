@@ -8,7 +8,9 @@ measures host energy (CPU, RAM), so summing the ranks' figures counts each node'
 
 from __future__ import annotations
 
+import itertools
 import os
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -74,3 +76,28 @@ def rank_info(environ: Mapping[str, str] | None = None) -> RankInfo:
     if local_rank < 0:
         local_rank = rank % local_world if local_world > 0 else 0
     return RankInfo(rank=rank, local_rank=local_rank, world_size=world, local_world_size=max(1, local_world or world))
+
+
+_RUN_NAMESPACE = uuid.UUID("6f1c52f8-3a58-4d55-9a2b-8f1e0c2d7a41")
+_runs_started = itertools.count()
+
+
+def job_run_id(environ: Mapping[str, str] | None = None) -> str | None:
+    """A run id that every process of one distributed job derives alike, or None.
+
+    From the launcher's own name for the job: torchrun's ``TORCHELASTIC_RUN_ID`` (with its
+    restart count; ``none``, torchrun's default without ``--rdzv-id`` or ``--standalone``, names
+    nothing) or a SLURM job step (``SLURM_JOB_ID`` and ``SLURM_STEP_ID``). Each call counts one
+    more run started in this process: the processes of a job run the same code, so the n-th run
+    of each gets the same id, and a job's successive runs get different ones.
+    """
+    env = os.environ if environ is None else environ
+    torchrun = env.get("TORCHELASTIC_RUN_ID", "").strip()
+    slurm_job, slurm_step = env.get("SLURM_JOB_ID", "").strip(), env.get("SLURM_STEP_ID", "").strip()
+    if torchrun and torchrun != "none":
+        job = f"torchelastic:{torchrun}:{env.get('TORCHELASTIC_RESTART_COUNT', '0')}"
+    elif slurm_job and slurm_step:
+        job = f"slurm:{slurm_job}.{slurm_step}"
+    else:
+        return None
+    return str(uuid.uuid5(_RUN_NAMESPACE, f"{job}#{next(_runs_started)}"))

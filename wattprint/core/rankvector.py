@@ -9,6 +9,7 @@ on a rank whose measurement failed.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from wattprint.core.errors import StateError
@@ -72,3 +73,19 @@ def combine_vectors(vectors: Sequence[Sequence[float]]) -> Total | None:
     if any(p is None for p in parts):
         return None
     return combine(parts, parallel=True)  # type: ignore[arg-type]
+
+
+def encode_run_id(run_id: str | None) -> list[float]:
+    """A UUID run id as 4 floats (32 bits each, exact in float64); zeros for none."""
+    try:
+        value = uuid.UUID(run_id).int  # type: ignore[arg-type]
+    except (TypeError, ValueError, AttributeError):
+        return [0.0] * 4
+    return [float((value >> (32 * i)) & 0xFFFFFFFF) for i in range(4)]
+
+
+def decode_run_id(values: Sequence[float]) -> str | None:
+    """The run id :func:`encode_run_id` encoded, or None for none."""
+    if len(values) != 4 or not any(values):
+        return None
+    return str(uuid.UUID(int=sum(int(v) << (32 * i) for i, v in enumerate(values))))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from wattprint.core import exits
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.discovery import discover
-from wattprint.core.distributed import RankInfo, rank_info
+from wattprint.core.distributed import RankInfo, job_run_id, rank_info
 from wattprint.core.errors import ConfigError, StateError
 from wattprint.core.footprint import Carbon
 from wattprint.core.measurement import CPU, GPU
@@ -193,6 +193,8 @@ class Tracker:
                              gpu=self.gpu, ranks=self.ranks, environ=self._environ)
             sensors, self.notes = found.sensors, found.notes
         self._meter = Meter(sensors, self.intensity_source, self._clock)
+        if self.ranks.distributed:
+            self.run_id = job_run_id(self._environ) or self.run_id
         self._labels = self._fixed_labels(sensors)
         self._sampler = Sampler(self._meter, self.measure_period, getattr(self.intensity_source, "refresh_s", None))
         with exits.critical():
@@ -200,6 +202,16 @@ class Tracker:
         self._sampler.start()
         exits.register(self._close_at_exit, exits.TRACKER)
         return self
+
+    def join_run(self, run_id: str) -> None:
+        """Label this run's records with ``run_id`` (call it before any window closes).
+
+        The processes of one distributed job share one run id, so that ``wattprint report``
+        sums their rows as one run: the callbacks take rank 0's, and :meth:`start` derives one
+        from the launcher's job id where it names one (torchrun, a SLURM job step).
+        """
+        self.run_id = run_id
+        self._labels = replace(self._labels, run_id=run_id)
 
     def stop(self, *, interrupted: bool = False, write: bool = True) -> EnergyRecord:
         """Close the run: an open ECO2AI epoch first, then the run window. Returns the run record."""

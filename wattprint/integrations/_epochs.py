@@ -118,6 +118,8 @@ class EpochRun:
         # every rank making the same collective calls at the end.
         self._started_here = self._own or not (self._tracker is not None and self._tracker.running)
         self.policy.attempt("starting the tracker", self._start_tracker, measure_host, ranks)
+        if gather is not None:
+            self.policy.attempt("agreeing on the run id with the other ranks", self._share_run_id)
         exits.register(self.fail, exits.TRAINING)
 
     def _start_tracker(self, measure_host: bool | None, ranks: RankInfo | None) -> None:
@@ -134,6 +136,16 @@ class EpochRun:
             self._tracker_used = True
             tracker.start()
         self._chain = Chain(tracker, "epoch")
+
+    def _share_run_id(self) -> None:
+        """Every rank labels its rows with rank 0's run id, so that rows each rank writes alone
+        (a training that failed) are one run's processes to ``wattprint report``."""
+        assert self._gather is not None
+        tracker = self._tracker
+        mine = tracker.run_id if self._started_here and tracker is not None and tracker.running else None
+        first = rankvector.decode_run_id(self._gather(rankvector.encode_run_id(mine))[0])  # every rank calls it
+        if mine is not None and first is not None:
+            tracker.join_run(first)  # type: ignore[union-attr]
 
     def open_epoch(self, index: int | None = None) -> None:
         """An epoch begins: open its window, or number the one open since the last epoch's end."""

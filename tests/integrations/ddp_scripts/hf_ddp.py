@@ -80,6 +80,7 @@ def main() -> None:
         "world_size": args.world_size,
         "epochs": probe.epochs,
         "log_history": trainer.state.log_history,
+        "run_id": emissions.tracker.run_id,
     }
     (out / f"rank{rank}.json").write_text(json.dumps(dump))
     # The Trainer leaves the process group open; torch's gloo can abort at interpreter exit

@@ -53,6 +53,7 @@ class Probe(pl.Callback):
             "local_rank": trainer.local_rank,
             "world_size": trainer.world_size,
             "measure_host": self.emissions.tracker.measure_host,
+            "run_id": self.emissions.tracker.run_id,
             "epochs": self.epochs,
             "logged": {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(PREFIX)},
         }
