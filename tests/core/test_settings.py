@@ -101,3 +101,17 @@ def test_every_kind_of_option_is_checked_at_construction(option, value):
 
 def test_the_public_name_is_exported():
     assert wattprint.Settings is Settings and "Settings" in wattprint.__all__
+
+
+def test_an_unwritable_output_fails_before_any_location_warning(tmp_path):
+    result = run_cli("run", "--output-file", str(tmp_path / "missing" / "e.csv"), "--", "true", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [result.stderr.splitlines()[0]]  # one line: the error
+    assert "--output-file" in result.stderr and "world average" not in result.stderr
+
+
+def test_environment_locations_are_advised_in_the_callers_words(tmp_path, monkeypatch):
+    monkeypatch.setenv("WATTPRINT_COUNTRY", "Atlantis")
+    result = run_cli("run", "--", "true", cwd=tmp_path)
+    assert result.returncode == 2 and "WATTPRINT_COUNTRY='Atlantis'" in result.stderr
+    assert "--carbon-intensity" in result.stderr and "carbon_intensity=" not in result.stderr

@@ -129,6 +129,13 @@ class Tracker:
         self.measure_host = self.ranks.measures_host if s.measure_host is None else s.measure_host
         self._clock = clock or SYSTEM_CLOCK
         self._given_sensors = list(sensors) if sensors is not None else None
+        # Output files first: a path that cannot be written fails before any location warning.
+        files: list[Output] = []
+        if s.output_file is not None:
+            files.append(CsvSink(s.output_file, what=s.naming("output_file")))
+        if s.jsonl_file is not None:
+            files.append(JsonlSink(s.jsonl_file, what=s.naming("jsonl_file")))
+        self._outputs = Outputs([*files, *sinks])
         location = {"country": s.country, "region": s.region, "cloud": s.cloud,
                     "carbon_intensity": s.carbon_intensity, "live": s.live}
         if intensity is None:
@@ -138,12 +145,6 @@ class Tracker:
         elif any(v is not None for v in location.values()):
             raise ConfigError(f"pass either intensity= or location options ({s.spelled(*location)}), not both.")
         self.intensity_source = intensity
-        files: list[Output] = []
-        if s.output_file is not None:
-            files.append(CsvSink(s.output_file, what=s.naming("output_file")))
-        if s.jsonl_file is not None:
-            files.append(JsonlSink(s.jsonl_file, what=s.naming("jsonl_file")))
-        self._outputs = Outputs([*files, *sinks])
         self.run_id = str(uuid.uuid4())
         self.notes: list[str] = []
         self.last_record: EnergyRecord | None = None

@@ -318,7 +318,7 @@ def locate(
     env_keys = {k: env.get(var, "").strip() or None
                 for k, var in (("country", ENV_COUNTRY), ("region", ENV_REGION), ("cloud", ENV_CLOUD))}
     hit = _explicit(env_keys["country"], env_keys["region"], env_keys["cloud"],
-                    {"country": ENV_COUNTRY, "region": ENV_REGION, "cloud": ENV_CLOUD})
+                    {"country": ENV_COUNTRY, "region": ENV_REGION, "cloud": ENV_CLOUD}, naming)
     if hit is not None:
         return hit
     return (_from_hints(env, runtime=True) or _from_timezone(timezone, env)
