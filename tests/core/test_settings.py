@@ -103,6 +103,16 @@ def test_the_public_name_is_exported():
     assert wattprint.Settings is Settings and "Settings" in wattprint.__all__
 
 
+def test_settings_made_directly_or_replaced_are_checked_too():
+    from dataclasses import replace
+
+    with pytest.raises(ConfigError, match="^pue= must be a number"):
+        Settings(pue="1.2")
+    with pytest.raises(ConfigError, match="^measure_period= must be a number"):
+        replace(Settings(), measure_period="1.2")
+    assert Settings(pue="aws").pue == 1.14
+
+
 def test_an_unwritable_output_fails_before_any_location_warning(tmp_path):
     result = run_cli("run", "--output-file", str(tmp_path / "missing" / "e.csv"), "--", "true", cwd=tmp_path)
     assert result.returncode == 2

@@ -30,7 +30,8 @@ DEFAULT_OUTPUT_FILE = "emissions.csv"
 
 @dataclass(frozen=True)
 class Settings:
-    """Validated options (units in the names where they have one). Build with :meth:`build`.
+    """Validated options (units in the names where they have one), checked however they are made;
+    :meth:`build` also records which were given.
 
     Location: ``country``, ``region``, ``cloud`` (keys, see ``wattprint intensity --list``),
     ``carbon_intensity`` (gCO2e/kWh, overrides the location), ``live`` (a live provider name or
@@ -65,9 +66,21 @@ class Settings:
     #: How messages spell the options for this caller.
     naming: Naming = field(default=PYTHON, compare=False)
 
+    def __post_init__(self) -> None:
+        # Every way of making settings checks them: build(), the constructor, dataclasses.replace.
+        for name, check in _CHECKS.items():
+            object.__setattr__(self, name, check(getattr(self, name), self.naming(name)))
+        if self.live is not None:
+            _check_live(self.live, self.naming("live"))
+        # Deferred: the carbon tables load on first use.
+        from wattprint.core.carbon.location import check_location
+
+        check_location(self.country, self.region, self.cloud, self.naming)
+
     @classmethod
     def build(cls, values: Mapping[str, Any] | None = None, *, naming: Naming = PYTHON) -> Settings:
-        """Validate ``values`` (option name -> value; those left out keep their defaults).
+        """Validate ``values`` (option name -> value; those left out keep their defaults), and
+        remember which options were given.
 
         Raises:
             ConfigError, CarbonDataError: a bad value, named as ``naming`` spells it.
@@ -77,16 +90,7 @@ class Settings:
         unknown = [name for name in values if name not in OPTIONS]
         if unknown:
             raise TypeError(_unknown_option(unknown[0]))
-        checked = {name: _CHECKS[name](value, naming(name)) if name in _CHECKS else value for name, value in values.items()}
-        settings = cls(**checked, given=frozenset(values), naming=naming)
-        if "live" in values and values["live"] is not None:
-            _check_live(values["live"], naming("live"))
-        from wattprint.core.carbon.location import (
-            check_location,  # deferred: the tables load on use
-        )
-
-        check_location(settings.country, settings.region, settings.cloud, naming)
-        return settings
+        return cls(**values, given=frozenset(values), naming=naming)
 
     def spelled(self, *names: str) -> str:
         """``"pue=, scope="``: options as this caller spells them, for messages."""

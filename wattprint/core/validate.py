@@ -64,7 +64,7 @@ def measure_period(value: object, opt: str) -> float:
             f"wattprint: {opt} {period:g} s is below {MIN_MEASURE_PERIOD_S} s, where sensors "
             f"give no new information; using {MIN_MEASURE_PERIOD_S} s.",
             RuntimeWarning,
-            stacklevel=5,
+            stacklevel=6,
         )
         period = MIN_MEASURE_PERIOD_S
     if period > MAX_MEASURE_PERIOD_S:
@@ -72,7 +72,7 @@ def measure_period(value: object, opt: str) -> float:
             f"wattprint: {opt} {period:g} s is above {MAX_MEASURE_PERIOD_S:g} s; energy counters "
             f"could wrap unseen between reads; using {MAX_MEASURE_PERIOD_S:g} s.",
             RuntimeWarning,
-            stacklevel=5,
+            stacklevel=6,
         )
         period = MAX_MEASURE_PERIOD_S
     return period
