@@ -250,3 +250,17 @@ def test_rows_are_valid_for_csv_module(tmp_path):
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
     assert len(rows) == 21 and all(len(r) == len(COLUMNS) for r in rows)
+
+
+def test_a_file_replaced_by_another_tools_csv_after_construction_is_not_written(tmp_path):
+    # Both wattprint and CodeCarbon default to emissions.csv: the other tool may create it
+    # after the sink was built. The row must not go into its columns, and the caller is told.
+    from wattprint.core.outputs import Outputs
+
+    path = tmp_path / "emissions.csv"
+    sink = CsvSink(path)
+    path.write_text("timestamp,project_name,run_id\n2026-01-01,cc,abc\n")
+    with pytest.warns(RuntimeWarning, match="no longer a wattprint or ECO2AI CSV"):
+        delivery = Outputs([sink]).deliver(make_record())
+    assert not delivery.wrote(sink) and not delivery.ok
+    assert path.read_text() == "timestamp,project_name,run_id\n2026-01-01,cc,abc\n"

@@ -113,6 +113,9 @@ class CsvSink:
                     # The layout is read under the lock: another writer may have just created the file.
                     f.seek(0)
                     columns = tuple(next(csv.reader([f.readline()])))
+                    if csvformat.layout_of(columns) is None:  # replaced since construction (another tool's file)
+                        raise ConfigError(f"{self.path} is no longer a wattprint or ECO2AI CSV (its header starts "
+                                          f"{list(columns[:3])}); the row was not written to it")
                     f.seek(0, os.SEEK_END)
                     text = csvformat.encode_row(record, columns)
                 f.write(text)  # one write per row: no half rows between writers
