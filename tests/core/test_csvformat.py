@@ -121,3 +121,8 @@ def test_a_cell_that_could_end_a_row_is_quoted():
 ])
 def test_layouts_are_told_apart_by_the_header(header, layout):
     assert csvformat.layout_of(header) == layout
+
+
+def test_parameters_with_keys_of_mixed_types_are_written_with_text_keys():
+    record = EnergyRecord(window="epoch", index=1, parameters={"loss": 0.1, 1: "one"}, run_id="r")
+    assert _read(line(COLUMNS) + encode_row(record)).parameters == {"loss": 0.1, "1": "one"}

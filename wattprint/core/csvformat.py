@@ -164,7 +164,10 @@ def _cells(record: EnergyRecord, *, facility: bool) -> dict[str, str]:
         "rank": str(labels.rank),
         "local_rank": str(labels.local_rank),
         "world_size": str(labels.world_size),
-        "parameters": json.dumps(dict(labels.parameters), default=str, sort_keys=True) if labels.parameters else "",
+        # Keys as text: JSON's object keys are, and sort_keys cannot order mixed key types.
+        "parameters": json.dumps({str(k): v for k, v in labels.parameters.items()}, default=str, sort_keys=True)
+        if labels.parameters
+        else "",
     }
     for d in DOMAINS:
         kwh = m.energy_kwh_by_domain.get(d)
