@@ -73,7 +73,7 @@ def records(draw) -> EnergyRecord:
         gpu_name=draw(_any_text),
         os=draw(_any_text),
     )
-    return EnergyRecord.of(labels, measurement, carbon)
+    return EnergyRecord(labels, measurement, carbon)
 
 
 def _read(text: str) -> EnergyRecord:

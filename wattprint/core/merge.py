@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from operator import attrgetter
 from typing import Any
 
 from wattprint.core.footprint import Footprint
 from wattprint.core.measurement import Measurement, ordered, weakest
-from wattprint.core.record import EnergyRecord
+from wattprint.core.record import EnergyRecord, expose
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,8 @@ class Total:
         }
 
 
-for _part, _names in (
-    ("measurement", ("duration_s", "energy_kwh", "energy_kwh_by_domain", "method_by_domain", "failed_domains", "power_w")),
-    ("footprint", ("facility_kwh", "co2_kg", "cost", "intensity_g_per_kwh")),
-):
-    for _name in _names:
-        setattr(Total, _name, property(attrgetter(f"{_part}.{_name}"), doc=f"``{_part}.{_name}``"))
-del _part, _names, _name
+expose(Total, "measurement", ("duration_s", "energy_kwh", "energy_kwh_by_domain", "method_by_domain", "failed_domains", "power_w"))
+expose(Total, "footprint", ("facility_kwh", "co2_kg", "cost", "intensity_g_per_kwh"))
 
 EMPTY = Total(Measurement(0.0, 0.0), Footprint(0.0, 0.0))
 

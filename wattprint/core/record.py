@@ -9,7 +9,7 @@ The parts' fields can be read on the record itself (``record.co2_kg`` is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -81,11 +81,6 @@ class EnergyRecord:
         object.__setattr__(self, "carbon", carbon)
         object.__setattr__(self, "footprint", footprint or account(measurement.energy_kwh, carbon))
 
-    @classmethod
-    def of(cls, labels: Labels, measurement: Measurement, carbon: Carbon) -> EnergyRecord:
-        """A record of a window measured here: its footprint is accounted from the other parts."""
-        return cls(labels, measurement, carbon, account(measurement.energy_kwh, carbon))
-
     def relabel(self, **changes: Any) -> EnergyRecord:
         """The same figures under other labels (``record.relabel(rank=3, interrupted=True)``)."""
         return replace(self, labels=replace(self.labels, **changes))
@@ -138,10 +133,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
-# Read access to the parts' fields on the record. Generated so that a field added to a part
-# is readable on the record at once, and no list of forwarding properties is kept by hand.
+def expose(cls: type, part: str, names: Iterable[str]) -> None:
+    """Make each of ``names`` readable on ``cls`` itself: ``obj.name`` is ``obj.<part>.name``.
+
+    Generated, so that a field added to a part is readable on the whole at once, and no list of
+    forwarding properties is kept by hand.
+    """
+    for name in names:
+        setattr(cls, name, property(attrgetter(f"{part}.{name}"), doc=f"``{part}.{name}``"))
+
+
 for _part, _cls in (("labels", Labels), ("measurement", Measurement), ("carbon", Carbon), ("footprint", Footprint)):
-    for _f in fields(_cls):
-        setattr(EnergyRecord, _f.name, property(attrgetter(f"{_part}.{_f.name}"), doc=f"``{_part}.{_f.name}``"))
-EnergyRecord.power_w = property(attrgetter("measurement.power_w"), doc="Mean power over the window, W.")  # type: ignore[attr-defined]
-del _part, _cls, _f
+    expose(EnergyRecord, _part, (f.name for f in fields(_cls)))
+expose(EnergyRecord, "measurement", ("power_w",))
+del _part, _cls

@@ -425,7 +425,7 @@ class Tracker:
         )
         labels = replace(self._labels, window=window.name, index=window.index, parameters=dict(window.parameters),
                          interrupted=interrupted, start_time=datetime.fromtimestamp(window.begin.t_wall, tz=timezone.utc))
-        return EnergyRecord.of(labels, delta.measurement, carbon)
+        return EnergyRecord(labels, delta.measurement, carbon)  # the footprint is accounted from these
 
 
 def _uname() -> tuple[str, str, str]:
