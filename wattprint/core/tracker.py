@@ -275,12 +275,8 @@ class Tracker:
         """Close ``window`` now and return its record; ``write`` sends it to the outputs too."""
         meter = self._require_running()
         with exits.critical():
-            with self._windows_lock:  # one closer wins when threads (or stop()) race for a window
-                if window.closed:
-                    raise StateError(f"window {window.name!r} was already closed.")
-                window.closed = True
-                if window in self._open:
-                    self._open.remove(window)
+            with self._windows_lock:
+                self._claim(window)
             record = self._record(window, meter.snapshot(), interrupted)
             if write:
                 self.write(record)
@@ -292,19 +288,23 @@ class Tracker:
         meter = self._require_running()
         with exits.critical():
             with self._windows_lock:
-                if window.closed:
-                    raise StateError(f"window {window.name!r} was already closed.")
-                window.closed = True
+                self._claim(window)
                 snapshot = meter.snapshot()
                 following = Window(window.name, index, {}, snapshot)
-                if window in self._open:
-                    self._open[self._open.index(window)] = following
-                else:
-                    self._open.append(following)
+                self._open.append(following)  # the newest: _open stays oldest first
             record = self._record(window, snapshot, False)
             if write:
                 self.write(record)
         return record, following
+
+    def _claim(self, window: Window) -> None:
+        """Mark ``window`` closed, under the windows lock: one closer wins when threads (or
+        ``stop()``) race for a window."""
+        if window.closed:
+            raise StateError(f"window {window.name!r} was already closed.")
+        window.closed = True
+        if window in self._open:
+            self._open.remove(window)
 
     def read_window(self, window: Window) -> EnergyRecord:
         """The record of an open ``window`` so far; the window stays open and nothing is written."""
