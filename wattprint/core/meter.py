@@ -153,11 +153,10 @@ class Meter:
             method_by_domain={d: weakest(m) for d, m in methods.items()},
             failed_domains=failed,
         )
-        energy_kwh = sum(joules.values()) / J_PER_KWH
         co2_g = max(0.0, end.co2_g - begin.co2_g)
         return Delta(
             measurement=measurement,
-            mean_g_per_kwh=co2_g / energy_kwh if energy_kwh > 0 else None,
+            mean_g_per_kwh=co2_g / measurement.energy_kwh if measurement.energy_kwh > 0 else None,
             intensity_readings=end.intensity_readings - begin.intensity_readings + 1,
         )
 
