@@ -139,7 +139,7 @@ def _cells(record: EnergyRecord, *, facility: bool) -> dict[str, str]:
         "epoch": index if labels.window in ("epoch", "run") else f"{labels.window} {index}",
         "start_time": labels.start_time.strftime(TIME_FORMAT) if labels.start_time else "",
         "duration(s)": _number(m.duration_s),
-        "power_consumption(kWh)": _number(fp.facility_kwh) if facility else _number(m.energy_kwh),
+        "power_consumption(kWh)": energy(m.energy_kwh),
         "CO2_emissions(kg)": _number(fp.co2_kg),
         "CPU_name": labels.cpu_name,
         "GPU_name": labels.gpu_name,
@@ -226,20 +226,19 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "")
     cell = _Cells(dict(zip(header, cells)))
     label = cell.text("epoch")
     window, index, parameters = parse_epoch(label)
-    measured = Measurement(cell.required("duration(s)"), cell.required("power_consumption(kWh)"))
+    duration_s, energy_kwh = cell.required("duration(s)"), cell.required("power_consumption(kWh)")
     co2_kg = cell.required("CO2_emissions(kg)")
     if layout == WATTPRINT:
         window = cell.text("window") or window
         parameters = cell.text("parameters") or parameters
         domains = {d: kwh for d in DOMAINS if (kwh := cell.optional(f"energy_kwh_{d}")) is not None}
-        measured = Measurement(measured.duration_s, measured.energy_kwh, domains,
-                               {d: cell.text(f"method_{d}").strip() for d in domains},
+        measured = Measurement(duration_s, energy_kwh, domains, {d: cell.text(f"method_{d}").strip() for d in domains},
                                tuple(cell.text("failed_domains").split()))
         pue = cell.optional("pue")
         pue = pue if pue is not None and pue >= 1.0 else 1.0
     else:
         domains = {d: kwh for d, col in ECO2AI_DOMAIN_COLUMNS.items() if (kwh := cell.optional(col)) is not None}
-        measured = Measurement(measured.duration_s, measured.energy_kwh, domains)
+        measured = Measurement(duration_s, energy_kwh, domains)
         pue = None
     footprint = Footprint(facility_kwh(measured.energy_kwh, pue), co2_kg, cell.optional("cost"))
     intensity = cell.optional("intensity_g_per_kwh") if layout == WATTPRINT else None
