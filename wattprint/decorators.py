@@ -27,14 +27,13 @@ def track(func: F | None = None, /, **tracker_kwargs: Any) -> Any:
     # Validate everything now, so a bad country or a missing output directory fails at import
     # of the user's module, not after training: constructing a Tracker checks, and neither
     # writes nor starts anything. The default output_file is left to each call, since it is
-    # relative to the working directory at that time; a path given under either name
-    # (file_name is ECO2AI's) is checked as given.
+    # relative to the working directory at that time; a path given is checked as given.
     ready = tracker_kwargs.get("settings")
     if ready is not None:
         given_output = "output_file" in getattr(ready, "given", ())
         unchecked = {"settings": replace(ready, output_file=None)} if not given_output else {}
     else:
-        given_output = "output_file" in tracker_kwargs or "file_name" in tracker_kwargs
+        given_output = "output_file" in tracker_kwargs
         unchecked = {"output_file": None} if not given_output else {}
     probe = Tracker(**{**tracker_kwargs, **unchecked})
     settings = probe.settings

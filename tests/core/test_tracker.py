@@ -96,28 +96,23 @@ def test_eco2ai_epoch_api_writes_one_row_per_epoch_with_parameters():
     assert sink.records[-1] is run
 
 
-def test_eco2ai_code_runs_unchanged(tmp_path):
-    # ECO2AI's own argument names and call forms, as its README and docstrings show them.
+def test_epoch_api_writes_one_row_per_epoch_and_takes_no_eco2ai_names(tmp_path):
+    # start_training / new_epoch / stop_training stay; ECO2AI's constructor names are wattprint.eco2ai's.
     from wattprint.report import load_file
 
-    path, clock = tmp_path / "emission.csv", FakeClock()
-    tracker = Tracker(project_name="YourProjectName", experiment_description="training the model", file_name=str(path),
-                      alpha_2_code="FR", cpu_processes="all", sensors=[FakeSensor("cpu", power_w=10, clock=clock)], clock=clock)
+    path, clock = tmp_path / "w.csv", FakeClock()
+    tracker = Tracker(project_name="p", output_file=path, country="FR", sensors=[FakeSensor("cpu", power_w=10, clock=clock)],
+                      clock=clock)
     tracker.start_training(start_epoch=5)
     clock.advance(10)
-    tracker.new_epoch(parameters_dict={"loss": 0.1})
+    tracker.new_epoch({"loss": 0.1})
     tracker.stop_training()
     epoch, run = load_file(path)
     assert (epoch.record.window, epoch.record.index, epoch.parameters) == ("epoch", 5, '{"loss": 0.1}')
     assert run.record.window == "run"
-    assert tracker.scope == "machine" and tracker.intensity_source.current().key == "FR"
-    assert Tracker(emission_level=300, output_file=None).intensity_source.current().g_per_kwh == 300
-    with pytest.raises(ConfigError, match="pass only output_file="):
-        Tracker(file_name="a.csv", output_file="b.csv")
-    with pytest.raises(ConfigError, match="electricity_price="):
-        Tracker(electricity_pricing={"8:30-19:00": 0.1}, output_file=None)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'filename'"):
-        Tracker(filename="a.csv")
+    for name in ("file_name", "alpha_2_code", "emission_level", "cpu_processes", "ignore_warnings"):
+        with pytest.raises(TypeError, match=f"unexpected keyword argument '{name}'"):
+            Tracker(**{name: None}, output_file=None)
 
 
 def test_a_failing_sensor_keeps_its_energy_so_far_and_the_others_go_on():

@@ -1,7 +1,7 @@
 """How a caller spells an option, so that messages name it the way the caller wrote it.
 
-``pue=`` in Python, ``--pue`` on the command line, ``alpha_2_code=`` where ECO2AI code passed
-``country`` under ECO2AI's name. The caller chooses the naming when it builds its settings
+``pue=`` in Python, ``--pue`` on the command line, ``alpha_2_code=`` where ECO2AI code
+(:mod:`wattprint.eco2ai`) passed ``country`` under ECO2AI's name. The caller chooses the naming when it builds its settings
 (:class:`wattprint.core.settings.Settings`); every message about an option is then written
 with it, rather than rewritten afterwards.
 """

@@ -164,19 +164,14 @@ def _unknown_option(name: str) -> str:
     return f"unexpected option {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
 
 
-Translate = Callable[[dict[str, Any], frozenset[str]], tuple[dict[str, Any], dict[str, str]]]
-
-
-def accepts_settings(*, extra: str | None = None, translate: Translate | None = None) -> Callable:
+def accepts_settings() -> Callable:
     """Decorate an ``__init__`` whose parameters include options: it then receives ``settings=``.
 
     The call is bound to the signature (a wrong argument is the usual ``TypeError``, naming the
     class); the options it passed are validated into one :class:`Settings`, with ``given``
     telling them from defaults, and the ``__init__`` is called with that object as
     ``settings=`` and its other arguments unchanged. A caller may pass a ready ``settings=``
-    instead of the options, not both. ``extra`` names a ``**kwargs`` parameter whose entries
-    ``translate`` maps to options (another tool's names for them) and to the names the caller
-    used, for messages.
+    instead of the options, not both.
     """
 
     def decorate(init: Callable) -> Callable:
@@ -191,21 +186,13 @@ def accepts_settings(*, extra: str | None = None, translate: Translate | None = 
                 raise TypeError(f"{type(self).__name__}() {exc}") from None
             passed = bound.arguments
             values = {name: passed.pop(name) for name in options if name in passed}
-            naming = PYTHON
-            foreign = passed.pop(extra, None) if extra is not None else None
-            if foreign and translate is not None:
-                renamed, aliases = translate(foreign, frozenset(values))
-                values.update(renamed)
-                naming = naming.aliased(aliases)
             ready = passed.pop("settings", None)
             if ready is not None and values:
-                raise ConfigError(
-                    f"pass either settings= or individual options ({', '.join(naming(n) for n in values)}), not both."
-                )
+                raise ConfigError(f"pass either settings= or individual options ({', '.join(PYTHON(n) for n in values)}), not both.")
             if ready is not None and not isinstance(ready, Settings):
                 raise ConfigError(f"settings= must be a wattprint.Settings, got {type(ready).__name__}.")
             passed.pop("self", None)
-            init(self, settings=ready or Settings.build(values, naming=naming), **passed)
+            init(self, settings=ready or Settings.build(values), **passed)
 
         return wrapper
 

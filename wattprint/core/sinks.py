@@ -85,7 +85,13 @@ class CsvSink:
     columns, with facility energy (IT x PUE, kWh) in its energy cells as ECO2AI means them.
     A new file gets wattprint's columns: IT energy plus a ``pue`` column. ``write`` raises
     ``OSError`` when the file cannot be written (disk full, read-only).
+
+    Subclasses writing another tool's rows (:mod:`wattprint.eco2ai`) override
+    :attr:`new_columns` and :meth:`encode`, and keep the locking and the header checks.
     """
+
+    #: The header of a file this sink creates.
+    new_columns: tuple[str, ...] = csvformat.COLUMNS
 
     def __init__(self, path: str | os.PathLike[str], *, what: str = "output_file=") -> None:
         self.path = check_output_path(path, what)
@@ -107,8 +113,8 @@ class CsvSink:
             try:
                 f.seek(0, os.SEEK_END)
                 if f.tell() == 0:
-                    columns = csvformat.COLUMNS
-                    text = csvformat.line(columns) + csvformat.encode_row(record, columns)
+                    columns = self.new_columns
+                    text = csvformat.line(columns) + self.encode(record, columns)
                 else:
                     # The layout is read under the lock: another writer may have just created the file.
                     f.seek(0)
@@ -117,12 +123,16 @@ class CsvSink:
                         raise ConfigError(f"{self.path} is no longer a wattprint or ECO2AI CSV (its header starts "
                                           f"{list(columns[:3])}); the row was not written to it")
                     f.seek(0, os.SEEK_END)
-                    text = csvformat.encode_row(record, columns)
+                    text = self.encode(record, columns)
                 f.write(text)  # one write per row: no half rows between writers
                 f.flush()
                 os.fsync(f.fileno())
             finally:
                 _unlock(f)
+
+    def encode(self, record: EnergyRecord, columns: tuple[str, ...]) -> str:
+        """The line for ``record`` in a file whose header is ``columns``."""
+        return csvformat.encode_row(record, columns)
 
     def close(self) -> None:
         """Nothing stays open between writes."""

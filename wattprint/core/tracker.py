@@ -29,18 +29,11 @@ from wattprint.core.outputs import Delivery, Output, Outputs
 from wattprint.core.record import EnergyRecord, Labels
 from wattprint.core.sampler import Sampler
 from wattprint.core.sensors.base import Sensor
-from wattprint.core.settings import Settings, accepts_settings
+from wattprint.core.settings import DEFAULT_OUTPUT_FILE, Settings, accepts_settings
 from wattprint.core.sinks import CsvSink, JsonlSink
 
 if TYPE_CHECKING:
     from wattprint.core.chain import Chain
-
-def _eco2ai_names(names: dict[str, Any], given: frozenset[str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """ECO2AI's keyword arguments as options (loaded only when ECO2AI's names are used)."""
-    from wattprint.core.eco2ai_names import translate
-
-    return translate(names, given)
-
 
 #: The Tracker's arguments that are objects to use rather than options to validate.
 COLLABORATORS = ("sinks", "sensors", "clock", "intensity", "environ")
@@ -62,7 +55,8 @@ class Tracker:
 
     Args:
         project_name, experiment_description: labels written to every row.
-        output_file: CSV appended to (ECO2AI's 13 columns first); ``None`` for none.
+        output_file: CSV appended to (default ``emissions.csv``; ECO2AI's 13 columns first);
+            ``None`` for none.
         jsonl_file: optional JSON Lines file, one object per record.
         country, region, cloud: location keys for the grid's carbon intensity
             (``"FR"``, ``"US-CA"``, ``"aws:us-east-1"``); see ``wattprint intensity --list``.
@@ -84,21 +78,20 @@ class Tracker:
         clock: time source (tests inject ``wattprint.testing.FakeClock``).
         intensity: an intensity source object instead of the location arguments.
         environ: environment to read ranks and location from, instead of ``os.environ``.
-        file_name, alpha_2_code, emission_level, cpu_processes: ECO2AI's names for
-            ``output_file``, ``country``, ``carbon_intensity`` (kg/MWh = g/kWh) and ``scope``
-            (``"current"`` = ``"process"``, ``"all"`` = ``"machine"``), so ECO2AI code runs as is.
+
+    ECO2AI's own names (``file_name=``, ``alpha_2_code=``, ...) are :mod:`wattprint.eco2ai`'s.
 
     Raises:
         ConfigError, CarbonDataError: bad settings, at construction, before any work starts.
     """
 
-    @accepts_settings(extra="eco2ai_names", translate=_eco2ai_names)
+    @accepts_settings()
     def __init__(
         self,
         project_name: str = "wattprint",
         experiment_description: str = "",
         *,
-        output_file: str | os.PathLike[str] | None = "emissions.csv",
+        output_file: str | os.PathLike[str] | None = DEFAULT_OUTPUT_FILE,
         jsonl_file: str | os.PathLike[str] | None = None,
         country: str | None = None,
         region: str | None = None,
@@ -119,7 +112,6 @@ class Tracker:
         clock: Clock | None = None,
         intensity: Any = None,
         environ: Mapping[str, str] | None = None,
-        **eco2ai_names: Any,
     ) -> None:
         s = settings
         assert s is not None  # given by accepts_settings
@@ -170,6 +162,11 @@ class Tracker:
     scope = property(lambda self: self.settings.scope)
     output_file = property(lambda self: self.settings.output_file)
     gpu = property(lambda self: self.settings.gpu)
+
+    @property
+    def sensors(self) -> tuple[Sensor, ...]:
+        """The sensors this run reads (empty until :meth:`start`)."""
+        return tuple(self._meter.sensors.values()) if self._meter is not None else ()
 
     @property
     def outputs(self) -> tuple[Output, ...]:
@@ -357,18 +354,12 @@ class Tracker:
         self._epochs = Chain(self, "epoch")
         self._epochs.begin(start_epoch)
 
-    def new_epoch(self, parameters: Mapping[str, Any] | None = None, *, parameters_dict: Mapping[str, Any] | None = None) -> EnergyRecord:
-        """ECO2AI compatibility: close the current epoch (one row, with ``parameters``) and open the next.
-
-        ``parameters_dict`` is ECO2AI's name for ``parameters``.
-        """
+    def new_epoch(self, parameters: Mapping[str, Any] | None = None) -> EnergyRecord:
+        """ECO2AI compatibility: close the current epoch (one row, with ``parameters``) and open the next."""
         if self._epochs is None:
             raise StateError("new_epoch() called before start_training().")
-        if parameters is not None and parameters_dict is not None:
-            raise ConfigError("pass parameters= or parameters_dict= (ECO2AI's name), not both.")
         index = self._epochs.index
-        return self._epochs.advance(parameters=parameters if parameters is not None else parameters_dict or {},
-                                    next_index=None if index is None else index + 1)
+        return self._epochs.advance(parameters=parameters or {}, next_index=None if index is None else index + 1)
 
     def stop_training(self) -> EnergyRecord:
         """ECO2AI compatibility: end training; the epoch opened by the last ``new_epoch`` is dropped."""
