@@ -22,3 +22,5 @@ def _isolated_env(monkeypatch, tmp_path):
             # Includes TZ: a test without a location must not pick up this machine's time zone.
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+    # wattprint.eco2ai remembers parameters in the user's configuration directory: never the real one.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
