@@ -1,6 +1,6 @@
 """Per-epoch energy and CO2e of a Hugging Face Trainer run, in log_history and report_to loggers.
 
-    python examples/hf_trainer_quickstart.py [--epochs 3] [--country FR] [--output emissions.csv]
+    python examples/hf_trainer_quickstart.py [--epochs 3] [--country FR] [--output wattprint.csv]
 
 Trains a tiny GPT-2 built from a config (no download, no tokenizer) on synthetic token
 sequences on the CPU, prints the values EmissionsCallback logged each epoch, and appends one
@@ -27,7 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected (WATTPRINT_COUNTRY, a cloud runtime, the time zone), else the world average with a warning")
-    parser.add_argument("--output", default="emissions.csv", help="CSV appended to")
+    parser.add_argument("--output", default="wattprint.csv", help="CSV appended to")
     args = parser.parse_args()
     hf_logging.set_verbosity_error()
 

@@ -1,6 +1,6 @@
 """Per-epoch energy and CO2e of a Keras 3 fit, in History, CSVLogger and Keras' epoch lines.
 
-    python examples/keras_quickstart.py [--epochs 3] [--country FR] [--output emissions.csv]
+    python examples/keras_quickstart.py [--epochs 3] [--country FR] [--output wattprint.csv]
 
 Uses the torch backend unless KERAS_BACKEND says otherwise. Trains a small MLP on synthetic
 data (a few seconds, nothing downloaded), prints the values EmissionsCallback added to each
@@ -26,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected (WATTPRINT_COUNTRY, a cloud runtime, the time zone), else the world average with a warning")
-    parser.add_argument("--output", default="emissions.csv", help="CSV appended to")
+    parser.add_argument("--output", default="wattprint.csv", help="CSV appended to")
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)

@@ -1,6 +1,6 @@
 """Per-epoch energy and CO2e of a PyTorch Lightning training, in Lightning's own logs.
 
-    python examples/lightning_quickstart.py [--epochs 3] [--country FR] [--output emissions.csv]
+    python examples/lightning_quickstart.py [--epochs 3] [--country FR] [--output wattprint.csv]
 
 Trains a small MLP on synthetic data on the CPU (a few seconds, nothing downloaded), prints a
 table of the values EmissionsCallback logged each epoch, and appends one row per epoch plus
@@ -61,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected (WATTPRINT_COUNTRY, a cloud runtime, the time zone), else the world average with a warning")
-    parser.add_argument("--output", default="emissions.csv", help="CSV appended to")
+    parser.add_argument("--output", default="wattprint.csv", help="CSV appended to")
     args = parser.parse_args()
 
     g = torch.Generator().manual_seed(0)

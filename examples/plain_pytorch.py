@@ -1,6 +1,6 @@
 """Energy and CO2e of a plain PyTorch loop with the framework-free Tracker API.
 
-    python examples/plain_pytorch.py [--epochs 3] [--country FR] [--output emissions.csv]
+    python examples/plain_pytorch.py [--epochs 3] [--country FR] [--output wattprint.csv]
 
 One ``Tracker`` for the run and one window per epoch: each closed window is a row in the CSV
 and an ``EnergyRecord`` in hand. Trains a small MLP on synthetic data on the CPU.
@@ -19,7 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected (WATTPRINT_COUNTRY, a cloud runtime, the time zone), else the world average with a warning")
-    parser.add_argument("--output", default="emissions.csv", help="CSV appended to")
+    parser.add_argument("--output", default="wattprint.csv", help="CSV appended to")
     args = parser.parse_args()
 
     g = torch.Generator().manual_seed(0)

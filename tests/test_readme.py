@@ -33,7 +33,7 @@ def test_python_block_runs(code, tmp_path):
     script.write_text(code)
     proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (tmp_path / "emissions.csv").exists()
+    assert (tmp_path / "wattprint.csv").exists()
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -50,7 +50,7 @@ def test_run_and_report_lines_work_end_to_end(tmp_path):
     run = subprocess.run([sys.executable, "-m", "wattprint", "run", "--country", "FR", "--", sys.executable, "train.py"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    report = subprocess.run([sys.executable, "-m", "wattprint", "report", "emissions.csv", "--html", "report.html", "--png", "report.png"],
+    report = subprocess.run([sys.executable, "-m", "wattprint", "report", "wattprint.csv", "--html", "report.html", "--png", "report.png"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert report.returncode == 0, report.stderr
     assert (tmp_path / "report.html").stat().st_size > 1000

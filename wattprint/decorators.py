@@ -16,7 +16,7 @@ def track(func: F | None = None, /, **tracker_kwargs: Any) -> Any:
     ``@track`` or ``@track(project_name="x", country="FR")``; the keyword arguments are the
     Tracker's and are validated once, when the decorator is applied, ``output_file`` and
     ``jsonl_file`` included when given (left out, ``output_file`` is the Tracker's default,
-    ``emissions.csv`` in the working directory of each call, and is checked at the call).
+    ``wattprint.csv`` in the working directory of each call, and is checked at the call).
     ``wrapper.last_record`` holds the :class:`~wattprint.EnergyRecord` of the latest call
     (energy in kWh, CO2e in kg); a call that raised leaves its record there too, marked
     ``interrupted``, and a call that could not start measuring leaves ``None``.

@@ -27,7 +27,7 @@ def test_report_of_a_lightning_fit(tmp_path):
         FakeSensor("gpu", power_w=GPU_W, clock=clock, method="counter"),
     ]
     tracker = Tracker("lit", "tiny fit", sensors=sensors, clock=clock, carbon_intensity=100.0,
-                      output_file=tmp_path / "emissions.csv")
+                      output_file=tmp_path / "wattprint.csv")
 
     class Tiny(L.LightningModule):
         def __init__(self) -> None:

@@ -20,14 +20,14 @@ EVIL = "<script>alert(1)</script>"
 
 @pytest.fixture
 def csvs(tmp_path):
-    """emissions.csv written by the Tracker (3 epochs + run row) and an ECO2AI file."""
-    write_tracker_csv(tmp_path / "emissions.csv", epochs=3)
+    """wattprint.csv written by the Tracker (3 epochs + run row) and an ECO2AI file."""
+    write_tracker_csv(tmp_path / "wattprint.csv", epochs=3)
     (tmp_path / "eco2ai.csv").write_text(ECO2AI_CSV)
     return tmp_path
 
 
 def test_text_report_of_a_tracker_csv_counts_the_run_once(csvs):
-    result = wattprint("report", cwd=csvs)  # default file: emissions.csv
+    result = wattprint("report", cwd=csvs)  # default file: wattprint.csv
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Project: resnet   Experiment: baseline" in out
@@ -48,7 +48,7 @@ def test_text_report_of_a_tracker_csv_counts_the_run_once(csvs):
 
 
 def test_json_report_totals_and_what_if(csvs):
-    result = wattprint("report", "--json", "emissions.csv", cwd=csvs)
+    result = wattprint("report", "--json", "wattprint.csv", cwd=csvs)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     run_kwh = TOTAL_W * (3 * EPOCH_S + TAIL_S) / J_PER_KWH
@@ -75,7 +75,7 @@ def test_eco2ai_csv_and_both_formats_together(csvs):
     assert "Total: 5.500 Wh, 2.200 g CO2e over 2 run(s)" in out
     assert "ECO2AI rows: energy includes the PUE" in out
 
-    both = wattprint("report", "--json", "emissions.csv", "eco2ai.csv", cwd=csvs)
+    both = wattprint("report", "--json", "wattprint.csv", "eco2ai.csv", cwd=csvs)
     data = json.loads(both.stdout)
     assert [(g["project"], g["experiment"]) for g in data["groups"]] == [
         ("resnet", "baseline"), ("eco_project", "fine-tune"), ("eco_project", "inference"),
@@ -116,7 +116,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 def test_png_is_a_valid_image_of_some_size(csvs):
     pytest.importorskip("matplotlib")
-    result = wattprint("report", "--png", "chart.png", "emissions.csv", "eco2ai.csv", cwd=csvs)
+    result = wattprint("report", "--png", "chart.png", "wattprint.csv", "eco2ai.csv", cwd=csvs)
     assert result.returncode == 0, result.stderr
     assert "wrote chart.png" in result.stderr
     data = (csvs / "chart.png").read_bytes()
@@ -148,7 +148,7 @@ def test_png_without_matplotlib_names_the_extra(csvs):
 
 
 def _evil_csv(tmp_path):
-    write_tracker_csv(tmp_path / "emissions.csv", project=EVIL, experiment='"quoted" & <b>bold</b>', epochs=2)
+    write_tracker_csv(tmp_path / "wattprint.csv", project=EVIL, experiment='"quoted" & <b>bold</b>', epochs=2)
 
 
 def test_html_is_self_contained_and_escapes_names(tmp_path):

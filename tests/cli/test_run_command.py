@@ -36,7 +36,7 @@ def test_exit_status_passes_through_and_the_row_is_written(tmp_path):
     result = wattprint("run", *FAST, "--project-name", "cli-test", "--", *child, cwd=tmp_path)
     assert result.returncode == 3, result.stderr
     assert result.stdout == "child out\n"  # the child's stdout is untouched
-    (row,) = _records(tmp_path / "emissions.csv")
+    (row,) = _records(tmp_path / "wattprint.csv")
     assert row.window == "run" and not row.interrupted
     assert row.project_name == "cli-test"
     assert row.experiment_description.startswith(sys.executable) and "sys.exit(3)" in row.experiment_description
@@ -49,7 +49,7 @@ def test_exit_status_passes_through_and_the_row_is_written(tmp_path):
     assert "energy:" in err and "cpu " in err and "estimated" in err
     assert "CO2e:" in err and "(PUE 1)" in err
     assert "intensity: 44.18 gCO2e/kWh, France (FR); Ember" in err
-    assert "row appended to emissions.csv" in err
+    assert "row appended to wattprint.csv" in err
     assert "\r" not in err  # no live line on a pipe
 
 
@@ -59,7 +59,7 @@ def test_zero_status_and_options_reach_the_tracker(tmp_path):
     result = wattprint("run", "--cloud", "aws:eu-west-3", "--pue", "1.5", "--output-file", str(out),
                        "--experiment-description", "noop", "--measure-period", "0.2", "--", *_py("pass"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert not (tmp_path / "emissions.csv").exists()
+    assert not (tmp_path / "wattprint.csv").exists()
     (row,) = _records(out)
     assert (row.experiment_description, row.pue, row.intensity_key) == ("noop", 1.5, "aws:eu-west-3")
     assert row.co2_kg == pytest.approx(row.energy_kwh * 1.5 * row.intensity_g_per_kwh / 1000)
@@ -83,7 +83,7 @@ def test_child_killed_by_a_signal_gives_128_plus_n_and_an_interrupted_row(tmp_pa
     child = _py("import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
     result = wattprint("run", *FAST, "--", *child, cwd=tmp_path)
     assert result.returncode == 128 + signal.SIGKILL, result.stderr
-    (row,) = _records(tmp_path / "emissions.csv")
+    (row,) = _records(tmp_path / "wattprint.csv")
     assert row.interrupted
 
 
@@ -121,7 +121,7 @@ def test_signal_to_wattprint_reaches_the_child_and_the_row_is_marked_interrupted
     assert time.monotonic() - started < 10
     assert (tmp_path / "got-signal").read_text() == str(int(sig)), err
     assert proc.returncode == 5, err  # the child's own status, even though it was asked to stop
-    (row,) = _records(tmp_path / "emissions.csv")
+    (row,) = _records(tmp_path / "wattprint.csv")
     assert row.interrupted
     assert "(interrupted)" in err and "Traceback" not in err
 
@@ -132,7 +132,7 @@ def test_sigterm_stops_a_child_that_does_not_handle_it(tmp_path):
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM, err
-    (row,) = _records(tmp_path / "emissions.csv")
+    (row,) = _records(tmp_path / "wattprint.csv")
     assert row.interrupted and row.duration_s < 10
 
 
@@ -142,14 +142,14 @@ def test_missing_command_is_a_usage_error(tmp_path):
         assert result.returncode == 2, args
         assert "usage: wattprint run" in result.stderr and "no COMMAND" in result.stderr
         assert "Traceback" not in result.stderr
-    assert not (tmp_path / "emissions.csv").exists()
+    assert not (tmp_path / "wattprint.csv").exists()
 
 
 def test_command_not_found_exits_127_without_a_row(tmp_path):
     result = wattprint("run", *FAST, "--", "wattprint-no-such-command-xyz", "--flag", cwd=tmp_path)
     assert result.returncode == 127
     assert result.stderr.strip().splitlines()[-1] == "wattprint run: wattprint-no-such-command-xyz: command not found"
-    assert not (tmp_path / "emissions.csv").exists()
+    assert not (tmp_path / "wattprint.csv").exists()
 
 
 @posix_only
@@ -157,7 +157,7 @@ def test_pue_preset_and_a_fixed_intensity(tmp_path):
     result = wattprint("run", "--carbon-intensity", "250", "--pue", "aws", "--measure-period", "0.2", "--",
                        *_py("pass"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    (row,) = _records(tmp_path / "emissions.csv")
+    (row,) = _records(tmp_path / "wattprint.csv")
     assert row.intensity_g_per_kwh == pytest.approx(250.0) and row.pue == PUE_PRESETS["aws"]
     assert row.co2_kg == pytest.approx(row.energy_kwh * PUE_PRESETS["aws"] * 250 / 1000)
 
@@ -168,7 +168,7 @@ def test_inherited_rank_variables_do_not_stop_the_host_being_measured(tmp_path):
     env = {**os.environ, "LOCAL_RANK": "1", "RANK": "1", "WORLD_SIZE": "2"}
     result = wattprint("run", *FAST, "--", *_py("pass"), cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
-    (row,) = _records(tmp_path / "emissions.csv")
+    (row,) = _records(tmp_path / "wattprint.csv")
     assert row.energy_kwh_by_domain.get("cpu", 0) > 0 and row.energy_kwh_by_domain.get("ram", 0) > 0
 
 
@@ -195,7 +195,7 @@ def test_a_binary_the_kernel_cannot_run_is_not_handed_to_sh(tmp_path):
     result = wattprint("run", *FAST, "--", str(binary), cwd=tmp_path)
     assert result.returncode == 126, result.stderr
     assert "Exec format error" in result.stderr
-    assert not (tmp_path / "emissions.csv").exists()  # nothing ran: no row
+    assert not (tmp_path / "wattprint.csv").exists()  # nothing ran: no row
 
 
 def test_command_that_cannot_be_executed_exits_126(tmp_path):
@@ -225,7 +225,7 @@ def test_bad_options_exit_2_with_one_line_before_running_anything(tmp_path, opti
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "ran").exists()
-    assert not (tmp_path / "emissions.csv").exists()
+    assert not (tmp_path / "wattprint.csv").exists()
 
 
 BUSY = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.8: pass\n"

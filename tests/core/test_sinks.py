@@ -253,7 +253,7 @@ def test_rows_are_valid_for_csv_module(tmp_path):
 
 
 def test_a_file_replaced_by_another_tools_csv_after_construction_is_not_written(tmp_path):
-    # Both wattprint and CodeCarbon default to emissions.csv: the other tool may create it
+    # A file given to wattprint that CodeCarbon (default emissions.csv) or another tool creates
     # after the sink was built. The row must not go into its columns, and the caller is told.
     from wattprint.core.outputs import Outputs
 

@@ -53,12 +53,12 @@ class FakeRig:
 
 @pytest.fixture
 def rig(tmp_path):
-    return FakeRig(tmp_path / "emissions.csv")
+    return FakeRig(tmp_path / "wattprint.csv")
 
 
 @pytest.fixture
 def make_rig(tmp_path):
-    def make(name: str = "emissions.csv", **kwargs) -> FakeRig:
+    def make(name: str = "wattprint.csv", **kwargs) -> FakeRig:
         return FakeRig(tmp_path / name, **kwargs)
 
     return make

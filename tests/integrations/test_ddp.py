@@ -68,7 +68,7 @@ def test_lightning_ddp_sums_ranks_and_counts_host_once(tmp_path):
     assert ranks[0]["logged"] == ranks[1]["logged"]  # every rank holds the global figures
     assert ranks[0]["logged"][P + "energy_kwh_total"] == pytest.approx(running, rel=1e-12)
 
-    rows = read_rows(tmp_path / "emissions.csv")
+    rows = read_rows(tmp_path / "wattprint.csv")
     assert [(r["window"], r["epoch"]) for r in rows] == [("epoch", "0"), ("epoch", "1"), ("run", "N/A")]
     assert {(r["rank"], r["world_size"]) for r in rows} == {("0", "2")}
 
@@ -95,7 +95,7 @@ def test_hf_torchrun_sums_rank_gpus_and_host_once(tmp_path):
         assert entry[P + "energy_kwh_total"] == pytest.approx(per_epoch_kwh * (epoch + 1), rel=1e-12)
     assert [e["epoch"] for e in ranks[0]["log_history"] if "loss" in e] == [1.0, 2.0]
 
-    rows = read_rows(tmp_path / "emissions.csv")
+    rows = read_rows(tmp_path / "wattprint.csv")
     assert [(r["window"], r["epoch"]) for r in rows] == [("epoch", "0"), ("epoch", "1"), ("run", "N/A")]
     assert float(rows[-1]["power_consumption(kWh)"]) == pytest.approx(2 * per_epoch_kwh, rel=1e-12)
     assert {(r["rank"], r["world_size"]) for r in rows} == {("0", "2")}

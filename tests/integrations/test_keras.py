@@ -64,7 +64,7 @@ def test_history_and_csvlogger_get_every_epoch(rig, tmp_path):
     assert [float(r[P + "energy_kwh"]) for r in rows] == pytest.approx(h[P + "energy_kwh"])
     assert all(r["loss"] for r in rows)
 
-    written = read_rows(tmp_path / "emissions.csv")
+    written = read_rows(tmp_path / "wattprint.csv")
     assert [(r["window"], r["epoch"]) for r in written] == [("epoch", "0"), ("epoch", "1"), ("epoch", "2"), ("run", "N/A")]
 
 
@@ -128,7 +128,7 @@ def test_a_crashed_fit_is_recorded_at_interpreter_exit(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 1
     assert "RuntimeError: out of memory, say" in proc.stderr
-    rows = read_rows(tmp_path / "emissions.csv")
+    rows = read_rows(tmp_path / "wattprint.csv")
     # Epochs 0 and 1 were measured; epoch 2, cut short, and the run are closed at exit,
     # marked interrupted.
     assert [(r["window"], r["epoch"], r["interrupted"]) for r in rows] == [

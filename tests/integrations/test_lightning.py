@@ -116,7 +116,7 @@ def test_every_epoch_reaches_csv_tensorboard_and_callback_metrics(rig, tmp_path)
         assert len(events.Scalars(key)) == 3
     assert [e.value for e in events.Scalars(P + "energy_kwh")] == pytest.approx(energy, rel=1e-6)
 
-    written = read_rows(tmp_path / "emissions.csv")
+    written = read_rows(tmp_path / "wattprint.csv")
     assert [r["window"] for r in written] == ["epoch", "epoch", "epoch", "run"]
     assert [r["epoch"] for r in written[:3]] == ["0", "1", "2"]
     assert all(r["interrupted"] == "false" for r in written)

@@ -106,7 +106,7 @@ def test_every_epoch_reaches_log_history_and_tensorboard(rig, tmp_path, monkeypa
     assert [e.step for e in events.Scalars("train/" + P + "energy_kwh_total")] == [4, 8, 12]
     assert len(events.Scalars("train/loss")) == 3
 
-    rows = read_rows(tmp_path / "emissions.csv")
+    rows = read_rows(tmp_path / "wattprint.csv")
     assert [(r["window"], r["epoch"]) for r in rows] == [("epoch", "0"), ("epoch", "1"), ("epoch", "2"), ("run", "N/A")]
     assert cb.run_record is not None and cb.run_record.energy_kwh == pytest.approx(kwh(3 * STEPS))
 

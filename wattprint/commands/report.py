@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-DEFAULT_FILE = "emissions.csv"
+from wattprint.core.settings import DEFAULT_OUTPUT_FILE as DEFAULT_FILE
 
 
 def add_parser(sub) -> None:

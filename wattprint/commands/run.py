@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
+from wattprint.core.settings import DEFAULT_OUTPUT_FILE
 from wattprint.core.validate import MAX_NAME_CHARS
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def add_parser(sub) -> None:
     p.add_argument("--carbon-intensity", type=float, metavar="G", help="a fixed grid intensity in gCO2e/kWh, instead of a location")
     p.add_argument("--pue", type=_number_or_name, default=1.0, metavar="N",
                    help="power usage effectiveness: a number >= 1 or a preset (aws, gcp, azure, industry); default 1.0")
-    p.add_argument("--output-file", default="emissions.csv", metavar="PATH", help="CSV to append to (default: emissions.csv)")
+    p.add_argument("--output-file", default=DEFAULT_OUTPUT_FILE, metavar="PATH", help=f"CSV to append to (default: {DEFAULT_OUTPUT_FILE})")
     p.add_argument(
         "--scope",
         choices=("machine", "process"),

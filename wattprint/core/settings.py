@@ -25,7 +25,9 @@ from wattprint.core.distributed import RankInfo
 from wattprint.core.errors import ConfigError
 from wattprint.core.naming import PYTHON, Naming
 
-DEFAULT_OUTPUT_FILE = "emissions.csv"
+#: wattprint's own default CSV: neither CodeCarbon's ``emissions.csv`` nor ECO2AI's ``emission.csv``,
+#: so running next to either tool never meets the other's file.
+DEFAULT_OUTPUT_FILE = "wattprint.csv"
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def check_output_path(path: str | os.PathLike[str], what: str = "output_file=") 
     p = Path(path).expanduser()
     try:
         if p.is_dir():
-            raise ConfigError(f"{what} {str(p)!r} is a directory; give a file path such as {str(p / 'emissions.csv')!r}.")
+            raise ConfigError(f"{what} {str(p)!r} is a directory; give a file path such as {str(p / 'wattprint.csv')!r}.")
         parent = p.parent if str(p.parent) else Path(".")
         if not parent.is_dir():
             raise ConfigError(f"the directory of {what} {str(p)!r} does not exist; create it first or choose another path.")

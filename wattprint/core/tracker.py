@@ -55,7 +55,7 @@ class Tracker:
 
     Args:
         project_name, experiment_description: labels written to every row.
-        output_file: CSV appended to (default ``emissions.csv``; ECO2AI's 13 columns first);
+        output_file: CSV appended to (default ``wattprint.csv``; ECO2AI's 13 columns first);
             ``None`` for none.
         jsonl_file: optional JSON Lines file, one object per record.
         country, region, cloud: location keys for the grid's carbon intensity

@@ -10,7 +10,7 @@ callback raises one short error naming the extra to install)::
     from wattprint.integrations.transformers import EmissionsCallback    # Trainer(..., callbacks=[...])
 
 All take the same arguments: ``project_name``, ``experiment_description``, ``country``,
-``region``, ``cloud``, ``pue``, ``output_file`` (CSV, default ``"emissions.csv"``, ``None`` for
+``region``, ``cloud``, ``pue``, ``output_file`` (CSV, default ``"wattprint.csv"``, ``None`` for
 none), ``prefix`` (default ``"emissions/"``), ``on_error`` (``"warn"`` or ``"raise"``), ``scope``,
 ``tracker`` (a configured :class:`wattprint.Tracker`, instead of the settings above) and
 ``settings`` (a :class:`wattprint.Settings`); see

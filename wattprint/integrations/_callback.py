@@ -10,7 +10,7 @@ import os
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from wattprint.core.settings import Settings, accepts_settings
+from wattprint.core.settings import DEFAULT_OUTPUT_FILE, Settings, accepts_settings
 from wattprint.integrations._epochs import EpochRun
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class EmissionsCallbackBase:
         region: str | None = None,
         cloud: str | None = None,
         pue: float | str = 1.0,
-        output_file: str | os.PathLike[str] | None = "emissions.csv",
+        output_file: str | os.PathLike[str] | None = DEFAULT_OUTPUT_FILE,
         prefix: str = "emissions/",
         on_error: str = "warn",
         scope: str = "machine",

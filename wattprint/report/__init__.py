@@ -1,7 +1,7 @@
 """Reading, summarising and drawing wattprint and ECO2AI emission CSVs (``wattprint report``).
 
     from wattprint.report import load_files, summarise
-    report = summarise(load_files(["emissions.csv"]))
+    report = summarise(load_files(["wattprint.csv"]))
     report.total.energy_kwh, report.total.co2_kg
 
 Charts (:mod:`wattprint.report.chart`) need the ``plot`` extra (matplotlib), imported on first use.

@@ -75,7 +75,7 @@ def load_file(path: str | os.PathLike[str]) -> list[Row]:
     except FileNotFoundError:
         raise ReportError(f"{name}: no such file; pass the CSV written by wattprint or ECO2AI") from None
     except IsADirectoryError:
-        raise ReportError(f"{name}: is a directory; pass a CSV file such as {os.path.join(name, 'emissions.csv')}") from None
+        raise ReportError(f"{name}: is a directory; pass a CSV file such as {os.path.join(name, 'wattprint.csv')}") from None
     except OSError as exc:
         raise ReportError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     try:

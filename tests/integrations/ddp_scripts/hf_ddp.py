@@ -58,7 +58,7 @@ def main() -> None:
         sensors += [FakeSensor("cpu", power_w=20.0, clock=clock, method="estimated"),
                     FakeSensor("ram", power_w=5.0, clock=clock, method="estimated")]
     tracker = Tracker("ddp", sensors=sensors, clock=clock, intensity=StaticIntensity(custom_intensity(100.0)),
-                      output_file=out / "emissions.csv")
+                      output_file=out / "wattprint.csv")
     emissions = EmissionsCallback(tracker=tracker)
     probe = Probe(emissions)
 
