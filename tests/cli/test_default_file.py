@@ -35,3 +35,13 @@ def test_default_runs_work_next_to_codecarbon_and_eco2ai_files(tmp_path):
     assert [r.record.project_name for r in load_file(tmp_path / DEFAULT_OUTPUT_FILE)] == ["ours", "wattprint"]
     assert {p: p.read_bytes() for p in theirs} == theirs  # never written to
 
+
+def test_report_reads_all_three_tools_files_side_by_side(tmp_path):
+    _other_tools_files(tmp_path)
+    tracker = Tracker(project_name="ours", country="FR")
+    tracker.start()
+    tracker.stop()
+    result = wattprint("report", DEFAULT_OUTPUT_FILE, "emissions.csv", "emission.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for label in ("wattprint", "codecarbon", "eco2ai"):
+        assert label in result.stdout

@@ -89,7 +89,7 @@ def test_eco2ai_csv_and_both_formats_together(csvs):
     [
         (None, "no such file"),
         (b"\x89PNG\r\n\x1a\n\x00\x00binary", "not UTF-8"),
-        (b"name,value\nx,1\n", "not a wattprint or ECO2AI CSV"),
+        (b"name,value\nx,1\n", "not a wattprint, ECO2AI or CodeCarbon CSV"),
         (ECO2AI_CSV.encode().replace(b",0.003,", b",lots,"), "line 3: power_consumption(kWh) is 'lots', not a number"),
     ],
 )

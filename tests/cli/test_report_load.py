@@ -121,7 +121,7 @@ def test_concatenated_files_bom_and_blank_lines(tmp_path):
     "content, message",
     [
         (b"\xff\xfe\x00binary", "not UTF-8"),
-        (b"name,value\nx,1\n", "not a wattprint or ECO2AI CSV"),
+        (b"name,value\nx,1\n", "not a wattprint, ECO2AI or CodeCarbon CSV"),
         (ECO2AI_HEADER.encode() + b"a,p,d,N/A,2024-01-01,10,lots,0.1,c,g,o,r,0\n", "not a number"),
         (ECO2AI_HEADER.encode() + b"a,p,d,N/A,2024-01-01,10,-1,0.1,c,g,o,r,0\n", ">= 0"),
         (ECO2AI_HEADER.encode() + b"a,p,d,N/A,2024-01-01,10,inf,0.1,c,g,o,r,0\n", ">= 0"),

@@ -13,9 +13,10 @@ from wattprint.core.settings import DEFAULT_OUTPUT_FILE as DEFAULT_FILE
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "report",
-        help="summarise wattprint or ECO2AI CSVs: epochs, totals, chart, what-if",
+        help="summarise wattprint, ECO2AI or CodeCarbon CSVs: epochs, totals, chart, what-if",
         description=(
-            "Read wattprint and ECO2AI emission CSVs, group the rows by project, experiment and run, "
+            "Read wattprint, ECO2AI and CodeCarbon emission CSVs, group the rows by project, experiment and run "
+            "(each labelled with the tool that measured it), "
             "and print each run's epochs and total (counted once), then what the same energy would "
             "emit on other grids."
         ),

@@ -1,4 +1,4 @@
-"""Reading, summarising and drawing wattprint and ECO2AI emission CSVs (``wattprint report``).
+"""Reading, summarising and drawing wattprint, ECO2AI and CodeCarbon emission CSVs (``wattprint report``).
 
     from wattprint.report import load_files, summarise
     report = summarise(load_files(["wattprint.csv"]))

@@ -1,4 +1,4 @@
-"""Read wattprint and ECO2AI emission CSVs into :class:`Row` s: records, with where they were read.
+"""Read wattprint, ECO2AI and CodeCarbon emission CSVs into :class:`Row` s: records, with where they were read.
 
 Rows are decoded by the codec that writes them (:mod:`wattprint.core.csvformat`), so what the
 report reads is what the sink wrote: energy per domain with its method, the PUE (ECO2AI files
@@ -7,7 +7,7 @@ cells with the spreadsheet formula guard undone.
 
 Anything wrong with a file (missing, not UTF-8, not a CSV of either kind, a row with the
 wrong number of fields, a number that is not one) raises :class:`ReportError` with the file
-and line, never another exception.
+and line, never another exception. CodeCarbon's files are read by :mod:`wattprint.report.codecarbon`.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ class ReportError(WattprintError, ValueError):
 class Row:
     """One row of an emissions CSV: its :class:`~wattprint.EnergyRecord`, and where it was read.
 
-    ``format`` is ``"wattprint"`` or ``"eco2ai"``: the record's energy excludes the PUE for
-    wattprint rows (``record.pue`` given) and includes it for ECO2AI rows (``record.pue`` is
-    None); ``record.facility_kwh`` is comparable across both. ``label`` is the ``epoch`` cell
+    ``format`` is the tool that measured it, ``"wattprint"``, ``"eco2ai"`` or ``"codecarbon"``:
+    the record's energy excludes the PUE where ``record.pue`` is given and includes it for
+    ECO2AI rows (``record.pue`` is None); ``record.facility_kwh`` is comparable across all. ``label`` is the ``epoch`` cell
     as written, ``parameters`` the parameters as written (JSON, or ECO2AI's ``name: value`` list).
     """
 
@@ -68,7 +68,7 @@ def load_files(paths: Iterable[str | os.PathLike[str]]) -> list[Row]:
 
 
 def load_file(path: str | os.PathLike[str]) -> list[Row]:
-    """The rows of one wattprint or ECO2AI CSV. A header-only or empty file gives ``[]``."""
+    """The rows of one wattprint, ECO2AI or CodeCarbon CSV. A header-only or empty file gives ``[]``."""
     name = os.fspath(path)
     try:
         data = Path(path).read_bytes()
@@ -82,8 +82,10 @@ def load_file(path: str | os.PathLike[str]) -> list[Row]:
         text = data.decode("utf-8-sig")  # -sig: spreadsheets often add a byte-order mark
     except UnicodeDecodeError as exc:
         raise ReportError(f"{name}: not UTF-8 text (byte {exc.start}); is it really a CSV?") from None
+    from wattprint.report import codecarbon  # deferred: it imports this module
+
     try:
-        return _parse(name, text)
+        return codecarbon.parse(name, text) if codecarbon.recognises(text) else _parse(name, text)
     except csv.Error as exc:
         raise ReportError(f"{name}: not a readable CSV ({exc})") from None
 
@@ -126,6 +128,6 @@ def _check_header(name: str, cells: list[str]) -> list[str]:
     if missing:
         start = ", ".join(header[:3])
         raise ReportError(
-            f"{name}: not a wattprint or ECO2AI CSV (no {', '.join(missing)} column; the header starts {start!r})"
+            f"{name}: not a wattprint, ECO2AI or CodeCarbon CSV (no {', '.join(missing)} column; the header starts {start!r})"
         )
     return header
