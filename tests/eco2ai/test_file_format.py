@@ -170,3 +170,18 @@ def test_a_file_of_another_tool_is_never_written_to():
     with pytest.raises(ConfigError, match="will not be written to"):
         eco2ai.Tracker(alpha_2_code="FR")
     assert Path("emission.csv").read_text() == "timestamp,project_name,run_id,duration,emissions\n"
+
+
+def test_summary_counts_each_run_of_a_wattprint_file_once():
+    pytest.importorskip("pandas")
+    from wattprint import Tracker
+
+    tracker = Tracker(project_name="ours", country="FR", output_file="wattprint.csv")
+    tracker.start_training()
+    for _ in range(2):
+        work()
+        tracker.new_epoch({"loss": 1})
+    run = tracker.stop_training()  # two epoch rows and the run row, which holds them
+    table = eco2ai.summary("wattprint.csv")
+    assert table["total power_consumption(kWh)"].iloc[0] == pytest.approx(run.facility_kwh)
+    assert table["total CO2_emissions(kg)"].iloc[-1] == pytest.approx(run.co2_kg)

@@ -179,3 +179,26 @@ def test_available_devices_prints_the_cpu(capsys):
     eco2ai.available_devices()
     out = capsys.readouterr().out
     assert "Seeable cpu device(s):" in out and "device(s)" in out.splitlines()[1]
+
+
+def test_no_location_warns_in_eco2ais_terms():
+    with pytest.warns(UserWarning, match="alpha_2_code='FR'") as caught:
+        tracker = eco2ai.Tracker()
+    assert "cloud=" not in str(caught[0].message) and "IP address" in str(caught[0].message)
+    assert tracker.emission_level() == lookup("world").g_per_kwh
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eco2ai.Tracker(ignore_warnings=True)
+
+
+@pytest.mark.parametrize(("body", "epochs"), [
+    ("t.start(); work()", ["N/A"]),
+    ("t.start_training(); work(); t.new_epoch({'loss': 1}); work()", ["epoch: 1, loss: 1, ", "epoch: 2, "]),
+])
+def test_a_process_that_ends_without_stop_keeps_its_rows(tmp_path, body, epochs):
+    code = ("from wattprint import eco2ai\n"
+            "def work(): return sum(i * i for i in range(200_000))\n"
+            f"t = eco2ai.Tracker(alpha_2_code='FR')\n{body}\n"
+            "raise SystemExit(0)  # no stop(): the rows are written at exit\n")
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, timeout=120, check=True)
+    assert [r["epoch"] for r in rows(tmp_path / "emission.csv")] == epochs

@@ -162,7 +162,7 @@ class Tracker:
             path = encode_file if encode_file is not True else _encoded_name(self.file_name)
             sinks.append(Eco2aiCsv(path, self._cells, encoded=True, what="encode_file="))
         self._sinks = sinks
-        self._core = CoreTracker(settings=self._settings, sinks=sinks)
+        self._core = self._first_core()
         if self._country is None:  # located by wattprint: say where, ECO2AI's way
             self._country = _place(self._core.intensity_source.current())
         self._os = "MacOS" if platform.system() == "Darwin" else platform.system()
@@ -171,6 +171,23 @@ class Tracker:
         self._live: Window | None = None
         self._last: EnergyRecord | None = None
         self._started = False
+
+    def _first_core(self) -> CoreTracker:
+        """The first wattprint tracker, with its location advice in ECO2AI's terms."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            core = CoreTracker(settings=self._settings, sinks=self._sinks)
+        for w in caught:
+            if issubclass(w.category, UserWarning) and "world average" in str(w.message):
+                g = core.intensity_source.current().g_per_kwh
+                warnings.warn(
+                    f"wattprint.eco2ai: no location was given or detected, so CO2 uses the world average of {g:g} "
+                    "gCO2e/kWh. ECO2AI looked the country up from your IP address; wattprint never goes online for "
+                    "it: pass alpha_2_code='FR' (and region='California' inside it), set WATTPRINT_COUNTRY, or give "
+                    "emission_level= (kg/MWh)", UserWarning, stacklevel=4)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return core
 
     def _remember(self) -> None:
         try:
