@@ -185,3 +185,16 @@ def test_summary_counts_each_run_of_a_wattprint_file_once():
     table = eco2ai.summary("wattprint.csv")
     assert table["total power_consumption(kWh)"].iloc[0] == pytest.approx(run.facility_kwh)
     assert table["total CO2_emissions(kg)"].iloc[-1] == pytest.approx(run.co2_kg)
+
+
+def test_appends_to_a_file_ecoai_wrote():
+    import shutil
+
+    shutil.copy(ECO2AI_FILE, "emission.csv")
+    tracker = eco2ai.Tracker(project_name="fixture", experiment_description="after", alpha_2_code="FR")
+    tracker.start()
+    work()
+    tracker.stop()
+    theirs, ours = rows(ECO2AI_FILE), rows("emission.csv")
+    assert ours[:3] == theirs and ours[3]["experiment_description"] == "after" and ours[3]["epoch"] == "N/A"
+    assert len(load_file("emission.csv")) == 4

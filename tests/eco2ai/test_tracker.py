@@ -87,7 +87,32 @@ def test_eco2ai_regions_use_wattprints_figure_for_them(country, region, key):
     assert rows("emission.csv")[0]["region/country"] == f"{country}/{region}"
 
 
-@pytest.mark.parametrize(("country", "region"), [("AU", "ACT"), ("RU", "Kaliningrad"), ("FR", "Paris")])
+# ECO2AI 0.3.12's region names (its data/carbon_index.csv) for the countries wattprint has regions of.
+ECO2AI_REGIONS = {
+    "US": ("Alaska", "Alabama", "Arkansas", "Arizona", "California", "Colorado", "Connecticut", "Delaware", "Florida",
+           "Georgia", "Hawaii", "Iowa", "Idaho", "Illinois", "Indiana", "Kansas", "Kentucky", "Louisiana",
+           "Massachusetts", "Maryland", "Maine", "Michigan", "Minnesota", "Missouri", "Mississippi", "Montana",
+           "North Carolina", "North Dakota", "Nebraska", "New Hampshire", "New Jersey", "New Mexico", "Nevada",
+           "New York", "Ohio", "Oklahoma", "Oregon", "Pennsylvania", "Rhode Island", "South Carolina", "South Dakota",
+           "Tennessee", "Texas", "Utah", "Virginia", "Vermont", "Washington", "Wisconsin", "West Virginia",
+           "Wyoming"),
+    "CA": ("Alberta", "British Columbia", "Manitoba", "New Brunswick", "Newfoundland and Labrador", "Nova Scotia",
+           "Northwest Territories", "Nunavut", "Ontario", "Prince Edward Island", "Quebec", "Saskatchewan", "Yukon"),
+    "AU": ("ACT", "Australian Capital Territory", "New South Wales", "Northern Territory", "Queensland",
+           "South Australia", "Tasmania", "Victoria", "Western Australia"),
+}
+
+
+def test_every_eco2ai_state_and_province_has_a_figure():
+    from wattprint.eco2ai.regions import region_key
+
+    for country, names in ECO2AI_REGIONS.items():
+        keys = {name: region_key(country, name) for name in names}
+        assert all(key and key.startswith(country + "-") for key in keys.values()), keys
+        assert len(set(keys.values())) == len(names) - (2 if country == "AU" else 0)  # ACT is on NSW's grid
+
+
+@pytest.mark.parametrize(("country", "region"), [("US", "Virgin Islands"), ("RU", "Kaliningrad"), ("FR", "Paris")])
 def test_a_region_without_a_figure_uses_its_country_with_one_warning(country, region):
     with pytest.warns(RuntimeWarning, match=f"region '{region}' of {country}") as caught:
         tracker = eco2ai.Tracker(alpha_2_code=country, region=region)
@@ -100,7 +125,7 @@ def test_region_needs_a_country_and_ignore_warnings_silences_them():
         eco2ai.Tracker(region="California")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        eco2ai.Tracker(alpha_2_code="AU", region="ACT", ignore_warnings=True)
+        eco2ai.Tracker(alpha_2_code="US", region="Virgin Islands", ignore_warnings=True)
         eco2ai.Tracker(ignore_warnings=True)  # no location at all: the world average, silently
 
 

@@ -4,7 +4,7 @@ ECO2AI names a region by its English name inside a country: US states, Canadian 
 Australian states and territories, Russian federal subjects. wattprint's tables hold US states,
 Canadian provinces and Australian states by name (``US-CA``, ``CA-QC``, ``AU-NSW``), and
 Russia as Electricity Maps' three grid zones, so a Russian region maps to the zone its grid
-belongs to. A region with no figure of its own resolves to the country's, with one warning
+belongs to (and the Australian Capital Territory to New South Wales, whose grid it is on). A region with no figure of its own resolves to the country's, with one warning
 that names it.
 """
 
@@ -45,6 +45,11 @@ _RUSSIA = {
 }
 
 
+# Regions whose grid is another region's: the Australian Capital Territory draws on the New
+# South Wales region of the National Electricity Market.
+_WITHIN = {("AU", "act"): "AU-NSW", ("AU", "australiancapitalterritory"): "AU-NSW"}
+
+
 def _plain(text: str) -> str:
     """Lower case, accents and punctuation dropped: ``"Québec"`` and ``"quebec"`` compare equal."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
@@ -58,6 +63,8 @@ def region_key(alpha_2_code: str, region: str) -> str | None:
     country, wanted = alpha_2_code.strip().upper(), _plain(region)
     if not wanted:
         return None
+    if (country, wanted) in _WITHIN:
+        return _WITHIN[country, wanted]
     if country == "RU":
         for key, names in _RUSSIA.items():
             if wanted in {_plain(n) for n in names}:
