@@ -168,7 +168,8 @@ def test_electricity_pricing_fills_the_cost_cell():
 def test_a_file_of_another_tool_is_never_written_to():
     Path("emission.csv").write_text("timestamp,project_name,run_id,duration,emissions\n")
     with pytest.raises(ConfigError, match="will not be written to"):
-        eco2ai.Tracker(alpha_2_code="FR")
+        eco2ai.Tracker(project_name="refused", alpha_2_code="FR")
+    assert eco2ai.get_params()["project_name"] != "refused"  # a refused tracker's arguments are not remembered
     assert Path("emission.csv").read_text() == "timestamp,project_name,run_id,duration,emissions\n"
 
 

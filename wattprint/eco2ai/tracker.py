@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import platform
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -155,7 +154,6 @@ class Tracker:
             options.update(regions.resolve(alpha_2_code, region))
             self._country = f"{alpha_2_code}/{region}" if region is not None else alpha_2_code
         self._settings = Settings.build(options, naming=PYTHON.aliased(_ALIASES))
-        self._remember()
 
         sinks = [Eco2aiCsv(self.file_name, self._cells)]
         if encode_file is not None:
@@ -163,8 +161,11 @@ class Tracker:
             sinks.append(Eco2aiCsv(path, self._cells, encoded=True, what="encode_file="))
         self._sinks = sinks
         self._core = self._first_core()
+        self._remember()  # once every argument was accepted, as the ones to use next time
         if self._country is None:  # located by wattprint: say where, ECO2AI's way
             self._country = _place(self._core.intensity_source.current())
+        import platform  # deferred: it is only needed once a tracker is made
+
         self._os = "MacOS" if platform.system() == "Darwin" else platform.system()
         self._mode = "first_time"
         self._chain: Chain | None = None
