@@ -199,3 +199,18 @@ def test_appends_to_a_file_ecoai_wrote():
     theirs, ours = rows(ECO2AI_FILE), rows("emission.csv")
     assert ours[:3] == theirs and ours[3]["experiment_description"] == "after" and ours[3]["epoch"] == "N/A"
     assert len(load_file("emission.csv")) == 4
+
+
+def test_a_wattprint_file_given_as_file_name_keeps_wattprints_rows():
+    from wattprint import Tracker
+
+    Tracker(project_name="earlier", country="FR", output_file="mine.csv").start().stop()
+    tracker = eco2ai.Tracker(project_name="eco", file_name="mine.csv", alpha_2_code="FR")
+    tracker.start_training()
+    work()
+    tracker.new_epoch({"loss": 1})
+    tracker.stop_training()
+    loaded = load_file("mine.csv")
+    assert [(r.format, r.record.window) for r in loaded] == [("wattprint", "run"), ("wattprint", "epoch"),
+                                                              ("wattprint", "run")]
+    assert not any(run.incomplete for run in summarise(loaded).runs)

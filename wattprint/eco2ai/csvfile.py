@@ -13,7 +13,7 @@ ECO2AI 0.3.12 writes its 13 columns with these cells:
 
 Each row is appended once, when its window closes (ECO2AI rewrote the whole file at every
 measurement); an existing ECO2AI file is appended to in its own columns, an existing
-wattprint file in wattprint's. ``encode_file`` gets the same rows with every cell put
+wattprint file in wattprint's (with the run row around training epochs, as wattprint writes it). ``encode_file`` gets the same rows with every cell put
 through ECO2AI's letter shift (:func:`shift`): an obfuscation anyone can undo, not encryption.
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 
 from wattprint.core import csvformat
 from wattprint.core.record import EnergyRecord
-from wattprint.core.sinks import CsvSink
+from wattprint.core.sinks import CsvSink, read_header
 
 #: Cells of one record by column, or None for a record the file does not take.
 Cells = Callable[[EnergyRecord], "Mapping[str, str] | None"]
@@ -61,8 +61,15 @@ class Eco2aiCsv(CsvSink):
         self.encoded = encoded
 
     def write(self, record: EnergyRecord) -> None:
-        if self._cells(record) is not None:
-            super().write(record)
+        if record.labels.window not in ("run", "epoch"):
+            return  # the tracker's own bookkeeping windows
+        if self._cells(record) is None and not self._wattprint_file():
+            return  # ECO2AI writes no run row around training epochs; a wattprint file keeps its run rows
+        super().write(record)
+
+    def _wattprint_file(self) -> bool:
+        header = read_header(self.path)
+        return header is not None and csvformat.layout_of(header) == csvformat.WATTPRINT
 
     def encode(self, record: EnergyRecord, columns: tuple[str, ...]) -> str:
         if csvformat.layout_of(columns) == csvformat.WATTPRINT:

@@ -287,7 +287,7 @@ class Tracker:
             self._chain.drop()
             self._chain = None
         if self._core.running:
-            self._core.stop(write=False)  # ECO2AI's training file has epoch rows only
+            self._core.stop()  # an ECO2AI file takes no run row (see Eco2aiCsv); a wattprint file does
 
     # -- ECO2AI's accessors --------------------------------------------------------------------
 
