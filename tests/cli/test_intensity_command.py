@@ -75,7 +75,7 @@ def test_no_key_shows_the_detected_location(capsys, monkeypatch):
     monkeypatch.setenv("WATTPRINT_COUNTRY", "Norway")
     assert run() == 0
     out = capsys.readouterr().out
-    assert out.startswith("Norway (NO)") and "located by  env:WATTPRINT_COUNTRY" in out
+    assert out.startswith("Norway (NO)") and "located by  the environment variable WATTPRINT_COUNTRY" in out
 
 
 def test_no_key_with_a_bad_setting_exits_2(capsys, monkeypatch):
@@ -99,7 +99,7 @@ def test_no_location_names_the_command_line_options(capsys, monkeypatch):
     monkeypatch.setenv("TZ", "UTC")  # a zone of no country, whatever this machine's /etc/localtime says
     assert run() == 0
     out = capsys.readouterr().out
-    assert "located by  default" in out
+    assert "located by  nothing (no location given or detected): the world average" in out
     assert "--country/--region/--cloud" in out and "country=/region=/cloud=" in out and "WATTPRINT_COUNTRY" in out
 
 
