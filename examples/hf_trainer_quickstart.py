@@ -51,7 +51,7 @@ def main() -> None:
         use_cpu=True,
         disable_tqdm=True,
     )
-    emissions = EmissionsCallback("wattprint-examples", "tiny GPT-2", country=args.country, output_file=args.output)
+    emissions = EmissionsCallback("wattprint-examples", experiment_description="tiny GPT-2", country=args.country, output_file=args.output)
     trainer = Trainer(model=model, args=training_args, train_dataset=samples[:224], eval_dataset=samples[224:],
                       callbacks=[emissions])
     trainer.remove_callback(PrinterCallback)  # it prints every log dict; the table below shows them once

@@ -44,7 +44,7 @@ def main() -> None:
         verbose=2,  # one line per epoch, the emissions keys included
         # EmissionsCallback first: Keras hands the epoch logs along in list order.
         callbacks=[
-            EmissionsCallback("wattprint-examples", "Keras MLP", country=args.country, output_file=args.output),
+            EmissionsCallback("wattprint-examples", experiment_description="Keras MLP", country=args.country, output_file=args.output),
             keras.callbacks.CSVLogger("keras_log.csv"),
         ],
     ).history

@@ -75,7 +75,7 @@ def main() -> None:
         accelerator="cpu",
         devices=1,
         # EmissionsCallback first: callbacks after it (here PrintEpochs) see its values.
-        callbacks=[EmissionsCallback("wattprint-examples", "Lightning MLP", country=args.country, output_file=args.output),
+        callbacks=[EmissionsCallback("wattprint-examples", experiment_description="Lightning MLP", country=args.country, output_file=args.output),
                    PrintEpochs()],
         logger=CSVLogger("lightning_logs", name="quickstart"),
         enable_progress_bar=False,
