@@ -322,7 +322,7 @@ def _stop(tracker: Tracker, command: list[str], status: int | None, interrupted:
     from wattprint.core.sinks import CsvSink
 
     try:
-        record = tracker.stop(interrupted=interrupted)
+        record = tracker.stop(interrupted=interrupted, exit_status=status)
     except Exception as exc:
         print(f"{_PROG}: warning: could not finish the measurement ({exc})", file=err)
         return
