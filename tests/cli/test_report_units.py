@@ -176,8 +176,39 @@ def test_what_if_table_of_a_tiny_run_is_in_milligrams():
         return Alternative("grid", key, key, g, "lifecycle", 2024, "test", SMALL_KWH * g / 1000, None)
 
     table = what_if_table([alt("world", 473.0), alt("FR", 44.2), alt("gcp:x", 2.7)])
-    assert table.headers[2] == "CO2e (mg)"
-    assert [r[2] for r in table.rows] == ["0.4730", "0.04420", "0.002700"]
+    assert table.headers[3] == "CO2e (mg)"
+    assert [r[3] for r in table.rows] == ["0.4730", "0.04420", "0.002700"]
+
+
+def test_what_if_compares_only_figures_of_the_reported_basis():
+    from wattprint.report.tables import what_if_note
+    from wattprint.report.whatif import what_if
+
+    alternatives = what_if(1.0, 0.04418, basis="lifecycle")  # 1 kWh in France
+    comparable = [a for a in alternatives if a.comparable]
+    other = [a for a in alternatives if not a.comparable]
+    assert {a.basis for a in comparable} == {"lifecycle"} and {a.basis for a in other} == {"direct"}
+    assert alternatives == comparable + other  # the reported basis first
+    assert all(a.change is None for a in other) and all(a.change is not None for a in comparable)
+    gcp = next(a for a in other if a.key.startswith("gcp:"))
+    table = what_if_table(alternatives)
+    assert table.headers[1] == "basis"
+    row = table.rows[alternatives.index(gcp)]
+    assert row[1] == "direct" and row[4] == "other basis"
+    france = table.rows[next(i for i, a in enumerate(alternatives) if a.key == "FR")]
+    assert france[4] == "same"  # not "-0%" or "+0%"
+    assert "not compared with the reported lifecycle figure" in what_if_note(alternatives)
+    # A direct-basis report (a US state, a GCP region) compares the other way round.
+    direct = what_if(1.0, 0.3, basis="direct")
+    assert {a.basis for a in direct if a.comparable} == {"direct"}
+    # Unknown basis (a fixed intensity, ECO2AI rows): every line is compared, as before.
+    assert all(a.comparable for a in what_if(1.0, 0.3, basis=None))
+
+
+def test_short_durations_never_read_zero():
+    from wattprint.report.scale import seconds
+
+    assert [seconds(v) for v in (0.0, 0.034, 0.5, 1.0, 12.345, 12_345.6)] == ["0", "0.034", "0.50", "1.0", "12.3", "12,345.6"]
 
 
 # -- chart ----------------------------------------------------------------------------------------
