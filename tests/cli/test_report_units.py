@@ -214,15 +214,32 @@ def test_short_durations_never_read_zero():
 # -- chart ----------------------------------------------------------------------------------------
 
 
-def test_chart_gives_each_run_a_labelled_panel_on_its_own_scale(files):
+def _epoch_panels(fig) -> list:
+    """The (energy, CO2e) axes pairs of the per-run epoch panels."""
+    return [ax for ax in fig.axes if ax.get_gid() != "runs compared"]
+
+
+def _compared(fig):
+    (ax,) = [ax for ax in fig.axes if ax.get_gid() == "runs compared"]
+    return ax
+
+
+def test_chart_compares_runs_on_one_axis_and_gives_each_run_its_epochs_on_its_own_scale(files):
     pytest.importorskip("matplotlib")
     from wattprint.report.chart import figure
 
     fig = figure(summarise(load_files([files / "small.csv", files / "big.csv"])))
-    assert len(fig.subfigs) == 2
+    fig.canvas.draw()
+    ax = _compared(fig)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 2 and labels[0].startswith("smoke / tiny") and labels[1].startswith("train / full")
+    assert ax.get_xlabel() == "energy (kWh), every run on this one axis"
+    # The small run's bar is invisible beside the big one; its figures are written beside it.
+    written = [t.get_text() for t in ax.texts]
+    assert "mWh" in written[0] and written[1].startswith("1.000 kWh")
     seen = {}
-    for sub in fig.subfigs:
-        energy_ax, co2_ax = sub.axes
+    panels = _epoch_panels(fig)
+    for energy_ax, co2_ax in zip(panels[::2], panels[1::2]):
         run = re.search(r"run (\w+)", energy_ax.get_title()).group(1)
         tops = [p.get_y() + p.get_height() for p in energy_ax.patches]
         # The tallest bar fills most of its panel, however small the run.
@@ -230,6 +247,34 @@ def test_chart_gives_each_run_a_labelled_panel_on_its_own_scale(files):
         seen[run] = (energy_ax.get_ylabel(), energy_ax.get_title().splitlines()[0], co2_ax.get_ylabel())
     assert seen.pop(SMALL_ID) == ("energy (mWh)", "smoke / tiny", "cumulative CO2e (mg)")
     assert list(seen.values()) == [("energy (kWh)", "train / full", "cumulative CO2e (kg)")]
+
+
+def test_chart_of_many_command_runs_draws_them_all_with_plain_ticks(tmp_path):
+    pytest.importorskip("matplotlib")
+    from wattprint.report.chart import figure
+
+    # 40 runs of a long command line, 10 to 40 microwatt-hours: the sizes that drew "1e-5".
+    command = "python train.py --config configs/a-rather-long-experiment-name.yaml --seed "
+    rows = "".join(
+        f"{i:08x}-0000-4000-8000-000000000000,p,{command}{i},N/A,2024-05-01 10:00:00,1.0,{(10 + i) * 1e-9},"
+        f"{(10 + i) * 1e-10},c,g,Linux,DE,0\n"
+        for i in range(40)
+    )
+    (tmp_path / "e.csv").write_text(ECO2AI_HEADER + rows)
+    fig = figure(summarise(load_files([tmp_path / "e.csv"])))
+    fig.canvas.draw()
+    ax = _compared(fig)
+    assert len(ax.patches) == 40 and len(ax.get_yticklabels()) == 40
+    assert "first" not in fig.get_suptitle()
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks and not any("e" in t.lower() for t in ticks)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert all(label.count("\n") <= 2 for label in labels)  # at most two lines of name, then the run
+    assert labels[7].splitlines()[1].endswith("--seed 7")  # a long command keeps its distinguishing end
+    # The labels do not overlap one another.
+    boxes = [t.get_window_extent() for t in ax.get_yticklabels()]
+    assert all(a.y0 >= b.y1 - 0.5 or b.y0 >= a.y1 - 0.5 for a, b in zip(boxes, boxes[1:]))
 
 
 def test_chart_keeps_dollar_signs_in_names_as_text(tmp_path):
@@ -247,10 +292,11 @@ def test_chart_beyond_its_panel_limit_says_how_many_runs_it_drew(tmp_path):
     from wattprint.report.chart import MAX_PANELS, figure
 
     rows = "".join(
-        f"{i:08x}-0000-4000-8000-000000000000,p,e,N/A,2024-05-01 10:00:00,1.0,0.001,0.0004,c,g,Linux,DE,0\n"
-        for i in range(MAX_PANELS + 1)
+        f'{i:08x}-0000-4000-8000-000000000000,p,e,"epoch: {e}, ",2024-05-01 10:00:00,1.0,0.001,0.0004,c,g,Linux,DE,0\n'
+        for i in range(MAX_PANELS + 1) for e in (1, 2)
     )
     (tmp_path / "e.csv").write_text(ECO2AI_HEADER + rows)
     fig = figure(summarise(load_files([tmp_path / "e.csv"])))
-    assert len([s for s in fig.subfigs if s.axes]) == MAX_PANELS
-    assert f"the first {MAX_PANELS} of {MAX_PANELS + 1} runs" in fig.get_suptitle()
+    assert len(_epoch_panels(fig)) == 2 * MAX_PANELS
+    assert len(_compared(fig).patches) == MAX_PANELS + 1  # every run is still compared
+    assert f"epochs of the first {MAX_PANELS} of {MAX_PANELS + 1} runs with epochs" in fig.get_suptitle()
