@@ -345,6 +345,7 @@ def summary(record: EnergyRecord, command: Sequence[str], status: int | None, ou
 
     ``output_file`` is the CSV the row went to, or None if none was written.
     """
+    from wattprint.commands.intensity import located_by_words
     from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, pick
 
     def energy(kwh: float) -> str:
@@ -370,7 +371,7 @@ def summary(record: EnergyRecord, command: Sequence[str], status: int | None, ou
         f"  energy:    {energy(record.energy_kwh)}" + (f" ({domains})" if domains else ""),
         f"  CO2e:      {record.co2_kg / co2_unit[1]:.4g} {co2_unit[0]} (PUE {record.pue:g})",
         f"  intensity: {record.intensity_g_per_kwh:.4g} gCO2e/kWh, {where}; {record.intensity_source}"
-        f"{year}, {record.intensity_basis}; location from {record.located_by}",
+        f"{year}, {record.intensity_basis}; location: {located_by_words(record.located_by)}",
     ]
     if output_file is not None:
         lines.append(f"  row appended to {os.fspath(output_file)} (run {record.run_id[:8]})")
