@@ -7,6 +7,7 @@ panel of its own scale, so nothing reads or draws as zero.
 
 from __future__ import annotations
 
+import itertools
 import re
 from html.parser import HTMLParser
 
@@ -274,7 +275,7 @@ def test_chart_of_many_command_runs_draws_them_all_with_plain_ticks(tmp_path):
     assert labels[7].splitlines()[1].endswith("--seed 7")  # a long command keeps its distinguishing end
     # The labels do not overlap one another.
     boxes = [t.get_window_extent() for t in ax.get_yticklabels()]
-    assert all(a.y0 >= b.y1 - 0.5 or b.y0 >= a.y1 - 0.5 for a, b in zip(boxes, boxes[1:]))
+    assert all(a.y0 >= b.y1 - 0.5 or b.y0 >= a.y1 - 0.5 for a, b in itertools.pairwise(boxes))
 
 
 def test_chart_keeps_dollar_signs_in_names_as_text(tmp_path):

@@ -51,7 +51,9 @@ def _location_named(text: str) -> tuple[str, str] | None:
     """The kind and name of the bundled location ``text`` names (``("country", "France (FR)")``), or None."""
     from wattprint.core.carbon.location import lookup_key
     from wattprint.core.carbon.table import row_for
-    from wattprint.core.errors import CarbonDataError  # deferred with the tables it guards
+    from wattprint.core.errors import (
+        CarbonDataError,  # deferred with the tables it guards
+    )
 
     try:
         found = lookup_key(text)

@@ -12,13 +12,21 @@ from dataclasses import dataclass, field
 
 from wattprint.core.footprint import Footprint
 from wattprint.core.measurement import DOMAINS, Measurement
-from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, Unit, amount, fmt, pick, seconds
+from wattprint.report.scale import (
+    CO2_UNITS,
+    ENERGY_UNITS,
+    Unit,
+    amount,
+    fmt,
+    pick,
+    seconds,
+)
 from wattprint.report.summary import Report, RunSummary, Totals
 from wattprint.report.whatif import Alternative
 
 __all__ = [
-    "Table",
     "OUTSIDE_EPOCHS",
+    "Table",
     "domains_of",
     "group_scope_note",
     "outside_epochs",

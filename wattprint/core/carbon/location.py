@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
