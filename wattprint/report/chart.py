@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from wattprint.core.errors import MissingExtraError
-from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, amount, pick
+from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, Unit, amount, pick
 from wattprint.report.summary import Report, RunSummary, Totals
 from wattprint.report.tables import domains_of
 
@@ -100,21 +100,28 @@ def _plain_ticks(ax, axis: str) -> None:
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(formatter)
 
 
+def _stack(draw, at: list[int], totals: list[Totals], energy: Unit, colours: dict[str, str], **style) -> None:
+    """Bars of ``totals``' energy in ``energy`` units, stacked by domain, then any energy not split
+    by domain; ``draw(at, sizes, left=starts, color=, label=, **style)`` draws one layer."""
+    start = [0.0] * len(totals)
+    for d, colour in colours.items():
+        sizes = [t.energy_kwh_by_domain.get(d, 0.0) / energy[1] for t in totals]
+        if any(sizes):
+            draw(at, sizes, left=start, color=colour, label=d, **style)
+            start = [a + h for a, h in zip(start, sizes)]
+    unsplit = [max(0.0, t.energy_kwh / energy[1] - s) for t, s in zip(totals, start)]
+    # Rounding leaves crumbs when the domains do add up; draw only a real remainder.
+    if any(u > 1e-9 * max(1.0, s) for u, s in zip(unsplit, start)):
+        draw(at, unsplit, left=start, color=_UNSPLIT, label=_UNSPLIT_LABEL, **style)
+
+
 def _compare(fig, runs: list[RunSummary], colours: dict[str, str]) -> None:
     """Every run's total energy, stacked by domain, on one shared axis, largest unit that fits."""
     ax = fig.subplots()
     ax.set_gid("runs compared")
     energy = pick((r.total.energy_kwh for r in runs), ENERGY_UNITS)
     y = list(range(len(runs)))
-    left = [0.0] * len(runs)
-    for d, colour in colours.items():
-        widths = [r.total.energy_kwh_by_domain.get(d, 0.0) / energy[1] for r in runs]
-        if any(widths):
-            ax.barh(y, widths, left=left, color=colour, label=d, height=0.7)
-            left = [a + w for a, w in zip(left, widths)]
-    unsplit = [max(0.0, r.total.energy_kwh / energy[1] - s) for r, s in zip(runs, left)]
-    if any(u > 1e-9 * max(1.0, s) for u, s in zip(unsplit, left)):
-        ax.barh(y, unsplit, left=left, color=_UNSPLIT, label=_UNSPLIT_LABEL, height=0.7)
+    _stack(ax.barh, y, [r.total for r in runs], energy, colours, height=0.7)
     top = max((r.total.energy_kwh / energy[1] for r in runs), default=0.0) or 1.0
     for i, r in enumerate(runs):
         text = f"{amount(r.total.energy_kwh, ENERGY_UNITS)}, {amount(r.total.co2_kg, CO2_UNITS)} CO2e"
@@ -145,16 +152,7 @@ def _panel(fig, run: RunSummary, bars: list[_Bar], colours: dict[str, str], max_
     energy = pick((b.totals.energy_kwh for b in bars), ENERGY_UNITS)
     co2 = pick((sum(b.totals.co2_kg for b in bars),), CO2_UNITS)
     x = list(range(len(bars)))
-    bottom = [0.0] * len(bars)
-    for d, colour in colours.items():
-        heights = [b.totals.energy_kwh_by_domain.get(d, 0.0) / energy[1] for b in bars]
-        if any(heights):
-            ax_e.bar(x, heights, bottom=bottom, color=colour, label=d, width=0.8)
-            bottom = [a + h for a, h in zip(bottom, heights)]
-    unsplit = [max(0.0, b.totals.energy_kwh / energy[1] - s) for b, s in zip(bars, bottom)]
-    # Rounding leaves crumbs when the domains do add up; draw only a real remainder.
-    if any(u > 1e-9 * max(1.0, s) for u, s in zip(unsplit, bottom)):
-        ax_e.bar(x, unsplit, bottom=bottom, color=_UNSPLIT, label=_UNSPLIT_LABEL, width=0.8)
+    _stack(lambda *a, left, **k: ax_e.bar(*a, bottom=left, **k), x, [b.totals for b in bars], energy, colours, width=0.8)
     ax_e.set_ylabel(f"energy ({energy[0]})")
     ax_e.set_title(_title(run), fontsize="medium")
 
