@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything here is built locally
 
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected (WATTPRINT_COUNTRY, a cloud runtime, the time zone), else the world average with a warning")
     parser.add_argument("--output", default="wattprint.csv", help="CSV appended to")
+    parser.add_argument("--logs", default=None, help="directory for the framework's own logs (default: a new temporary directory)")
     args = parser.parse_args()
     hf_logging.set_verbosity_error()
 
@@ -41,7 +43,7 @@ def main() -> None:
         samples.append({"input_ids": ids, "labels": ids})
 
     training_args = TrainingArguments(
-        output_dir="hf_output",
+        output_dir=args.logs or tempfile.mkdtemp(prefix="wattprint-hf-"),  # nothing is saved there
         num_train_epochs=args.epochs,
         per_device_train_batch_size=16,
         logging_strategy="epoch",
@@ -51,19 +53,20 @@ def main() -> None:
         use_cpu=True,
         disable_tqdm=True,
     )
-    emissions = EmissionsCallback("wattprint-examples", "tiny GPT-2", country=args.country, output_file=args.output)
+    emissions = EmissionsCallback("wattprint-examples", experiment_description="tiny GPT-2", country=args.country, output_file=args.output)
     trainer = Trainer(model=model, args=training_args, train_dataset=samples[:224], eval_dataset=samples[224:],
                       callbacks=[emissions])
     trainer.remove_callback(PrinterCallback)  # it prints every log dict; the table below shows them once
     trainer.train()
 
     history = trainer.state.log_history
-    losses = {e["epoch"]: e["loss"] for e in history if "loss" in e}
+    # The Trainer logs epochs as floats (1.0, 2.0: fractions between logging steps); these are whole.
+    losses = {round(e["epoch"]): e["loss"] for e in history if "loss" in e}
     print(f"{'epoch':>5} {'loss':>8} {'energy_kWh':>11} {'CO2_kg':>10} {'power_W':>8} {'CO2_total_kg':>12} {'CO2_predicted_kg':>16}")
     for e in history:
         if PREFIX + "energy_kwh" in e:
             print(
-                f"{e['epoch']:>5.1f} {losses.get(e['epoch'], float('nan')):>8.4f} {e[PREFIX + 'energy_kwh']:>11.3e} "
+                f"{round(e['epoch']):>5d} {losses.get(round(e['epoch']), float('nan')):>8.4f} {e[PREFIX + 'energy_kwh']:>11.3e} "
                 f"{e[PREFIX + 'co2_kg']:>10.3e} {e[PREFIX + 'power_w']:>8.2f} {e[PREFIX + 'co2_kg_total']:>12.3e} "
                 f"{e[PREFIX + 'co2_kg_predicted']:>16.3e}"
             )

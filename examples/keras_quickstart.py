@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # read once, when keras is first imported
 
@@ -27,7 +28,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected (WATTPRINT_COUNTRY, a cloud runtime, the time zone), else the world average with a warning")
     parser.add_argument("--output", default="wattprint.csv", help="CSV appended to")
+    parser.add_argument("--logs", default=None, help="directory for the framework's own logs (default: a new temporary directory)")
     args = parser.parse_args()
+    keras_log = os.path.join(args.logs or tempfile.mkdtemp(prefix="wattprint-keras-"), "keras_log.csv")
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4096, 32)).astype("float32")
@@ -44,8 +47,8 @@ def main() -> None:
         verbose=2,  # one line per epoch, the emissions keys included
         # EmissionsCallback first: Keras hands the epoch logs along in list order.
         callbacks=[
-            EmissionsCallback("wattprint-examples", "Keras MLP", country=args.country, output_file=args.output),
-            keras.callbacks.CSVLogger("keras_log.csv"),
+            EmissionsCallback("wattprint-examples", experiment_description="Keras MLP", country=args.country, output_file=args.output),
+            keras.callbacks.CSVLogger(keras_log),
         ],
     ).history
 
@@ -56,7 +59,7 @@ def main() -> None:
             f"{epoch:>5} {h['loss']:>8.4f} {h[PREFIX + 'energy_kwh']:>11.3e} {h[PREFIX + 'co2_kg']:>10.3e} "
             f"{h[PREFIX + 'power_w']:>8.2f} {h[PREFIX + 'co2_kg_total']:>12.3e} {h[PREFIX + 'co2_kg_predicted']:>16.3e}"
         )
-    print(f"rows appended to {args.output}; Keras' own per-epoch log in keras_log.csv")
+    print(f"rows appended to {args.output}; Keras' own per-epoch log in {keras_log}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ one for the whole run to the CSV.
 from __future__ import annotations
 
 import argparse
+import tempfile
 
 import lightning.pytorch as pl
 import torch
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--country", default=None, help="ISO code such as FR; default: detected (WATTPRINT_COUNTRY, a cloud runtime, the time zone), else the world average with a warning")
     parser.add_argument("--output", default="wattprint.csv", help="CSV appended to")
+    parser.add_argument("--logs", default=None, help="directory for the framework's own logs (default: a new temporary directory)")
     args = parser.parse_args()
 
     g = torch.Generator().manual_seed(0)
@@ -75,9 +77,9 @@ def main() -> None:
         accelerator="cpu",
         devices=1,
         # EmissionsCallback first: callbacks after it (here PrintEpochs) see its values.
-        callbacks=[EmissionsCallback("wattprint-examples", "Lightning MLP", country=args.country, output_file=args.output),
+        callbacks=[EmissionsCallback("wattprint-examples", experiment_description="Lightning MLP", country=args.country, output_file=args.output),
                    PrintEpochs()],
-        logger=CSVLogger("lightning_logs", name="quickstart"),
+        logger=CSVLogger(args.logs or tempfile.mkdtemp(prefix="wattprint-lightning-"), name="quickstart"),
         enable_progress_bar=False,
         enable_model_summary=False,
         enable_checkpointing=False,

@@ -75,7 +75,7 @@ def test_no_key_shows_the_detected_location(capsys, monkeypatch):
     monkeypatch.setenv("WATTPRINT_COUNTRY", "Norway")
     assert run() == 0
     out = capsys.readouterr().out
-    assert out.startswith("Norway (NO)") and "located by  env:WATTPRINT_COUNTRY" in out
+    assert out.startswith("Norway (NO)") and "located by  the environment variable WATTPRINT_COUNTRY" in out
 
 
 def test_no_key_with_a_bad_setting_exits_2(capsys, monkeypatch):
@@ -99,5 +99,37 @@ def test_no_location_names_the_command_line_options(capsys, monkeypatch):
     monkeypatch.setenv("TZ", "UTC")  # a zone of no country, whatever this machine's /etc/localtime says
     assert run() == 0
     out = capsys.readouterr().out
-    assert "located by  default" in out
+    assert "located by  nothing (no location given or detected): the world average" in out
     assert "--country/--region/--cloud" in out and "country=/region=/cloud=" in out and "WATTPRINT_COUNTRY" in out
+
+
+@pytest.mark.parametrize(("name", "line"), [
+    ("Deutschland", "Germany (DE)"), ("España", "Spain (ES)"), ("Österreich", "Austria (AT)"),
+    ("Nihon", "Japan (JP)"), ("日本", "Japan (JP)"), ("Россия", "Russia (RU)"), ("Sverige", "Sweden (SE)"),
+])
+def test_a_country_named_in_its_own_language_resolves(capsys, name, line):
+    assert run(name) == 0
+    assert capsys.readouterr().out.splitlines()[0] == line
+
+
+def test_a_misspelt_native_name_suggests_that_country_first(capsys):
+    assert run("Deutchland") == 2
+    err = capsys.readouterr().err
+    assert err.split("closest matches: ")[1].startswith("DE (Germany)")
+    # `wattprint intensity` has no --carbon-intensity of its own: the advice says which command does.
+    assert "--carbon-intensity (gCO2e/kWh) to `wattprint run`" in err
+
+
+def test_every_endonym_names_a_bundled_country_and_shadows_no_other_key():
+    from wattprint.core.carbon.table import normalise, read_csv
+
+    countries = {r.key: r for r in rows("country")}
+    spellings = {}
+    for row in countries.values():
+        for text in (row.key, row.country_iso3, row.name):
+            spellings[normalise(text)] = row.key
+    for r in read_csv("endonyms.csv"):
+        assert r["iso2"] in countries
+        for name in r["names"].split("|"):
+            assert normalise(name), name
+            assert spellings.get(normalise(name), r["iso2"]) == r["iso2"], name

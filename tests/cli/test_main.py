@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import wattprint
@@ -103,3 +104,30 @@ def test_a_subcommand_that_cannot_be_imported_is_an_error_not_a_missing_command(
     monkeypatch.setitem(sys.modules, "wattprint.commands.report", None)
     with pytest.raises(ImportError):
         cli.main(["intensity", "FR"])
+
+
+def test_info_speaks_in_words_not_raw_fields(tmp_path):
+    text = run_cli("info", "--country", "FR", cwd=tmp_path).stdout
+    cpu = text.split("CPU:\n")[1].split("\n\n")[0]
+    assert "logical CPUs visible to this process" in cpu and "W per logical CPU" in cpu
+    for raw in ("row: ", "visible_cpus", "match_level", "quota_cpus", "model_raw", ": None", ": True"):
+        assert raw not in text
+    assert "location found by: a location given on the command line" in text
+    zoned = run_cli("info", cwd=tmp_path, env={**os.environ, "TZ": "Europe/Paris",
+                                               "WATTPRINT_COUNTRY": "", "WATTPRINT_REGION": "", "WATTPRINT_CLOUD": ""})
+    assert "location found by: the system time zone (Europe/Paris); --country" in zoned.stdout
+
+
+def test_info_describes_a_cpu_found_in_the_tdp_table():
+    from wattprint.commands.info import _cpu_lines
+
+    lines = _cpu_lines({"model_raw": "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz", "vendor": "Intel", "model": "Xeon Gold 6248",
+                        "visible_cpus": 4.0, "logical_cpus": 80, "row": {"vendor": "Intel", "model": "Xeon Gold 6248",
+                        "tdp_w": 150.0, "cores": 20, "threads": 40, "source": "x"}, "match_level": "exact",
+                        "w_per_thread": 3.75, "basis": "TDP table", "hypervisor": False, "quota_cpus": 2.5})
+    assert lines == [
+        "Intel Xeon Gold 6248 (reported as 'Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz')",
+        "4 of 80 logical CPUs visible to this process (cgroup CPU quota: 2.5)",
+        "TDP table: Intel Xeon Gold 6248, 150 W per socket, 40 threads (exact match)",
+        "estimate: 3.75 W per logical CPU at full load (TDP table)",
+    ]

@@ -248,8 +248,9 @@ def test_html_opens_in_headless_chromium_without_console_errors(tmp_path):
     (epochs,) = tables["epochs"]
     assert epochs[0][:3] == ["epoch", "duration (s)", "energy (Wh)"]
     run_wh = TOTAL_W * (2 * EPOCH_S + TAIL_S) / 3600
-    assert [row[0] for row in epochs[1:]] == ["0", "1", "total"]
+    assert [row[0] for row in epochs[1:]] == ["0", "1", "outside epochs", "total"]
     assert epochs[-1][1:3] == [f"{2 * EPOCH_S + TAIL_S:,.1f}", f"{run_wh:.2f}"]  # 4 significant figures
+    assert epochs[-2][1:3] == [f"{TAIL_S:,.1f}", f"{TOTAL_W * TAIL_S / 3600:.4f}"]  # the tail after the last epoch
     (what_if,) = tables["what-if"]
     assert what_if[1][0] == "World average (world)"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom

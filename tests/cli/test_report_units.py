@@ -7,6 +7,7 @@ panel of its own scale, so nothing reads or draws as zero.
 
 from __future__ import annotations
 
+import itertools
 import re
 from html.parser import HTMLParser
 
@@ -176,22 +177,70 @@ def test_what_if_table_of_a_tiny_run_is_in_milligrams():
         return Alternative("grid", key, key, g, "lifecycle", 2024, "test", SMALL_KWH * g / 1000, None)
 
     table = what_if_table([alt("world", 473.0), alt("FR", 44.2), alt("gcp:x", 2.7)])
-    assert table.headers[2] == "CO2e (mg)"
-    assert [r[2] for r in table.rows] == ["0.4730", "0.04420", "0.002700"]
+    assert table.headers[3] == "CO2e (mg)"
+    assert [r[3] for r in table.rows] == ["0.4730", "0.04420", "0.002700"]
+
+
+def test_what_if_compares_only_figures_of_the_reported_basis():
+    from wattprint.report.tables import what_if_note
+    from wattprint.report.whatif import what_if
+
+    alternatives = what_if(1.0, 0.04418, basis="lifecycle")  # 1 kWh in France
+    comparable = [a for a in alternatives if a.comparable]
+    other = [a for a in alternatives if not a.comparable]
+    assert {a.basis for a in comparable} == {"lifecycle"} and {a.basis for a in other} == {"direct"}
+    assert alternatives == comparable + other  # the reported basis first
+    assert all(a.change is None for a in other) and all(a.change is not None for a in comparable)
+    gcp = next(a for a in other if a.key.startswith("gcp:"))
+    table = what_if_table(alternatives)
+    assert table.headers[1] == "basis"
+    row = table.rows[alternatives.index(gcp)]
+    assert row[1] == "direct" and row[4] == "other basis"
+    france = table.rows[next(i for i, a in enumerate(alternatives) if a.key == "FR")]
+    assert france[4] == "same"  # not "-0%" or "+0%"
+    assert "not compared with the reported lifecycle figure" in what_if_note(alternatives)
+    # A direct-basis report (a US state, a GCP region) compares the other way round.
+    direct = what_if(1.0, 0.3, basis="direct")
+    assert {a.basis for a in direct if a.comparable} == {"direct"}
+    # Unknown basis (a fixed intensity, ECO2AI rows): every line is compared, as before.
+    assert all(a.comparable for a in what_if(1.0, 0.3, basis=None))
+
+
+def test_short_durations_never_read_zero():
+    from wattprint.report.scale import seconds
+
+    assert [seconds(v) for v in (0.0, 0.034, 0.5, 1.0, 12.345, 12_345.6)] == ["0", "0.034", "0.50", "1.0", "12.3", "12,345.6"]
 
 
 # -- chart ----------------------------------------------------------------------------------------
 
 
-def test_chart_gives_each_run_a_labelled_panel_on_its_own_scale(files):
+def _epoch_panels(fig) -> list:
+    """The (energy, CO2e) axes pairs of the per-run epoch panels."""
+    return [ax for ax in fig.axes if ax.get_gid() != "runs compared"]
+
+
+def _compared(fig):
+    (ax,) = [ax for ax in fig.axes if ax.get_gid() == "runs compared"]
+    return ax
+
+
+def test_chart_compares_runs_on_one_axis_and_gives_each_run_its_epochs_on_its_own_scale(files):
     pytest.importorskip("matplotlib")
     from wattprint.report.chart import figure
 
     fig = figure(summarise(load_files([files / "small.csv", files / "big.csv"])))
-    assert len(fig.subfigs) == 2
+    fig.canvas.draw()
+    ax = _compared(fig)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 2 and labels[0].startswith("smoke / tiny") and labels[1].startswith("train / full")
+    assert ax.get_xlabel() == "energy (kWh), every run on this one axis"
+    # The small run's bar is invisible beside the big one; its figures are written beside it.
+    written = [t.get_text() for t in ax.texts]
+    assert "mWh" in written[0] and written[1].startswith("1.000 kWh")
     seen = {}
-    for sub in fig.subfigs:
-        energy_ax, co2_ax = sub.axes
+    panels = _epoch_panels(fig)
+    for energy_ax, co2_ax in zip(panels[::2], panels[1::2]):
         run = re.search(r"run (\w+)", energy_ax.get_title()).group(1)
         tops = [p.get_y() + p.get_height() for p in energy_ax.patches]
         # The tallest bar fills most of its panel, however small the run.
@@ -199,6 +248,34 @@ def test_chart_gives_each_run_a_labelled_panel_on_its_own_scale(files):
         seen[run] = (energy_ax.get_ylabel(), energy_ax.get_title().splitlines()[0], co2_ax.get_ylabel())
     assert seen.pop(SMALL_ID) == ("energy (mWh)", "smoke / tiny", "cumulative CO2e (mg)")
     assert list(seen.values()) == [("energy (kWh)", "train / full", "cumulative CO2e (kg)")]
+
+
+def test_chart_of_many_command_runs_draws_them_all_with_plain_ticks(tmp_path):
+    pytest.importorskip("matplotlib")
+    from wattprint.report.chart import figure
+
+    # 40 runs of a long command line, 10 to 40 microwatt-hours: the sizes that drew "1e-5".
+    command = "python train.py --config configs/a-rather-long-experiment-name.yaml --seed "
+    rows = "".join(
+        f"{i:08x}-0000-4000-8000-000000000000,p,{command}{i},N/A,2024-05-01 10:00:00,1.0,{(10 + i) * 1e-9},"
+        f"{(10 + i) * 1e-10},c,g,Linux,DE,0\n"
+        for i in range(40)
+    )
+    (tmp_path / "e.csv").write_text(ECO2AI_HEADER + rows)
+    fig = figure(summarise(load_files([tmp_path / "e.csv"])))
+    fig.canvas.draw()
+    ax = _compared(fig)
+    assert len(ax.patches) == 40 and len(ax.get_yticklabels()) == 40
+    assert "first" not in fig.get_suptitle()
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks and not any("e" in t.lower() for t in ticks)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert all(label.count("\n") <= 2 for label in labels)  # at most two lines of name, then the run
+    assert labels[7].splitlines()[1].endswith("--seed 7")  # a long command keeps its distinguishing end
+    # The labels do not overlap one another.
+    boxes = [t.get_window_extent() for t in ax.get_yticklabels()]
+    assert all(a.y0 >= b.y1 - 0.5 or b.y0 >= a.y1 - 0.5 for a, b in itertools.pairwise(boxes))
 
 
 def test_chart_keeps_dollar_signs_in_names_as_text(tmp_path):
@@ -216,10 +293,11 @@ def test_chart_beyond_its_panel_limit_says_how_many_runs_it_drew(tmp_path):
     from wattprint.report.chart import MAX_PANELS, figure
 
     rows = "".join(
-        f"{i:08x}-0000-4000-8000-000000000000,p,e,N/A,2024-05-01 10:00:00,1.0,0.001,0.0004,c,g,Linux,DE,0\n"
-        for i in range(MAX_PANELS + 1)
+        f'{i:08x}-0000-4000-8000-000000000000,p,e,"epoch: {e}, ",2024-05-01 10:00:00,1.0,0.001,0.0004,c,g,Linux,DE,0\n'
+        for i in range(MAX_PANELS + 1) for e in (1, 2)
     )
     (tmp_path / "e.csv").write_text(ECO2AI_HEADER + rows)
     fig = figure(summarise(load_files([tmp_path / "e.csv"])))
-    assert len([s for s in fig.subfigs if s.axes]) == MAX_PANELS
-    assert f"the first {MAX_PANELS} of {MAX_PANELS + 1} runs" in fig.get_suptitle()
+    assert len(_epoch_panels(fig)) == 2 * MAX_PANELS
+    assert len(_compared(fig).patches) == MAX_PANELS + 1  # every run is still compared
+    assert f"epochs of the first {MAX_PANELS} of {MAX_PANELS + 1} runs with epochs" in fig.get_suptitle()

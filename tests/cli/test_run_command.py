@@ -292,3 +292,16 @@ def test_no_live_line_by_default_so_the_commands_output_stays_clean(tmp_path):
     text = _on_a_terminal(tmp_path)
     assert not _LIVE.search(text) and "\r\x1b[K" not in text, text
     assert "exited with status 0" in text
+
+
+def test_live_with_stderr_not_a_terminal_says_so_and_prints_plain_lines(tmp_path):
+    from wattprint.commands.run import PLAIN_PERIOD_S
+
+    child = _py(f"import time; time.sleep({PLAIN_PERIOD_S} + 1.5)")
+    result = wattprint("run", *FAST, "--live", "--", *child, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    err = result.stderr
+    assert "--live: stderr is not a terminal" in err
+    assert "\r" not in err and "\x1b" not in err  # nothing meant for a terminal in a log file
+    lines = [line for line in err.splitlines() if re.search(r" W \d.* CO2e \d+ s$", line)]
+    assert len(lines) == 1, err

@@ -23,9 +23,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
         ("plain_pytorch.py", "torch"),
     ],
 )
-def test_example_prints_epochs_and_writes_csv(script, needs, tmp_path):
+def test_example_prints_epochs_and_writes_csv(script, needs, tmp_path, tmp_path_factory):
     pytest.importorskip(needs)
-    env = dict(os.environ, KERAS_BACKEND="torch", HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore")
+    temporary = tmp_path_factory.mktemp("tmp")  # where the examples' log directories go
+    env = dict(os.environ, KERAS_BACKEND="torch", HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore", TMPDIR=str(temporary))
     proc = subprocess.run(
         [sys.executable, str(EXAMPLES / script), "--epochs", "2", "--country", "FR", "--output", "out.csv"],
         cwd=tmp_path,
@@ -40,6 +41,9 @@ def test_example_prints_epochs_and_writes_csv(script, needs, tmp_path):
     header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["epoch"] and "energy_kWh" in line)
     table = [line for line in lines[header + 1:] if line.strip()[:1].isdigit()]
     assert len(table) == 2, proc.stdout  # the example's table: one line per epoch
+    assert [line.split()[0] for line in table] in (["0", "1"], ["1", "2"])  # whole epochs, not 1.0, 2.0
+    # The framework's own logs go to a temporary directory, not where the user ran it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
     rows = read_rows(tmp_path / "out.csv")
     assert [r["window"] for r in rows] == ["epoch", "epoch", "run"]
     assert all(float(r["power_consumption(kWh)"]) > 0 and float(r["CO2_emissions(kg)"]) > 0 for r in rows)

@@ -66,6 +66,8 @@ def test_using_an_integration_without_its_framework_is_one_short_error(tmp_path,
     assert last.endswith(f"MissingExtraError: {module!r} is not installed; install it with: pip install 'wattprint[{extra}]'")
     # One error, not a chain: no "During handling" or "direct cause" between exceptions.
     assert proc.stderr.count("Traceback (most recent call last)") == 1
+    # Short: the user's line and the one that raises, not a walk through wattprint's wrappers.
+    assert len(proc.stderr.strip().splitlines()) <= 8, proc.stderr
 
 
 def test_keras_without_its_backend_says_how_to_pick_one(tmp_path):

@@ -76,6 +76,8 @@ def gather(scope: str = "machine", **location) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wattprint.commands.intensity import located_by_words
+
     data = gather(args.scope, country=args.country, region=args.region, cloud=args.cloud)
     # A location that cannot be resolved is a usage error (status 2, as `wattprint intensity`
     # gives), after everything else has been shown.
@@ -97,11 +99,10 @@ def run(args: argparse.Namespace) -> int:
         out.append("")
         out.append("Detection notes:")
         out.extend(f"  - {n}" for n in data["notes"])
-    cpu = data["cpu"]
-    if cpu:
+    if data["cpu"]:
         out.append("")
         out.append("CPU:")
-        out.extend(f"  {k}: {v}" for k, v in cpu.items())
+        out.extend(f"  {line}" for line in _cpu_lines(data["cpu"]))
     loc = data["location"]
     out.append("")
     out.append("Carbon intensity:")
@@ -111,6 +112,30 @@ def run(args: argparse.Namespace) -> int:
         year = f", {loc['year']}" if loc["year"] else ""
         out.append(f"  {loc['name']} ({loc['key']}): {loc['g_per_kwh']:g} gCO2e/kWh ({loc['basis']}{year})")
         out.append(f"  source: {loc['source']} [{loc['licence']}]")
-        out.append(f"  location found by: {loc['located_by']}")
+        out.append(f"  location found by: {located_by_words(loc['located_by'])}")
     print("\n".join(out))
     return status
+
+
+def _cpu_lines(cpu: dict) -> list[str]:
+    """The CPU as the estimate sees it, in words (``--json`` keeps the raw fields)."""
+    if "error" in cpu:
+        return [f"not identified: {cpu['error']}"]
+    name = " ".join(p for p in (cpu.get("vendor"), cpu.get("model")) if p) or "unknown CPU"
+    raw = cpu.get("model_raw") or ""
+    lines = [name + (f" (reported as {raw!r})" if raw and raw != name else "")]
+    visible = f"{cpu['visible_cpus']:g} of {cpu['logical_cpus']} logical CPUs visible to this process"
+    if cpu.get("quota_cpus") is not None:
+        visible += f" (cgroup CPU quota: {cpu['quota_cpus']:g})"
+    lines.append(visible)
+    row = cpu.get("row")
+    if row:
+        threads = f", {row['threads']} threads" if row.get("threads") else ""
+        lines.append(f"TDP table: {row['vendor']} {row['model']}, {row['tdp_w']:g} W per socket{threads} "
+                     f"({cpu['match_level']} match)")
+    else:
+        lines.append("TDP table: no row for this model")
+    lines.append(f"estimate: {cpu['w_per_thread']:g} W per logical CPU at full load ({cpu['basis']})")
+    if cpu.get("hypervisor"):
+        lines.append("runs in a virtual machine (hypervisor detected)")
+    return lines

@@ -22,7 +22,7 @@ from wattprint.core.carbon.table import KINDS, rows
 from wattprint.core.errors import CarbonDataError, ConfigError
 from wattprint.core.naming import CLI
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "located_by_words", "run"]
 
 EXIT_OK = 0
 EXIT_UNKNOWN_KEY = 2
@@ -82,12 +82,24 @@ def _describe(intensity: Intensity, detected: bool) -> str:
         f"  licence     {intensity.licence}",
     ]
     if detected:
-        lines.append(f"  located by  {intensity.located_by}")
+        lines.append(f"  located by  {located_by_words(intensity.located_by)}")
         if intensity.located_by == "default":
             lines.append("  (no location found: set WATTPRINT_COUNTRY, WATTPRINT_REGION or "
                          "WATTPRINT_CLOUD, give --country/--region/--cloud to `wattprint run` "
                          "or `wattprint info`, or pass country=/region=/cloud= to the tracker)")
     return "\n".join(lines)
+
+
+def located_by_words(located_by: str) -> str:
+    """``Intensity.located_by`` for a person: ``"timezone:Europe/Paris"`` -> ``"the system time zone (Europe/Paris)"``."""
+    how, _, detail = located_by.partition(":")
+    words = {
+        "argument": "a fixed intensity given on the command line" if detail else "a location given on the command line",
+        "env": f"the environment variable {detail}",
+        "timezone": f"the system time zone ({detail}); --country or WATTPRINT_COUNTRY sets it",
+        "default": "nothing (no location given or detected): the world average",
+    }
+    return words.get(how, located_by)
 
 
 def _print_list(kind: str | None, as_json: bool) -> None:

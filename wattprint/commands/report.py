@@ -39,7 +39,7 @@ def _error(message: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from wattprint.core.errors import MissingExtraError
     from wattprint.report import ReportError, load_files, summarise
-    from wattprint.report.whatif import what_if
+    from wattprint.report.whatif import reported_basis, what_if
 
     files = list(args.files) or [DEFAULT_FILE]
     try:
@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     report = summarise(rows, files)
     if not rows:
         print(f"wattprint report: no records in {', '.join(files)}", file=sys.stderr)
-    alternatives = what_if(report.total.facility_kwh, report.total.co2_kg) if rows else []
+    basis = reported_basis(r.record.carbon.intensity_basis for r in rows)
+    alternatives = what_if(report.total.facility_kwh, report.total.co2_kg, basis=basis) if rows else []
 
     if args.json:
         data = report.as_dict()

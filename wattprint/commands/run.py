@@ -48,6 +48,7 @@ _FORWARDED = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
 LIVE_PERIOD_S = 1.0
+PLAIN_PERIOD_S = 10.0  # --live with stderr not a terminal: a log line this often (s)
 
 
 def add_parser(sub) -> None:
@@ -79,8 +80,9 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--live",
         action="store_true",
-        help="show power, energy and CO2e so far on stderr every second, rewritten in place "
-        "(when COMMAND prints to the same terminal, its lines and the status line mix)",
+        help="show power, energy and CO2e so far on stderr: on a terminal every second, rewritten in place "
+        "(when COMMAND prints to the same terminal, its lines and the status line mix); "
+        "elsewhere (a log file, a pipe) as a plain line every 10 s",
     )
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS...]", help="the command to run, after --")
     p.set_defaults(func=run, _parser=p)
@@ -172,30 +174,36 @@ class _Forwarder:
 
 
 class _LiveLine:
-    """A status line on a terminal, rewritten in place: power (W), energy (kWh), CO2e (g)."""
+    """Power (W), energy and CO2e so far: on a terminal a status line rewritten in place every
+    second; elsewhere (a log file, a pipe) a plain line every :data:`PLAIN_PERIOD_S`."""
 
-    def __init__(self, tracker: Tracker, stream: TextIO) -> None:
+    def __init__(self, tracker: Tracker, stream: TextIO, *, terminal: bool = True) -> None:
         self._tracker = tracker
         self._stream = stream
+        self._terminal = terminal
         self._window = tracker.begin_window("live")
         self._last_s = 0.0
         self._last_kwh = 0.0
         self._shown = False
+        if not terminal:
+            print(f"{_PROG}: --live: stderr is not a terminal, so a plain line every "
+                  f"{PLAIN_PERIOD_S:g} s instead of a status line", file=stream, flush=True)
 
     def update(self) -> None:
         from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, pick
 
         record = self._tracker.read_window(self._window)  # energy since start; the window stays open
         dt = record.duration_s - self._last_s
+        if not self._terminal and dt < PLAIN_PERIOD_S:
+            return
         power_w = (record.energy_kwh - self._last_kwh) * 3_600_000.0 / dt if dt > 0 else 0.0
         self._last_s, self._last_kwh = record.duration_s, record.energy_kwh
         energy, co2 = pick([record.energy_kwh], ENERGY_UNITS), pick([record.co2_kg], CO2_UNITS)
-        self._stream.write(
-            f"\r{_PROG}: {power_w:8.1f} W  {record.energy_kwh / energy[1]:8.4g} {energy[0]}  "
-            f"{record.co2_kg / co2[1]:8.4g} {co2[0]} CO2e  {record.duration_s:6.0f} s\x1b[K"
-        )
+        text = (f"{_PROG}: {power_w:8.1f} W  {record.energy_kwh / energy[1]:8.4g} {energy[0]}  "
+                f"{record.co2_kg / co2[1]:8.4g} {co2[0]} CO2e  {record.duration_s:6.0f} s")
+        self._stream.write(f"\r{text}\x1b[K" if self._terminal else " ".join(text.split()) + "\n")
         self._stream.flush()
-        self._shown = True
+        self._shown = self._terminal
 
     def clear(self) -> None:
         self._tracker.discard_window(self._window)  # a display aid, not a row of the CSV
@@ -297,9 +305,9 @@ def _measure(tracker: Tracker, command: list[str], forwarder: _Forwarder, err: T
         return status
     forwarder.attach(proc)
     line = None
-    if measuring and live and err.isatty():
+    if measuring and live:
         try:
-            line = _LiveLine(tracker, err)
+            line = _LiveLine(tracker, err, terminal=err.isatty())
         except Exception:  # the live line is a nicety
             line = None
     while True:
@@ -323,7 +331,7 @@ def _stop(tracker: Tracker, command: list[str], status: int | None, interrupted:
     from wattprint.core.sinks import CsvSink
 
     try:
-        record = tracker.stop(interrupted=interrupted)
+        record = tracker.stop(interrupted=interrupted, exit_status=status)
     except Exception as exc:
         print(f"{_PROG}: warning: could not finish the measurement ({exc})", file=err)
         return
@@ -338,6 +346,7 @@ def summary(record: EnergyRecord, command: Sequence[str], status: int | None, ou
 
     ``output_file`` is the CSV the row went to, or None if none was written.
     """
+    from wattprint.commands.intensity import located_by_words
     from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, pick
 
     def energy(kwh: float) -> str:
@@ -363,7 +372,7 @@ def summary(record: EnergyRecord, command: Sequence[str], status: int | None, ou
         f"  energy:    {energy(record.energy_kwh)}" + (f" ({domains})" if domains else ""),
         f"  CO2e:      {record.co2_kg / co2_unit[1]:.4g} {co2_unit[0]} (PUE {record.pue:g})",
         f"  intensity: {record.intensity_g_per_kwh:.4g} gCO2e/kWh, {where}; {record.intensity_source}"
-        f"{year}, {record.intensity_basis}; location from {record.located_by}",
+        f"{year}, {record.intensity_basis}; location: {located_by_words(record.located_by)}",
     ]
     if output_file is not None:
         lines.append(f"  row appended to {os.fspath(output_file)} (run {record.run_id[:8]})")

@@ -68,6 +68,7 @@ EXTENDED_COLUMNS = (
     "local_rank",
     "world_size",
     "parameters",
+    "exit_status",  # the measured command's, on `wattprint run` rows; files without it read as empty
 )
 COLUMNS = ECO2AI_COLUMNS + EXTENDED_COLUMNS
 #: Cells that cannot be read without these; a row lacking one is damaged.
@@ -168,6 +169,7 @@ def _cells(record: EnergyRecord, *, facility: bool) -> dict[str, str]:
         "parameters": json.dumps({str(k): v for k, v in labels.parameters.items()}, default=str, sort_keys=True)
         if labels.parameters
         else "",
+        "exit_status": "" if labels.exit_status is None else str(labels.exit_status),
     }
     for d in DOMAINS:
         kwh = m.energy_kwh_by_domain.get(d)
@@ -271,6 +273,7 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "")
         cpu_name=cell.text("CPU_name"),
         gpu_name=cell.text("GPU_name"),
         os=cell.text("OS"),
+        exit_status=cell.integer("exit_status"),
     )
     return Decoded(EnergyRecord(labels, measured, carbon, footprint), layout, label, parameters)
 

@@ -39,6 +39,7 @@ class Labels:
     cpu_name: str = ""
     gpu_name: str = ""
     os: str = ""
+    exit_status: int | None = None  # of the command a `wattprint run` row measured; None otherwise
 
 
 @dataclass(frozen=True, init=False)

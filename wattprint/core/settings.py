@@ -166,6 +166,24 @@ def _unknown_option(name: str) -> str:
     return f"unexpected option {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
 
 
+def _did_you_mean(signature: inspect.Signature, args: tuple, kwargs: Mapping[str, Any]) -> str:
+    """``"; did you mean 'country'?"`` for a mistyped keyword argument, the positional
+    parameters for too many positional arguments, else ``""``."""
+    import difflib
+
+    params = signature.parameters.values()
+    positional = [p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(args) > len(positional) and not any(p.kind is p.VAR_POSITIONAL for p in params):
+        return f"; only {', '.join(positional) or 'keyword arguments'} may be given by position, the rest by name"
+    names = [n for n, p in signature.parameters.items() if n != "self" and p.kind is not p.VAR_KEYWORD]
+    for given in kwargs:
+        if given not in signature.parameters:
+            close = difflib.get_close_matches(given, names, n=1)
+            if close:
+                return f"; did you mean {close[0]!r}?"
+    return ""
+
+
 def accepts_settings() -> Callable:
     """Decorate an ``__init__`` whose parameters include options: it then receives ``settings=``.
 
@@ -185,7 +203,7 @@ def accepts_settings() -> Callable:
             try:
                 bound = signature.bind(self, *args, **kwargs)
             except TypeError as exc:
-                raise TypeError(f"{type(self).__name__}() {exc}") from None
+                raise TypeError(f"{type(self).__name__}() {exc}{_did_you_mean(signature, args, kwargs)}") from None
             passed = bound.arguments
             values = {name: passed.pop(name) for name in options if name in passed}
             ready = passed.pop("settings", None)

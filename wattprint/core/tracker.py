@@ -211,8 +211,12 @@ class Tracker:
         self.run_id = run_id
         self._labels = replace(self._labels, run_id=run_id)
 
-    def stop(self, *, interrupted: bool = False, write: bool = True) -> EnergyRecord:
-        """Close the run: an open ECO2AI epoch first, then the run window. Returns the run record."""
+    def stop(self, *, interrupted: bool = False, write: bool = True, exit_status: int | None = None) -> EnergyRecord:
+        """Close the run: an open ECO2AI epoch first, then the run window. Returns the run record.
+
+        ``exit_status``: the exit status of the program the run measured (``wattprint run``
+        records its command's), kept in the run row's ``exit_status`` column.
+        """
         if self._run is None:
             raise StateError("stop() called on a Tracker that is not running; call start() first.")
         epochs, self._epochs = self._epochs, None
@@ -222,7 +226,11 @@ class Tracker:
         # keep their energy, marked interrupted, before the run row.
         for window in list(self._open):
             self._quietly(lambda w=window: self.end_window(w, interrupted=True))
-        record = self.end_window(self._run, interrupted=interrupted, write=write)
+        record = self.end_window(self._run, interrupted=interrupted, write=False)
+        if exit_status is not None:
+            record = record.relabel(exit_status=exit_status)
+        if write:
+            self.write(record)
         self.last_record = record
         self._shutdown()
         return record

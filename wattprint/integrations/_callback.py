@@ -6,10 +6,13 @@ and adds only the translation of its framework's hooks into :class:`~._epochs.Ep
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from wattprint.core.errors import ConfigError
 from wattprint.core.settings import DEFAULT_OUTPUT_FILE, Settings, accepts_settings
 from wattprint.integrations._epochs import EpochRun
 
@@ -20,11 +23,53 @@ if TYPE_CHECKING:
     from wattprint.core.tracker import Tracker
 
 
+def _name_not_a_location(init: Callable[..., None]) -> Callable[..., None]:
+    """Refuse ``EmissionsCallback("FR")``: a location key given where the project name goes.
+
+    Only ``project_name`` may be positional; a positional value that names a bundled country,
+    region or cloud region was almost surely meant as the location, and would otherwise be
+    silently taken as the project's name while CO2 used another grid.
+    """
+
+    @functools.wraps(init)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+        if args and isinstance(args[0], str):
+            place = _location_named(args[0])
+            if place is not None:
+                cls, (kind, name) = type(self).__name__, place
+                raise ConfigError(
+                    f"{cls}({args[0]!r}): the first argument is the project's name, but {args[0]!r} reads as a "
+                    f"location ({name}). For the location pass {cls}({kind}={args[0]!r}); "
+                    f"if it is the project's name, pass project_name={args[0]!r}."
+                )
+        init(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _location_named(text: str) -> tuple[str, str] | None:
+    """The kind and name of the bundled location ``text`` names (``("country", "France (FR)")``), or None."""
+    from wattprint.core.carbon.location import lookup_key
+    from wattprint.core.carbon.table import row_for
+    from wattprint.core.errors import (
+        CarbonDataError,  # deferred with the tables it guards
+    )
+
+    try:
+        found = lookup_key(text)
+    except CarbonDataError:
+        return None
+    row = row_for(found.key)
+    return (row.kind if row is not None else "country"), f"{found.name} ({found.key})"
+
+
 class EmissionsCallbackBase:
     """Arguments of every ``EmissionsCallback``:
 
     Args:
-        project_name, experiment_description: labels of the CSV rows.
+        project_name: label of the CSV rows; the only positional argument (a location key given
+            there, ``EmissionsCallback("FR")``, is refused: pass ``country="FR"``).
+        experiment_description: label of the CSV rows.
         country, region, cloud: location keys for the grid's carbon intensity (``"FR"``,
             ``"US-CA"``, ``"aws:us-east-1"``); default: detected, see :class:`wattprint.Tracker`.
         pue: power usage effectiveness of the facility (>= 1.0; default 1.0), or a preset
@@ -43,12 +88,13 @@ class EmissionsCallbackBase:
         ConfigError, CarbonDataError: bad settings, at construction.
     """
 
+    @_name_not_a_location
     @accepts_settings()
     def __init__(
         self,
         project_name: str = "wattprint",
-        experiment_description: str = "",
         *,
+        experiment_description: str = "",
         country: str | None = None,
         region: str | None = None,
         cloud: str | None = None,

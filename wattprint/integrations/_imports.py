@@ -32,10 +32,13 @@ def optional(module: str) -> ModuleType | None:
 
 
 def missing(module: str, extra: str) -> type:
-    """A stand-in base class for an absent framework: creating an instance raises the install hint."""
+    """A stand-in base class for an absent framework: creating an instance raises the install hint.
+
+    From ``__new__``, before any ``__init__`` runs: the traceback is the user's line and this one.
+    """
 
     class Missing:
-        def __init__(self, *args: object, **kwargs: object) -> None:
+        def __new__(cls, *args: object, **kwargs: object) -> Missing:
             raise MissingExtraError(module, extra)
 
     Missing.__qualname__ = Missing.__name__ = f"Missing_{module.replace('.', '_')}"

@@ -11,16 +11,18 @@ from collections.abc import Sequence
 from html import escape
 
 from wattprint import __version__
-from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, amount
+from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, amount, seconds
 from wattprint.report.summary import Report
 from wattprint.report.tables import (
     Table,
     domains_of,
+    group_scope_note,
     run_details,
     run_heading,
     run_table,
     totals_line,
     what_if_heading,
+    what_if_note,
     what_if_table,
 )
 from wattprint.report.whatif import Alternative
@@ -92,7 +94,7 @@ def render_html(
         f'<p class="meta">{len(runs)} run(s) from {escape(", ".join(report.files))}; '
         f"wattprint {escape(__version__)}</p>",
         f'<p class="total" id="total">Total: <strong>{amount(t.energy_kwh, ENERGY_UNITS)}</strong>, '
-        f"<strong>{amount(t.co2_kg, CO2_UNITS)} CO2e</strong> over {t.duration_s:,.1f} s</p>",
+        f"<strong>{amount(t.co2_kg, CO2_UNITS)} CO2e</strong> over {seconds(t.duration_s)} s</p>",
     ]
     if png:
         data = base64.b64encode(png).decode("ascii")
@@ -118,7 +120,7 @@ def render_html(
         if len(group.runs) > 1:
             g = group.total
             parts.append(
-                f'<p class="meta">{len(group.runs)} runs: {escape(totals_line(g))}, {g.duration_s:,.1f} s</p>'
+                f'<p class="meta">{len(group.runs)} runs: {escape(totals_line(g))}, {seconds(g.duration_s)} s{escape(group_scope_note(group.runs))}</p>'
             )
         parts.append("</section>")
     if report.notes:
@@ -127,9 +129,6 @@ def render_html(
         parts.append('<h2 id="what-if">What if</h2>')
         parts.append(f"<p>{escape(what_if_heading(t))}</p>")
         parts.append(_table(what_if_table(alternatives), "what-if"))
-        parts.append(
-            '<p class="note">Annual averages; the cleanest region of each cloud provider in '
-            "wattprint's bundled tables.</p>"
-        )
+        parts.append(f'<p class="note">{escape(what_if_note(alternatives))}</p>')
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)

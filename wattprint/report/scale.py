@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-__all__ = ["CO2_UNITS", "ENERGY_UNITS", "MAX_DECIMALS", "SIGNIFICANT", "Unit", "amount", "fmt", "pick"]
+__all__ = ["CO2_UNITS", "ENERGY_UNITS", "MAX_DECIMALS", "SIGNIFICANT", "Unit", "amount", "fmt", "pick", "seconds"]
 
 Unit = tuple[str, float]  # (name, size in the base unit)
 
@@ -60,3 +60,16 @@ def amount(value: float, units: tuple[Unit, ...]) -> str:
     """``value`` (base unit) in the unit that suits it, with the unit name: ``"17.15 Wh"``."""
     unit = pick((value,), units)
     return f"{fmt(value, unit)} {unit[0]}"
+
+
+def seconds(value: float) -> str:
+    """A duration in seconds, without the unit: ``"1,234.5"``, ``"2.5"``, ``"0.034"``.
+
+    One decimal from 1 s up; below that two significant figures, so a short epoch never reads
+    ``"0.0"``; an exact zero is ``"0"``.
+    """
+    if value >= 1.0 or not math.isfinite(value):
+        return f"{value:,.1f}"
+    if value <= 0.0:
+        return "0"
+    return fmt(value, ("s", 1.0), significant=2)

@@ -17,7 +17,7 @@ counted once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from wattprint.core.csvformat import TIME_FORMAT
@@ -74,6 +74,8 @@ class RunSummary:
     processes: int
     sources: list[str]
     other_windows: int = 0
+    scopes: list[str] = field(default_factory=list)  # "machine", "process": whose energy the rows count
+    exit_statuses: list[int] = field(default_factory=list)  # of the command, on `wattprint run` rows
 
     @property
     def epochs_total(self) -> Totals:
@@ -99,6 +101,8 @@ class RunSummary:
             "processes": self.processes,
             "sources": list(self.sources),
             "other_windows": self.other_windows,
+            "scopes": list(self.scopes),
+            "exit_statuses": list(self.exit_statuses),
             "total": self.total.as_dict(),
             "epochs": [e.as_dict() for e in self.epochs],
         }
@@ -226,6 +230,8 @@ def _summarise_run(run_id: str, rows: list[Row]) -> RunSummary:
         processes=len(processes),
         sources=sorted({r.source for r in rows}),
         other_windows=sum(1 for r in rows if r.record.labels.window not in (RUN, EPOCH)),
+        scopes=sorted({r.record.labels.scope for r in rows} if rows[0].format == "wattprint" else ()),
+        exit_statuses=sorted({s for r in rows if (s := r.record.labels.exit_status) is not None}),
     )
 
 

@@ -10,20 +10,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from wattprint.core.measurement import DOMAINS
-from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, Unit, amount, fmt, pick
+from wattprint.core.footprint import Footprint
+from wattprint.core.measurement import DOMAINS, Measurement
+from wattprint.report.scale import (
+    CO2_UNITS,
+    ENERGY_UNITS,
+    Unit,
+    amount,
+    fmt,
+    pick,
+    seconds,
+)
 from wattprint.report.summary import Report, RunSummary, Totals
 from wattprint.report.whatif import Alternative
 
 __all__ = [
+    "OUTSIDE_EPOCHS",
     "Table",
     "domains_of",
+    "group_scope_note",
+    "outside_epochs",
     "run_details",
     "run_heading",
     "run_table",
     "run_units",
     "totals_line",
     "what_if_heading",
+    "what_if_note",
     "what_if_table",
 ]
 
@@ -71,7 +84,7 @@ def _cells(label: str, t: Totals, energy: Unit, co2: Unit, domains: Sequence[str
     g = t.intensity_g_per_kwh
     return [
         label,
-        f"{t.duration_s:,.1f}",
+        seconds(t.duration_s),
         fmt(t.energy_kwh, energy),
         *(fmt(by[d], energy) if d in by else "-" for d in domains),
         fmt(t.co2_kg, co2),
@@ -99,6 +112,10 @@ def run_table(run: RunSummary, domains: Sequence[str]) -> Table:
         label = "?" if e.index is None else str(e.index)
         rows.append(_cells(label, e.totals, energy, co2, domains) + ([e.parameters] if with_parameters else []))
         flags.append(e.totals.interrupted)
+    outside = outside_epochs(run)
+    if outside is not None:
+        rows.append(_cells(OUTSIDE_EPOCHS, outside, energy, co2, domains) + ([""] if with_parameters else []))
+        flags.append(False)
     total = None
     if run.counted_from != "none":
         total = _cells("total", run.total, energy, co2, domains) + ([""] if with_parameters else [])
@@ -106,8 +123,34 @@ def run_table(run: RunSummary, domains: Sequence[str]) -> Table:
     return Table(headers, rows, total, flags, text_columns)
 
 
+#: The label of the line for what a run row holds beyond its epochs.
+OUTSIDE_EPOCHS = "outside epochs"
+
+
+def outside_epochs(run: RunSummary) -> Totals | None:
+    """What the run row holds beyond the sum of its epochs (start-up, a final evaluation, saving),
+    or None for a run whose total is not its run row, that has no epoch, or whose epochs cover it.
+
+    Clamped at zero: the epochs of several processes are summed as parallel, and rounding in
+    the files can make them exceed the run by a hair.
+    """
+    if run.counted_from != "run" or not run.epochs:
+        return None
+    t, e = run.total, run.epochs_total
+    if t.energy_kwh - e.energy_kwh <= t.energy_kwh * 1e-6:  # the epochs cover the run: no line
+        return None
+    by_domain = {d: max(0.0, kwh - e.energy_kwh_by_domain.get(d, 0.0)) for d, kwh in t.energy_kwh_by_domain.items()}
+    measurement = Measurement(max(0.0, t.duration_s - e.duration_s), max(0.0, t.energy_kwh - e.energy_kwh), by_domain)
+    footprint = Footprint(max(0.0, t.facility_kwh - e.facility_kwh), max(0.0, t.co2_kg - e.co2_kg))
+    return Totals(measurement, footprint)
+
+
 def run_heading(run: RunSummary) -> str:
     parts = [f"run {run.run_id[:8]}", run.format]
+    if run.scopes:
+        parts.append(" and ".join(run.scopes) + " scope")
+    for status in run.exit_statuses:
+        parts.append(f"command exit status {status}" + (" (FAILED)" if status else ""))
     if run.start_time:
         parts.append(f"started {run.start_time}")
     if run.processes > 1:
@@ -131,9 +174,20 @@ def run_details(run: RunSummary) -> list[str]:
         out.append(f"intensity: {text}")
     if run.pues:
         out.append("PUE: " + ", ".join(f"{p:g}" for p in run.pues))
+    if outside_epochs(run) is not None:
+        out.append(f"{OUTSIDE_EPOCHS}: the run row less its epochs (start-up before the first epoch, "
+                   "a final evaluation or saving after the last): counted in the total, in no epoch")
     if run.other_windows:
         out.append(f"{run.other_windows} sub-window row(s) (steps, phases) not shown")
     return out
+
+
+def group_scope_note(runs: Sequence[RunSummary]) -> str:
+    """A warning for a group that mixes machine- and process-scope runs, else ``""``."""
+    if len({s for r in runs for s in r.scopes}) < 2:
+        return ""
+    return ("; runs of machine and process scope: a process-scope run counts its share of the "
+            "machine's energy, so compare them rather than adding them")
 
 
 def what_if_heading(total: Totals) -> str:
@@ -151,7 +205,29 @@ def what_if_table(alternatives: Sequence[Alternative]) -> Table:
     rows = []
     for a in alternatives:
         where = a.name if a.kind == "cloud" else f"{a.name} ({a.key})"
-        year = f", {a.year}" if a.year else ""
-        change = "-" if a.change is None else f"{a.change * 100:+,.0f}%"
-        rows.append([where, f"{a.g_per_kwh:,.1f}", fmt(a.co2_kg, co2), change, f"{a.basis}{year}, {a.source}"])
-    return Table(["grid", "gCO2e/kWh", f"CO2e ({co2[0]})", "vs reported", "basis, source"], rows, text_columns=(0, 4))
+        year = f"{a.year}, " if a.year else ""
+        rows.append([where, a.basis, f"{a.g_per_kwh:,.1f}", fmt(a.co2_kg, co2), _change(a), f"{year}{a.source}"])
+    return Table(["grid", "basis", "gCO2e/kWh", f"CO2e ({co2[0]})", "vs reported", "year, source"], rows,
+                 text_columns=(0, 1, 5))
+
+
+def _change(a: Alternative) -> str:
+    """``"-91%"``; never ``"-0%"`` or ``"+0%"`` for a change that rounds to nothing."""
+    if not a.comparable:
+        return "other basis"
+    if a.change is None:
+        return "-"
+    percent = round(a.change * 100)
+    return "same" if percent == 0 else f"{percent:+,d}%"
+
+
+def what_if_note(alternatives: Sequence[Alternative]) -> str:
+    """The line under the table: what the figures are, and why some lines are not compared."""
+    note = "Annual averages; the cleanest region of each cloud provider in wattprint's bundled tables."
+    other = sorted({a.basis for a in alternatives if not a.comparable})
+    if other:
+        mine = next((a.basis for a in alternatives if a.comparable), "")
+        note += (f" Lines of {' and '.join(other)} basis are not compared with the reported {mine} figure: "
+                 "direct figures count combustion only, lifecycle ones also building plants and mining fuel, "
+                 "so the same grid reads lower on a direct basis.")
+    return note

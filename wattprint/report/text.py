@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from wattprint.report.scale import seconds
 from wattprint.report.summary import Report
 from wattprint.report.tables import (
     Table,
     domains_of,
+    group_scope_note,
     run_details,
     run_heading,
     run_table,
     totals_line,
     what_if_heading,
+    what_if_note,
     what_if_table,
 )
 from wattprint.report.whatif import Alternative
@@ -61,12 +64,12 @@ def render_text(report: Report, alternatives: Sequence[Alternative] = ()) -> str
         if len(group.runs) > 1:
             t = group.total
             out.append(
-                f"  {len(group.runs)} runs: {totals_line(t)}, {t.duration_s:,.1f} s"
+                f"  {len(group.runs)} runs: {totals_line(t)}, {seconds(t.duration_s)} s{group_scope_note(group.runs)}"
             )
     t = report.total
     out.append("")
     out.append(
-        f"Total: {totals_line(t)} over {len(runs)} run(s), {t.duration_s:,.1f} s"
+        f"Total: {totals_line(t)} over {len(runs)} run(s), {seconds(t.duration_s)} s"
     )
     for note in report.notes:
         out.append(f"Note: {_printable(note)}")
@@ -74,5 +77,5 @@ def render_text(report: Report, alternatives: Sequence[Alternative] = ()) -> str
         out.append("")
         out.append(what_if_heading(t))
         out.extend(_table(what_if_table(alternatives), "  "))
-        out.append("  Annual averages; the cleanest region of each cloud provider in wattprint's bundled tables.")
+        out.append(f"  {what_if_note(alternatives)}")
     return "\n".join(out) + "\n"

@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -44,6 +43,7 @@ from wattprint.core.carbon.intensity import (
 from wattprint.core.carbon.table import lookup, row_for
 from wattprint.core.errors import CarbonDataError, ConfigError
 from wattprint.core.naming import PYTHON, Naming
+from wattprint.core.userwarn import warn_user
 
 __all__ = [
     "CLOUD_HINTS",
@@ -101,6 +101,12 @@ that merely has an SDK configured does not pass for a data centre. ``GOOGLE_CLOU
 _NO_COUNTRY_ZONES = frozenset({"utc", "uct", "gmt", "gmt0", "gmt+0", "gmt-0", "greenwich",
                                "universal", "zulu", "factory", "localtime"})
 
+TIMEZONE_NOTICE = (
+    "wattprint: no location was given, so CO2 uses {name} ({key}, {g:g} gCO2e/kWh), the country of "
+    "the system time zone {zone}. If the machine is elsewhere (a cloud region, a remote server), set "
+    "its location with {example} (or {region}, {cloud}), or WATTPRINT_COUNTRY; `wattprint intensity --list` "
+    "shows every key."
+)
 WORLD_WARNING = (
     "wattprint: no location was given or detected, so CO2 uses the world average of "
     "{g:g} gCO2e/kWh (Ember, {year}). Set the location with {country} (or {region}, "
@@ -281,8 +287,6 @@ def _from_timezone(timezone: str | None, env: Mapping[str, str]) -> Intensity | 
     except CarbonDataError:
         logger.debug("time zone %s maps to %s, which has no bundled figure; ignored", zone, iso2)
         return None
-    logger.info("location taken from the time zone %s: %s; set WATTPRINT_COUNTRY or country= "
-                "to override", zone, hit.name)
     return replace(hit, located_by=f"timezone:{zone}")
 
 
@@ -363,6 +367,8 @@ def resolve_source(
     """
     static = locate(country=country, region=region, cloud=cloud, carbon_intensity=carbon_intensity,
                     environ=environ, timezone=timezone, naming=naming)
+    if static.located_by.startswith("timezone:"):
+        _tell_assumed(static, naming)
     if live is None:
         if static.located_by == "default":
             _warn_world(static, naming)
@@ -389,6 +395,19 @@ def _env_number(text: str, var: str) -> float:
 
 def _warn_world(intensity: Intensity, naming: Naming) -> None:
     examples = {k: naming.example(k, v) for k, v in (("country", "FR"), ("region", "US-CA"), ("cloud", "aws:us-east-1"))}
-    warnings.warn(WORLD_WARNING.format(g=intensity.g_per_kwh, year=intensity.year,
-                                       carbon_intensity=naming("carbon_intensity"), **examples),
-                  UserWarning, stacklevel=3)
+    warn_user(WORLD_WARNING.format(g=intensity.g_per_kwh, year=intensity.year,
+                                   carbon_intensity=naming("carbon_intensity"), **examples))
+
+
+_told: set[str] = set()  # the time-zone guesses already announced in this process
+
+
+def _tell_assumed(intensity: Intensity, naming: Naming) -> None:
+    """Say once per process which location a time zone made wattprint assume, and how to set it."""
+    if intensity.located_by in _told:
+        return
+    _told.add(intensity.located_by)
+    zone = intensity.located_by.partition(":")[2]
+    warn_user(TIMEZONE_NOTICE.format(name=intensity.name, key=intensity.key, zone=zone, g=intensity.g_per_kwh,
+                                     example=naming.example("country", intensity.key),
+                                     region=naming("region"), cloud=naming("cloud")))

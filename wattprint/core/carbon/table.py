@@ -111,8 +111,10 @@ class _Tables:
         records = read_csv(name)
         if name == "countries.csv":
             self._iso2_of = {r["iso3"]: r["iso2"] for r in records}
+            # Names in the country's own languages ("Deutschland", "Nihon"), after the English ones.
+            endonyms = {r["iso2"]: r["names"].split("|") for r in read_csv("endonyms.csv")}
             for r in records:
-                aliases = tuple(a for a in r["aliases"].split("|") if a)
+                aliases = tuple(a for a in (*r["aliases"].split("|"), *endonyms.get(r["iso2"], ())) if a)
                 self._add("country", r, r["iso2"], r["iso3"], aliases=aliases)
             return
         for r in records:
@@ -149,6 +151,7 @@ _tables: _Tables | None = None
 
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")  # any script's letters stay: "Россия", "日本"
 
 
 def normalise(text: str) -> str:
@@ -158,6 +161,7 @@ def normalise(text: str) -> str:
 
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(c for c in decomposed if not unicodedata.combining(c))
+        return _NOT_LETTER_OR_DIGIT.sub("", text.casefold())
     return _NOT_ALNUM.sub("", text.casefold())
 
 
@@ -286,4 +290,7 @@ def _unknown_message(key: str, kind: str | None, naming: Naming) -> str:
     if close:
         message += "; closest matches: " + ", ".join(close)
     hint = f" --list {kind}" if kind else " --list"
-    return message + f". See `wattprint intensity{hint}` for every key, or pass {naming('carbon_intensity')} (gCO2e/kWh)"
+    fixed = f"pass {naming('carbon_intensity')} (gCO2e/kWh)"
+    if naming.style == "cli":  # `wattprint intensity` itself has no such option
+        fixed += " to `wattprint run`"
+    return message + f". See `wattprint intensity{hint}` for every key, or {fixed}"
