@@ -225,14 +225,14 @@ def test_unwritable_file_mid_run_warns_once_and_carries_on(tmp_path, monkeypatch
             pass
 
     outputs = Outputs([sink, Memory()])
-    real_open = open
+    real_open = os.open
 
-    def full(file, *a, **k):
-        if str(file) == str(path):
+    def full(file, flags, *a, **k):
+        if str(file) == str(path) and flags & os.O_APPEND:
             raise OSError(28, "No space left on device")
-        return real_open(file, *a, **k)
+        return real_open(file, flags, *a, **k)
 
-    monkeypatch.setattr("builtins.open", full)
+    monkeypatch.setattr("os.open", full)
     with pytest.warns(RuntimeWarning, match="No space left"):
         delivery = outputs.deliver(make_record())
     assert not delivery.ok and not delivery.wrote(sink) and len(other) == 1  # the other output still got it
