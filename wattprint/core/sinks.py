@@ -181,6 +181,9 @@ class _AppendSink:
             wait_s = min(wait_s, ENDING_WAIT_S)
         fd = safefile.open_regular(str(self.path), os.O_RDWR | os.O_APPEND | os.O_CREAT)
         try:
+            if safefile.is_devnull(os.fstat(fd)):  # the user's way of saying "no file"
+                self._held = []
+                return
             try:
                 _lock(fd, wait_s)
             except _Busy:

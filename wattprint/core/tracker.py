@@ -259,8 +259,12 @@ class Tracker:
     def _close_at_exit(self) -> None:
         # The process is ending with the tracker still running (an exception, sys.exit,
         # SIGTERM, a framework without an exception hook): keep what was measured.
-        if self._run is not None:
-            self.stop(interrupted=True)
+        if self._run is None:
+            return
+        if self._run.closed:  # told to end while stop() was under way: its records are out; close the outputs
+            self._shutdown()
+            return
+        self.stop(interrupted=True)
 
     def __enter__(self) -> Tracker:
         return self.start()
