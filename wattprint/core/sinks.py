@@ -27,6 +27,7 @@ import csv
 import errno
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -41,7 +42,7 @@ LOCK_WAIT_S = 5.0
 ENDING_WAIT_S = 0.2
 #: How much of an existing CSV is read to find its header, in bytes.
 HEAD_BYTES = 64 * 1024
-_POLL_S = 0.05
+_POLL_S = 0.02
 # What a non-blocking lock attempt reports when another process holds the lock.
 _HELD = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK)}
 
@@ -51,32 +52,76 @@ class _Busy(Exception):
 
 
 def _lock(fd: int, wait_s: float) -> None:
-    """Take the file's exclusive lock, waiting at most ``wait_s`` (polling: a signal is never held up long)."""
+    """Take the file's exclusive lock, waiting at most ``wait_s``, and less if a signal asks the
+    process to stop. Raises :class:`_Busy` when the lock stays held."""
     try:
         import fcntl
-    except ImportError:  # Windows: msvcrt locks a byte range of the open file
-        import msvcrt
+    except ImportError:  # Windows: msvcrt locks a byte range of the open file; poll for it
+        _poll_lock(fd, wait_s)
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except OSError as exc:
+        if exc.errno not in _HELD:
+            raise
+    if wait_s <= 0:
+        raise _Busy
+    _wait_for_flock(fd, wait_s)
 
-        def attempt() -> None:
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    else:
-        def attempt() -> None:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+def _wait_for_flock(fd: int, wait_s: float) -> None:
+    """A blocking ``flock`` (served in turn by the kernel, unlike polling) with a time limit.
+
+    A helper thread blocks on a duplicate of ``fd`` (the same open file, so the same lock). If
+    the wait is given up, the helper releases the lock as soon as it gets it.
+    """
+    import fcntl
+
+    waiter = os.dup(fd)
+    got = threading.Event()
+    state = threading.Lock()
+    abandoned = False
+
+    def block() -> None:
+        try:
+            fcntl.flock(waiter, fcntl.LOCK_EX)
+        except OSError:
+            os.close(waiter)
+            return
+        with state:
+            if abandoned:
+                fcntl.flock(waiter, fcntl.LOCK_UN)
+            else:
+                got.set()
+        os.close(waiter)  # the lock stays with the open file while ``fd`` is open
+
+    threading.Thread(target=block, name="wattprint-lock-wait", daemon=True).start()
+    deadline = time.monotonic() + wait_s
+    while not got.wait(min(_POLL_S, max(0.0, deadline - time.monotonic()))):
+        if time.monotonic() >= deadline or exits.stopping():
+            with state:
+                if got.is_set():
+                    return
+                abandoned = True
+            raise _Busy
+
+
+def _poll_lock(fd: int, wait_s: float) -> None:
+    import msvcrt
 
     deadline = time.monotonic() + wait_s
-    pause = 0.001
     while True:
         try:
-            attempt()
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
             return
         except OSError as exc:
             if exc.errno not in _HELD:
                 raise
         if time.monotonic() >= deadline or exits.stopping():
             raise _Busy
-        time.sleep(pause)  # short at first: other writers hold the lock for one append only
-        pause = min(2 * pause, _POLL_S)
+        time.sleep(_POLL_S)
 
 
 def _unlock(fd: int) -> None:
@@ -91,14 +136,23 @@ def _unlock(fd: int) -> None:
     fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _header(head: bytes, path: Path, what: str) -> list[str] | None:
+def _read_header(fd: int, path: Path, what: str) -> list[str] | None:
+    """The header of the CSV open at ``fd``, reading no more of it than needed (at most :data:`HEAD_BYTES`)."""
+    size = 4096  # a header of ours is under 1 KiB
+    while True:
+        head = safefile.read_head(fd, size)
+        if len(head) < size or size >= HEAD_BYTES or b"\n" in head.lstrip():
+            return _header(head, path, what, truncated=len(head) >= size)
+        size *= 4
+
+
+def _header(head: bytes, path: Path, what: str, *, truncated: bool) -> list[str] | None:
     """The header in the first bytes of a CSV: its first non-blank line, BOM removed; None if blank.
 
     Raises ConfigError for a file that is not UTF-8 text or whose first line is longer than
     :data:`HEAD_BYTES` (no CSV of ours has one).
     """
     lines = head.split(b"\n")
-    truncated = len(head) >= HEAD_BYTES
     if truncated:
         lines.pop()  # perhaps cut by the read limit
     for raw in lines:
@@ -110,7 +164,7 @@ def _header(head: bytes, path: Path, what: str) -> list[str] | None:
             ) from None
         if text.strip():
             return next(csv.reader([text]))
-    if truncated:
+    if truncated:  # only blank lines, then one longer than the limit
         raise ConfigError(f"{path} exists and does not start with a CSV header; pass another {what}, or move that file away.")
     return None
 
@@ -228,7 +282,7 @@ class CsvSink(_AppendSink):
         except safefile.UnsafeFileError as exc:  # replaced since the check
             raise ConfigError(f"{what} {exc}; give the path of a regular file, or None for no file.") from None
         try:
-            header = _header(safefile.read_head(fd, HEAD_BYTES), self.path, what)
+            header = _read_header(fd, self.path, what)
         finally:
             os.close(fd)
         if header is not None and csvformat.layout_of(header) is None:
@@ -238,7 +292,7 @@ class CsvSink(_AppendSink):
             )
 
     def _text(self, fd: int, records: list[EnergyRecord]) -> str:
-        header = _header(safefile.read_head(fd, HEAD_BYTES), self.path, self.what)
+        header = _read_header(fd, self.path, self.what)
         if header is None:  # empty, or only blank lines: start the file's records here
             columns = csvformat.COLUMNS
             text = csvformat.line(columns)
