@@ -1,4 +1,4 @@
-"""``wattprint run`` starts the command in its own process group and signals the whole group."""
+"""``wattprint run``: the command in its own process group, signalled as a group; outputs that are no files."""
 
 from __future__ import annotations
 
@@ -63,3 +63,12 @@ def test_sigterm_reaches_the_commands_own_children(tmp_path):
             os.kill(grandchild, signal.SIGKILL)
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_a_fifo_as_output_file_is_refused_before_the_command_starts(tmp_path):
+    os.mkfifo(tmp_path / "pipe.csv")
+    result = subprocess.run([sys.executable, "-m", "wattprint", "run", "--carbon-intensity", "100",
+                             "--output-file", "pipe.csv", "--", "touch", "ran"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2 and "FIFO" in result.stderr
+    assert not (tmp_path / "ran").exists()

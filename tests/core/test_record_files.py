@@ -96,7 +96,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
     os.mkfifo(fifo)
     code = f"import wattprint; wattprint.Tracker(output_file={str(fifo)!r}, carbon_intensity=100)"
     # In a child process with a timeout: a regression would block on the open, not fail.
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1 and "FIFO" in result.stderr and "ConfigError" in result.stderr
 
 
@@ -246,7 +246,7 @@ BETWEEN_SINKS = textwrap.dedent(
 def test_a_signal_between_two_outputs_leaves_the_record_in_both(tmp_path, sig):
     csv_path, jsonl_path = tmp_path / "e.csv", tmp_path / "e.jsonl"
     proc = subprocess.run([sys.executable, "-c", BETWEEN_SINKS, str(csv_path), str(jsonl_path), sig],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert "carried on" not in proc.stdout
     if sig == "SIGINT":
         assert "KeyboardInterrupt" in proc.stderr
@@ -345,7 +345,7 @@ def test_sigterm_is_not_postponed_by_a_held_lock(tmp_path):
     with lock_held(path):
         started = time.monotonic()
         proc = subprocess.run([sys.executable, "-c", SIGTERM_WHILE_LOCKED, str(path)],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, check=False)
         took = time.monotonic() - started
     assert proc.returncode == -15, proc.stderr
     assert took < 20 and "stop returned" not in proc.stdout

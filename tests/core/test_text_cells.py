@@ -84,10 +84,10 @@ def test_numpy_integers_are_window_indices_and_parameters_of_any_text_read_back(
     np = pytest.importorskip("numpy")
     clock = FakeClock()
     path = tmp_path / "e.csv"
-    with wattprint.Tracker(carbon_intensity=100, output_file=path, clock=clock,
-                           sensors=[FakeSensor("cpu", power_w=10, clock=clock)]) as t:
-        with t.window("epoch", index=np.int64(3), parameters={"note": "a\r\n=cmd", "lr": 0.1}):
-            clock.advance(1)
+    t = wattprint.Tracker(carbon_intensity=100, output_file=path, clock=clock,
+                          sensors=[FakeSensor("cpu", power_w=10, clock=clock)])
+    with t, t.window("epoch", index=np.int64(3), parameters={"note": "a\r\n=cmd", "lr": 0.1}):
+        clock.advance(1)
     first = load_file(path)[0].record
     assert first.index == 3 and first.parameters == {"note": "a\r\n=cmd", "lr": 0.1}
 

@@ -339,7 +339,9 @@ def _stop(tracker: Tracker, command: list[str], status: int | None, interrupted:
         print(f"{_PROG}: warning: could not finish the measurement ({exc})", file=err)
         return
     # An output that fails warns rather than raises: say the row is there only if it is.
-    delivered = tracker.last_delivery.written if tracker.last_delivery else ()
+    delivery = tracker.last_delivery
+    # A row a held lock kept back was written when stop() closed the file, if nothing is left held.
+    delivered = (*delivery.written, *(o for o in delivery.held if not getattr(o, "held", 1))) if delivery else ()
     written = next((o.name for o in delivered if isinstance(o, CsvSink)), None)
     print(summary(record, command, status, written), file=err)
 
