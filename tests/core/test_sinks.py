@@ -68,12 +68,13 @@ def test_row_values_round_trip(tmp_path):
     assert rows[1]["parameters"] == '{"lr": 0.1}'
 
 
-def test_foreign_csv_is_never_written(tmp_path):
+@pytest.mark.parametrize("content", ["a,b,c\n1,2,3\n", "\n   \nname,value\nx,1\n"], ids=["foreign", "blank-led foreign"])
+def test_foreign_csv_is_never_written(tmp_path, content):
     path = tmp_path / "e.csv"
-    path.write_text("a,b,c\n1,2,3\n")
+    path.write_text(content)
     with pytest.raises(ConfigError, match="not a wattprint or ECO2AI CSV"):
         CsvSink(path)
-    assert path.read_text() == "a,b,c\n1,2,3\n"
+    assert path.read_text() == content
 
 
 def test_eco2ai_file_is_appended_in_its_own_columns(tmp_path):
