@@ -35,6 +35,7 @@ def test_a_cut_off_row_is_skipped_with_a_warning_and_the_rest_is_totalled(tmp_pa
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "e.csv, line 3" in warnings[0] and "skipped" in warnings[0]
     assert "1 damaged line(s) skipped" in result.stderr
+    assert any("1 damaged line(s) skipped" in n and "e.csv line 3" in n for n in data["notes"])
 
 
 def test_a_not_a_number_cell_is_skipped_and_reported_in_the_text_report_too(tmp_path):
@@ -43,6 +44,7 @@ def test_a_not_a_number_cell_is_skipped_and_reported_in_the_text_report_too(tmp_
     assert result.returncode == 3
     assert "eco.csv, line 3: power_consumption(kWh) is 'lots', not a number; skipped" in result.stderr
     assert "fine-tune" in result.stdout  # the rest is still reported
+    assert "1 damaged line(s) skipped and left out of the totals (eco.csv line 3)" in result.stdout
 
 
 def _with_figures(src: Path, dst: Path, **cells: str) -> None:

@@ -77,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
     for line in damaged:  # the rest is reported; the exit status says something was left out
         print(f"wattprint report: warning: {line}; skipped", file=sys.stderr)
     report = summarise(rows, files)
+    if damaged:  # said in the report itself too (text, HTML, JSON notes), not only on stderr
+        where = "; ".join(f"{d.source} line {d.line}" for d in damaged[:5]) + ("; ..." if len(damaged) > 5 else "")
+        report.notes.append(f"{len(damaged)} damaged line(s) skipped and left out of the totals ({where})")
     if not rows:
         print(f"wattprint report: no records in {', '.join(files)}", file=sys.stderr)
     alternatives = what_if(report.total.facility_kwh, report.total.co2_kg) if rows else []
