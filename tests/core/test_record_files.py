@@ -387,3 +387,29 @@ def test_outputs_report_held_records_apart_from_failures(tmp_path):
     assert not delivery.ok and delivery.held and not delivery.failed
     with pytest.warns(RuntimeWarning, match="never written"):
         outputs.close()
+
+
+@posix_only
+def test_threads_writing_through_one_sink_while_its_lock_is_held_lose_and_repeat_nothing(tmp_path):
+    import threading
+
+    path = tmp_path / "e.csv"
+    sink = CsvSink(path)
+    sink.lock_wait_s = 0.2
+    outputs = Outputs([sink])
+
+    def writer(k: int) -> None:
+        for i in range(10):
+            outputs.deliver(make_record(run_id=f"t{k}", index=i))
+
+    with lock_held(path), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    outputs.close()
+    rows = read_rows(path)
+    for k in range(4):  # every thread's rows, once each, in its order
+        assert [r["epoch"] for r in rows if r["id"] == f"t{k}"] == [str(i) for i in range(10)]

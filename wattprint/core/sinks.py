@@ -201,6 +201,7 @@ class _AppendSink:
         self.what = what
         self.lock_wait_s = LOCK_WAIT_S
         self._held: list[EnergyRecord] = []
+        self._mutex = threading.Lock()  # threads closing windows share the rows held back
 
     @property
     def name(self) -> str:
@@ -216,19 +217,21 @@ class _AppendSink:
         raise NotImplementedError
 
     def write(self, record: EnergyRecord) -> None:
-        # Already behind: try the lock without waiting, so a held lock stalls training once only.
-        self._flush([*self._held, record], 0.0 if self._held else self.lock_wait_s)
+        with self._mutex:
+            # Already behind: try the lock without waiting, so a held lock stalls training once only.
+            self._flush([*self._held, record], 0.0 if self._held else self.lock_wait_s)
 
     def close(self) -> None:
         """Write the rows the lock held back (one more bounded wait); raise if some remain unwritten."""
-        if not self._held:
-            return
-        try:
-            self._flush(list(self._held), self.lock_wait_s)
-        except OutputBusy:
-            n, self._held = len(self._held), []
-            raise OSError(f"{n} record(s) were never written to {self.path}: another process held its "
-                          f"lock for over {self.lock_wait_s:g} s") from None
+        with self._mutex:
+            if not self._held:
+                return
+            try:
+                self._flush(list(self._held), self.lock_wait_s)
+            except OutputBusy:
+                n, self._held = len(self._held), []
+                raise OSError(f"{n} record(s) were never written to {self.path}: another process held its "
+                              f"lock for over {self.lock_wait_s:g} s") from None
 
     def _flush(self, records: list[EnergyRecord], wait_s: float) -> None:
         if exits.stopping():
