@@ -413,3 +413,16 @@ def test_threads_writing_through_one_sink_while_its_lock_is_held_lose_and_repeat
     rows = read_rows(path)
     for k in range(4):  # every thread's rows, once each, in its order
         assert [r["epoch"] for r in rows if r["id"] == f"t{k}"] == [str(i) for i in range(10)]
+
+
+@posix_only
+def test_a_row_written_after_stop_while_the_lock_is_held_is_flushed_or_reported(tmp_path):
+    # The callbacks stop their tracker with write=False, then write the run row themselves.
+    t, clock = tracker(tmp_path)
+    t.outputs[0].lock_wait_s = 0.2
+    t.start()
+    clock.advance(1)
+    record = t.stop(write=False)
+    with lock_held(tmp_path / "e.csv"), pytest.warns(RuntimeWarning) as caught:
+        t.write(record)
+    assert "1 record(s) were never written" in " ".join(str(w.message) for w in caught)

@@ -62,6 +62,7 @@ class Outputs:
     def __init__(self, outputs: Iterable[Output]) -> None:
         self.outputs: tuple[Output, ...] = tuple(outputs)
         self._warned: set[int] = set()
+        self._closed = False
 
     def deliver(self, record: EnergyRecord) -> Delivery:
         """Write ``record`` to every output; never raises."""
@@ -79,6 +80,9 @@ class Outputs:
                 self._report(output, exc)
             else:
                 written.append(output)
+        if held and self._closed:  # written after close (a callback's final row): no later close would flush it
+            for output in held:
+                self._close(output)
         return Delivery(tuple(written), tuple(failed), tuple(held))
 
     def _report(self, output: Output, exc: Exception, *, kept: bool = False) -> None:
@@ -95,8 +99,13 @@ class Outputs:
         )
 
     def close(self) -> None:
+        self._closed = True
         for output in self.outputs:
-            try:
-                output.close()
-            except Exception as exc:  # never raises: the record is returned anyway; but say what is missing
-                warnings.warn(f"wattprint: closing {name_of(output)} failed: {exc}", RuntimeWarning, stacklevel=4)
+            self._close(output)
+
+    @staticmethod
+    def _close(output: Output) -> None:
+        try:
+            output.close()
+        except Exception as exc:  # never raises: the record is returned anyway; but say what is missing
+            warnings.warn(f"wattprint: closing {name_of(output)} failed: {exc}", RuntimeWarning, stacklevel=5)
