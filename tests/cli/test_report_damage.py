@@ -147,3 +147,9 @@ def test_rows_written_after_a_cut_off_line_by_the_sink_are_all_reported(tmp_path
     assert result.returncode == 3
     (run,) = [r for g in json.loads(result.stdout)["groups"] for r in g["runs"]]
     assert [e["index"] for e in run["epochs"]] == [1, 2]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_a_device_given_as_input_is_refused_not_read_without_end(tmp_path):
+    result = wattprint("report", "/dev/zero", cwd=tmp_path)
+    assert result.returncode == 2 and "is a device" in result.stderr

@@ -16,6 +16,7 @@ next one with it (:func:`~wattprint.core.csvformat.split_records`).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,9 @@ def load_file(path: str | os.PathLike[str], *, damaged: list[Damaged] | None = N
     """
     name = os.fspath(path)
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):  # /dev/zero would be read without end
+            raise ReportError(f"{name}: is a device, not a CSV file")
         data = Path(path).read_bytes()
     except FileNotFoundError:
         raise ReportError(f"{name}: no such file; pass the CSV written by wattprint or ECO2AI") from None
