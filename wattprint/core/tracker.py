@@ -356,7 +356,9 @@ class Tracker:
     def write(self, record: EnergyRecord) -> Delivery:
         """Send a record to every output. A failing output warns once; this never raises.
 
-        Returns which outputs took the record (also kept as :attr:`last_delivery`).
+        Returns which outputs took the record, which kept it to write later (a file locked by
+        another process: ``held``) and which failed (also kept as :attr:`last_delivery`). A
+        SIGINT or SIGTERM arriving meanwhile is handled once every output has had the record.
         """
         with exits.critical():  # a CSV append holds the file's lock
             delivery = self._outputs.deliver(record)
