@@ -631,3 +631,24 @@ def test_every_provider_survives_a_dead_service(service, clock, factory):
         bundled = lookup(next(iter(location.values())))
         assert fell_back(reading, bundled) and source.fallback == bundled
         clock.advance(3600)
+
+
+def test_stop_does_not_wait_for_a_live_fetch_in_flight(service):
+    import time
+
+    import wattprint
+    from wattprint.core.clock import SYSTEM_CLOCK
+    from wattprint.testing import FakeSensor
+
+    service.set("/intensity", UK_NATIONAL, delay_s=10.0)  # the server answers only when released
+    provider = UKCarbonIntensity(base_url=service.url, timeout_s=8.0, environ={})
+    tracker = wattprint.Tracker(live=provider, country="GB", output_file=None, sensors=[FakeSensor("cpu", power_w=10, clock=SYSTEM_CLOCK)])
+    tracker.start()
+    deadline = time.monotonic() + 10
+    while not service.hits("/intensity") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert service.hits("/intensity"), "the sampler never fetched"
+    started = time.monotonic()
+    record = tracker.stop()
+    assert time.monotonic() - started < 1.0
+    assert record.intensity_key == "GB"  # the bundled figure, as before the fetch

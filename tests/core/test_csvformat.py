@@ -30,6 +30,8 @@ _text = st.text(max_size=40)
 _tricky = st.sampled_from(["'", "''", "'=1", "=SUM(A1)", "+1", "-1", "@x", "\t", "\r", "\n", "a,b", 'say "hi"', "é日本", "\r\n", "\x00"])
 _any_text = st.one_of(_text, _tricky, st.builds(lambda a, b: a + b, _tricky, _text))
 _nonneg = st.floats(min_value=0, max_value=1e12, allow_nan=False, allow_infinity=False)
+# Rates as large as real ones get (and more): their products stay below csvformat.MAX_FIGURE.
+_rate = st.floats(min_value=0, max_value=1e4, allow_nan=False, allow_infinity=False)
 
 
 @st.composite
@@ -44,8 +46,8 @@ def records(draw) -> EnergyRecord:
     priced = draw(st.booleans())
     carbon = Carbon(
         pue=draw(st.floats(min_value=1.0, max_value=5.0)),
-        intensity_g_per_kwh=draw(_nonneg),
-        electricity_price=draw(_nonneg) if priced else None,
+        intensity_g_per_kwh=draw(_rate),
+        electricity_price=draw(_rate) if priced else None,
         currency=draw(_any_text) if priced else "",
         intensity_key=draw(_any_text),
         intensity_name=draw(_any_text.filter(bool)),

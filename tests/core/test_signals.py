@@ -7,12 +7,17 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 SCRIPT = textwrap.dedent(
     """
-    import sys, time, wattprint
+    import signal, sys, time, wattprint
+    # Python's own SIGINT handler, as in a process started from a terminal, even where this
+    # test runs with SIGINT ignored (a background job, nohup), which the child would inherit.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     tracker = wattprint.Tracker(project_name="sig", carbon_intensity=100, output_file=sys.argv[1], gpu=False)
     tracker.start()
     tracker.start_training()
@@ -24,14 +29,28 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@contextmanager
+def _child(argv: list[str]) -> Iterator[subprocess.Popen]:
+    """A child process that is killed if the test fails before it ends: none is left behind."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
 @pytest.mark.parametrize("sig, expected_rc", [(signal.SIGTERM, -signal.SIGTERM), (signal.SIGINT, -signal.SIGINT)])
 def test_signal_flushes_rows_and_process_exits_as_the_signal_asks(tmp_path, sig, expected_rc):
     out = tmp_path / "e.csv"
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    proc.send_signal(sig)
-    proc.wait(timeout=30)
-    stderr = proc.stderr.read()
+    with _child([sys.executable, "-c", SCRIPT, str(out)]) as proc:
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+        stderr = proc.stderr.read()
     # Both end as killed by the signal (Python re-raises SIGINT after an unhandled KeyboardInterrupt).
     assert proc.returncode == expected_rc, stderr
     rows = list(csv.DictReader(open(out, newline="")))

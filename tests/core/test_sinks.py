@@ -68,12 +68,13 @@ def test_row_values_round_trip(tmp_path):
     assert rows[1]["parameters"] == '{"lr": 0.1}'
 
 
-def test_foreign_csv_is_never_written(tmp_path):
+@pytest.mark.parametrize("content", ["a,b,c\n1,2,3\n", "\n   \nname,value\nx,1\n"], ids=["foreign", "blank-led foreign"])
+def test_foreign_csv_is_never_written(tmp_path, content):
     path = tmp_path / "e.csv"
-    path.write_text("a,b,c\n1,2,3\n")
+    path.write_text(content)
     with pytest.raises(ConfigError, match="not a wattprint or ECO2AI CSV"):
         CsvSink(path)
-    assert path.read_text() == "a,b,c\n1,2,3\n"
+    assert path.read_text() == content
 
 
 def test_eco2ai_file_is_appended_in_its_own_columns(tmp_path):
@@ -225,14 +226,14 @@ def test_unwritable_file_mid_run_warns_once_and_carries_on(tmp_path, monkeypatch
             pass
 
     outputs = Outputs([sink, Memory()])
-    real_open = open
+    real_open = os.open
 
-    def full(file, *a, **k):
-        if str(file) == str(path):
+    def full(file, flags, *a, **k):
+        if str(file) == str(path) and flags & os.O_APPEND:
             raise OSError(28, "No space left on device")
-        return real_open(file, *a, **k)
+        return real_open(file, flags, *a, **k)
 
-    monkeypatch.setattr("builtins.open", full)
+    monkeypatch.setattr("os.open", full)
     with pytest.warns(RuntimeWarning, match="No space left"):
         delivery = outputs.deliver(make_record())
     assert not delivery.ok and not delivery.wrote(sink) and len(other) == 1  # the other output still got it

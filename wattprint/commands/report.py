@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -18,7 +19,8 @@ def add_parser(sub) -> None:
             "Read wattprint, ECO2AI and CodeCarbon emission CSVs, group the rows by project, experiment and run "
             "(each labelled with the tool that measured it), "
             "and print each run's epochs and total (counted once), then what the same energy would "
-            "emit on other grids."
+            "emit on other grids. A damaged line (a row cut off mid-write) is skipped with a warning "
+            f"naming it, the rest is reported, and the exit status is {DAMAGED_STATUS}."
         ),
     )
     p.add_argument("files", nargs="*", metavar="FILE", help=f"CSV files to read (default: {DEFAULT_FILE})")
@@ -32,22 +34,53 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
+#: Exit status when the report was made but damaged lines were skipped.
+DAMAGED_STATUS = 3
+
+
 def _error(message: str) -> None:
     print(f"wattprint report: error: {message}", file=sys.stderr)
 
 
+def _json(data: dict) -> str:
+    """JSON without ``Infinity``/``NaN`` (not JSON): a figure that is not finite becomes null, with a warning."""
+    try:
+        return json.dumps(data, indent=2, default=str, allow_nan=False) + "\n"
+    except ValueError:
+        print("wattprint report: warning: a figure is not finite (too large to add up); it is null in the JSON",
+              file=sys.stderr)
+        return json.dumps(_finite(data), indent=2, default=str, allow_nan=False) + "\n"
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     from wattprint.core.errors import MissingExtraError
-    from wattprint.report import ReportError, load_files, summarise
+    from wattprint.core.safefile import write_atomic
+    from wattprint.report import Damaged, ReportError, load_files, summarise
     from wattprint.report.whatif import reported_basis, what_if
 
     files = list(args.files) or [DEFAULT_FILE]
+    damaged: list[Damaged] = []
     try:
-        rows = load_files(files)
+        rows = load_files(files, damaged=damaged)
     except ReportError as exc:
         _error(str(exc))
         return 2
+    for line in damaged:  # the rest is reported; the exit status says something was left out
+        print(f"wattprint report: warning: {line}; skipped", file=sys.stderr)
     report = summarise(rows, files)
+    if damaged:  # said in the report itself too (text, HTML, JSON notes), not only on stderr
+        where = "; ".join(f"{d.source} line {d.line}" for d in damaged[:5]) + ("; ..." if len(damaged) > 5 else "")
+        report.notes.append(f"{len(damaged)} damaged line(s) skipped and left out of the totals ({where})")
     if not rows:
         print(f"wattprint report: no records in {', '.join(files)}", file=sys.stderr)
     basis = reported_basis(r.record.carbon.intensity_basis for r in rows)
@@ -56,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = report.as_dict()
         data["what_if"] = [a.as_dict() for a in alternatives]
-        out = json.dumps(data, indent=2, default=str) + "\n"
+        data["skipped_lines"] = [{"file": d.source, "line": d.line, "reason": d.reason} for d in damaged]
+        out = _json(data)
     else:
         from wattprint.report.text import render_text
 
@@ -89,10 +123,12 @@ def run(args: argparse.Namespace) -> int:
         outputs.append((args.html, render_html(report, alternatives, png, chart_note).encode("utf-8")))
     for path, data in outputs:
         try:
-            with open(path, "wb") as f:
-                f.write(data)
+            write_atomic(path, data)  # readers never see half a page; a link's target is not written in place
         except OSError as exc:
             _error(f"cannot write {path}: {exc.strerror or exc}")
             return 1
         print(f"wattprint report: wrote {path}", file=sys.stderr)
+    if damaged:
+        print(f"wattprint report: {len(damaged)} damaged line(s) skipped; the totals leave them out", file=sys.stderr)
+        return DAMAGED_STATUS
     return 0

@@ -11,11 +11,14 @@ it is one process measuring one command. A script without a ``#!`` line runs und
 Exit status: the command's own; ``128 + N`` if it died of signal N (as a shell reports it);
 127 if it cannot be found, 126 if it cannot be executed; 2 for bad options.
 
-Signals: SIGTERM and SIGHUP are passed to the child, and so is SIGINT -- except the first
-one while wattprint runs in the foreground of a terminal, because the terminal has already
-delivered Ctrl-C to the child (they share the process group) and a second copy would
-interrupt the child's own clean-up. Either way wattprint waits for the child and writes the
-row, marked interrupted.
+Process group and signals: outside a terminal's foreground (a batch job, a scheduler, a
+background job, ``nohup``) the command starts in a process group of its own, and SIGTERM,
+SIGHUP and SIGINT sent to wattprint are passed to that whole group, so a script's own children
+stop with it rather than run on, orphaned. In the foreground of a terminal the command stays
+in wattprint's group, where the terminal delivers Ctrl-C (and job control) to both directly;
+SIGTERM and SIGHUP are passed to the command, and so is SIGINT except the first, which the
+terminal has already delivered (a second copy would interrupt the command's own clean-up).
+Either way wattprint waits for the command and writes the row, marked interrupted.
 """
 
 from __future__ import annotations
@@ -128,7 +131,8 @@ def _in_terminal_foreground() -> bool:
 
 
 class _Forwarder:
-    """Catches SIGINT/SIGTERM/SIGHUP, remembers them, and passes them on to the child."""
+    """Catches SIGINT/SIGTERM/SIGHUP, remembers them, and passes them on to the child (to its
+    whole process group when it has one of its own)."""
 
     def __init__(self) -> None:
         self.received: list[int] = []
@@ -136,6 +140,8 @@ class _Forwarder:
         self._proc: subprocess.Popen | None = None
         self._previous: dict[int, object] = {}
         self._sigints = 0
+        #: Whether the child gets a process group of its own (not in a terminal's foreground).
+        self.own_group = hasattr(os, "killpg") and not _in_terminal_foreground()
 
     def install(self) -> None:
         for sig in _FORWARDED:
@@ -163,12 +169,15 @@ class _Forwarder:
             self._forward(signum)
 
     def _forward(self, signum: int) -> None:
-        if signum == getattr(signal, "SIGINT", None):
+        if signum == getattr(signal, "SIGINT", None) and not self.own_group:
             self._sigints += 1
             if self._sigints == 1 and _in_terminal_foreground():
                 return
         try:
-            self._proc.send_signal(signum)  # type: ignore[union-attr]
+            if self.own_group:
+                os.killpg(self._proc.pid, signum)  # type: ignore[union-attr]
+            else:
+                self._proc.send_signal(signum)  # type: ignore[union-attr]
         except (OSError, ValueError):  # it has just exited, or a signal this OS cannot send
             pass
 
@@ -257,9 +266,12 @@ def run(args: argparse.Namespace) -> int:
             forwarder.restore()
 
 
-def _start(command: list[str]) -> subprocess.Popen:
+def _start(command: list[str], own_group: bool = False) -> subprocess.Popen:
+    group: dict = {}
+    if own_group:  # process_group= is Python 3.11's; a new session also makes a new group
+        group = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
     try:
-        return subprocess.Popen(command)
+        return subprocess.Popen(command, **group)
     except OSError as exc:
         # execve has no fallback for a script without "#!"; shells and execvp run a text file
         # with sh (found on PATH as the shell would find it), and report anything else as not
@@ -267,7 +279,7 @@ def _start(command: list[str]) -> subprocess.Popen:
         path = shutil.which(command[0]) if exc.errno == errno.ENOEXEC else None
         if path is None or not _is_text(path) or not os.path.exists("/bin/sh"):
             raise
-        return subprocess.Popen(["/bin/sh", path, *command[1:]])
+        return subprocess.Popen(["/bin/sh", path, *command[1:]], **group)
 
 
 def _is_text(path: str) -> bool:
@@ -292,7 +304,7 @@ def _measure(tracker: Tracker, command: list[str], forwarder: _Forwarder, err: T
             _stop(tracker, command, None, True, err)
         return 128 + forwarder.received[0]
     try:
-        proc = _start(command)
+        proc = _start(command, forwarder.own_group)
     except OSError as exc:
         if measuring:
             try:
@@ -336,7 +348,9 @@ def _stop(tracker: Tracker, command: list[str], status: int | None, interrupted:
         print(f"{_PROG}: warning: could not finish the measurement ({exc})", file=err)
         return
     # An output that fails warns rather than raises: say the row is there only if it is.
-    delivered = tracker.last_delivery.written if tracker.last_delivery else ()
+    delivery = tracker.last_delivery
+    # A row a held lock kept back was written when stop() closed the file, if nothing is left held.
+    delivered = (*delivery.written, *(o for o in delivery.held if not getattr(o, "held", 1))) if delivery else ()
     written = next((o.name for o in delivered if isinstance(o, CsvSink)), None)
     print(summary(record, command, status, written), file=err)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from wattprint.core import validate
 from wattprint.core.errors import StateError
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class Chain:
     def begin(self, index: int | None = None) -> None:
         """Open the first window now, or number the one already open (it opened at the last close)."""
         if self._window is not None:
-            self._window.index = index
+            self._window.index = validate.window_index(index)
             return
         self._window = self.tracker.begin_window(self.name, index=index)
 
@@ -60,9 +61,9 @@ class Chain:
         """
         window = self._require()
         if index is not None:
-            window.index = index
+            window.index = validate.window_index(index)
         if parameters is not None:
-            window.parameters = dict(parameters)
+            window.parameters = validate.parameters(parameters)
         self._window = None
         record, self._window = self.tracker.split_window(window, index=next_index, write=write)
         return record

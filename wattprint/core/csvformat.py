@@ -9,19 +9,23 @@ other's files; wattprint's own columns follow. Two layouts, told apart by the he
   writes it, since the file has nowhere to say the overhead. wattprint appends to such a file
   in its own columns and meaning.
 
-``CO2_emissions(kg)`` is the same figure in both. Text cells that a spreadsheet would run as a
-formula (starting with ``= + - @``, tab or CR) get a leading ``'`` (:func:`guard`), and so do
-cells starting with ``'`` itself, so that :func:`unguard` can undo it exactly. The sink
-(:mod:`wattprint.core.sinks`) writes with :func:`encode_row` and ``wattprint report`` reads
-with :func:`decode_row`.
+``CO2_emissions(kg)`` is the same figure in both. Any text is kept exactly: a cell holding a
+comma, quote, CR, LF or NUL is quoted, so no text can end a row early. Text that a
+spreadsheet would run as a formula (starting with ``= + - @``, tab or CR) gets a ``'`` before
+it (:func:`guard`) -- at the start of a cell and after every line break inside one, since a
+spreadsheet shows each line of a cell as its own --, and so does a ``'`` in those places, so
+that :func:`unguard` undoes it exactly. The sink (:mod:`wattprint.core.sinks`) writes with
+:func:`encode_row`; ``wattprint report`` splits a file into records with
+:func:`split_records`, where a damaged line stays alone, and reads each with :func:`decode_row`.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
@@ -83,6 +87,14 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # ECO2AI's, in UTC here
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 # A cell holding any of these is quoted, so that no text can end a row or a cell early.
 _QUOTE_IF = frozenset(',"\r\n\x00')
+# Where a line of a cell starts: after a CR or LF, before a character a formula starts with.
+_AFTER_BREAK = r"(?<=[\r\n])(?=[=+\-@\t\r'])"
+_ESCAPE_AFTER_BREAK = r"(?<=[\r\n])'(?=[=+\-@\t\r'])"
+#: The largest figure a row may hold (kWh, kg, s, money): a value above is damage, not a measurement,
+#: and sums of many such rows would overflow to infinity.
+MAX_FIGURE = 1e18
+#: Lines a quoted cell may span when read (files of other writers); beyond, the line is damaged.
+MAX_SPAN_LINES = 20
 _MISSING = frozenset({"", "n/a", "na", "nan", "none", "null"})
 _TRUE = frozenset({"true", "1", "yes"})
 # Reading only: compiled (and cached) by the re module on first use, not at import.
@@ -95,18 +107,23 @@ class RowError(ValueError):
 
 
 def guard(text: str) -> str:
-    """``text`` as a cell no spreadsheet runs as a formula (CSV injection)."""
+    """``text`` as a cell no spreadsheet runs as a formula (CSV injection), on any of its lines."""
+    if "\r" in text or "\n" in text:
+        text = re.sub(_AFTER_BREAK, "'", text)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def unguard(text: str) -> str:
     """The text :func:`guard` was given: ``unguard(guard(t)) == t`` for every ``t``."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
+    text = text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
+    if "\r" in text or "\n" in text:
+        text = re.sub(_ESCAPE_AFTER_BREAK, "", text)
+    return text
 
 
 def layout_of(header: Sequence[str]) -> str | None:
     """:data:`WATTPRINT` or :data:`ECO2AI` for a header of either kind, None for any other CSV."""
-    if tuple(c.strip() for c in header[: len(ECO2AI_COLUMNS)]) != ECO2AI_COLUMNS:
+    if tuple(c.strip().lstrip("\ufeff") for c in header[: len(ECO2AI_COLUMNS)]) != ECO2AI_COLUMNS:
         return None
     return WATTPRINT if "pue" in header else ECO2AI
 
@@ -180,6 +197,47 @@ def _cells(record: EnergyRecord, *, facility: bool) -> dict[str, str]:
 
 
 # -- reading -------------------------------------------------------------------------------------
+
+
+def split_records(text: str, width: Callable[[], int | None]) -> Iterator[tuple[int, list[str] | None]]:
+    """The records of a CSV text as ``(line number, cells)``; ``cells`` is None for a damaged line.
+
+    A record is one line, except where a quoted cell spans lines (other writers): a line that
+    ends inside quotes is joined with the following ones until the quotes close, at most
+    :data:`MAX_SPAN_LINES`, and only if the joined record has ``width()`` cells (None: any
+    number). Otherwise that line alone is damaged -- a cut-off row -- and the next line is read
+    as a record of its own, so a damaged line never swallows a healthy one.
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    i = 0
+    while i < len(lines):
+        number, chunk = i + 1, lines[i]
+        i += 1
+        if chunk.count('"') % 2:  # ends inside a quoted cell
+            end = i
+            while end < len(lines) and end - i < MAX_SPAN_LINES:
+                end += 1
+                if lines[end - 1].count('"') % 2:
+                    break
+            joined = "\n".join(lines[number - 1:end])
+            cells = _cells_of(joined) if joined.count('"') % 2 == 0 else None
+            expected = width()
+            if cells is None or (expected is not None and len(cells) != expected):
+                yield number, None
+                continue
+            i = end
+            yield number, cells
+            continue
+        yield number, _cells_of(chunk)
+
+
+def _cells_of(text: str) -> list[str] | None:
+    try:
+        return next(csv.reader([text], strict=True), [])
+    except csv.Error:  # a stray quote, a field over the csv module's size limit
+        return None
 
 
 class Decoded(NamedTuple):
@@ -300,6 +358,8 @@ class _Cells:
             raise RowError(f"{column} is {raw!r}, not a number") from None
         if not math.isfinite(value) or value < 0:
             raise RowError(f"{column} is {raw!r}; expected a finite number >= 0")
+        if value > MAX_FIGURE:
+            raise RowError(f"{column} is {raw!r}, above {MAX_FIGURE:g}: not a possible measurement")
         return value
 
     def optional(self, column: str) -> float | None:
@@ -311,7 +371,7 @@ class _Cells:
             value = float(text)
         except ValueError:
             return None
-        return value if math.isfinite(value) and value >= 0 else None
+        return value if math.isfinite(value) and 0 <= value <= MAX_FIGURE else None
 
     def integer(self, column: str) -> int | None:
         try:

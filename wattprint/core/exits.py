@@ -11,14 +11,18 @@ SIGTERM's default action ends the process without running ``atexit`` or ``finall
 so a scheduler's kill would lose the rows. While anything is registered, and only if SIGTERM
 still has its default action (a framework's or the user's own handler is never replaced), a
 handler runs the closers and then re-delivers SIGTERM with the default action, so the process
-still exits as the signal asks (status 128+15 to a shell). SIGINT needs nothing: Python turns it
-into ``KeyboardInterrupt``, which the context managers and callbacks already handle.
+still exits as the signal asks (status 128+15 to a shell). SIGINT becomes ``KeyboardInterrupt``
+as usual, which the context managers and callbacks handle.
 
 Python runs a signal handler on the main thread, between two bytecodes of whatever it was
 doing. If that was wattprint's own work (a sensor read under the meter's lock, a CSV append
-under the file's lock), closing there would wait forever for a lock the interrupted code holds.
-Such work is marked with :func:`critical`, and a SIGTERM arriving inside it is handled as soon
-as the work is done.
+under the file's lock, a record on its way to several outputs), closing there would wait
+forever for a lock the interrupted code holds, and a ``KeyboardInterrupt`` raised between two
+outputs would leave a record in one file and not the other. Such work is marked with
+:func:`critical`: a SIGTERM arriving inside it is handled as soon as the work is done, and so
+is a SIGINT (while its handler is Python's own, which is replaced for as long as anything is
+registered). Work that waits (a file lock held by another process) asks :func:`stopping` and
+gives up early, so a signal is never held up for long.
 """
 
 from __future__ import annotations
@@ -46,6 +50,9 @@ _atexit_installed = False
 _sigterm_installed = False
 _busy = 0  # depth of critical work in progress on the main thread
 _deferred = False  # a SIGTERM arrived during that work
+_deferred_int = False  # a SIGINT arrived during that work
+_sigint_installed = False
+_ending = False  # the closers are running because of a signal
 
 
 def register(close: Closer, kind: str) -> None:
@@ -56,7 +63,7 @@ def register(close: Closer, kind: str) -> None:
         if not _atexit_installed:
             atexit.register(close_all)
             _atexit_installed = True
-        _install_sigterm()
+        _install_handlers()
 
 
 def unregister(close: Closer) -> None:
@@ -66,7 +73,7 @@ def unregister(close: Closer) -> None:
             if close in closers:
                 closers.remove(close)
         if not any(_closers.values()):
-            _restore_sigterm()
+            _restore_handlers()
 
 
 def close_all() -> None:
@@ -85,8 +92,9 @@ def close_all() -> None:
 
 @contextmanager
 def critical() -> Iterator[None]:
-    """Work that holds wattprint's locks: a SIGTERM arriving during it is handled right after."""
-    global _busy, _deferred
+    """Work that holds wattprint's locks or feeds several outputs: a SIGTERM or SIGINT arriving
+    during it is handled right after."""
+    global _busy, _deferred, _deferred_int
     if threading.current_thread() is not threading.main_thread():
         yield  # handlers only ever run on the main thread
         return
@@ -98,6 +106,14 @@ def critical() -> Iterator[None]:
         if _busy == 0 and _deferred:
             _deferred = False
             _terminate()
+        if _busy == 0 and _deferred_int:
+            _deferred_int = False
+            raise KeyboardInterrupt
+
+
+def stopping() -> bool:
+    """True while a signal waits for critical work to finish, or the closers run because of one."""
+    return _deferred or _deferred_int or _ending
 
 
 def _on_sigterm(signum, frame) -> None:
@@ -108,31 +124,50 @@ def _on_sigterm(signum, frame) -> None:
     _terminate()
 
 
+def _on_sigint(signum, frame) -> None:
+    global _deferred_int
+    if _busy:
+        _deferred_int = True
+        return
+    raise KeyboardInterrupt  # what Python's own handler does
+
+
 def _terminate() -> None:
-    close_all()
+    global _ending
+    _ending = True
+    try:
+        close_all()
+    finally:
+        _ending = False
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _install_sigterm() -> None:
-    global _sigterm_installed
-    if _sigterm_installed or threading.current_thread() is not threading.main_thread():
+def _install_handlers() -> None:
+    """Ours for SIGTERM (if it has its default action) and SIGINT (if it has Python's handler)."""
+    global _sigterm_installed, _sigint_installed
+    if threading.current_thread() is not threading.main_thread():
         return
     try:
-        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        if not _sigterm_installed and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, _on_sigterm)
             _sigterm_installed = True
+        if not _sigint_installed and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _on_sigint)
+            _sigint_installed = True
     except (ValueError, OSError, AttributeError):  # no signals here (some platforms, threads)
         pass
 
 
-def _restore_sigterm() -> None:
-    global _sigterm_installed
-    if not _sigterm_installed or threading.current_thread() is not threading.main_thread():
+def _restore_handlers() -> None:
+    global _sigterm_installed, _sigint_installed
+    if threading.current_thread() is not threading.main_thread():
         return
-    try:
-        if signal.getsignal(signal.SIGTERM) is _on_sigterm:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    except (ValueError, OSError):
-        pass
-    _sigterm_installed = False
+    for installed, sig, ours, default in ((_sigterm_installed, "SIGTERM", _on_sigterm, signal.SIG_DFL),
+                                          (_sigint_installed, "SIGINT", _on_sigint, signal.default_int_handler)):
+        try:
+            if installed and signal.getsignal(getattr(signal, sig)) is ours:
+                signal.signal(getattr(signal, sig), default)
+        except (ValueError, OSError, AttributeError):
+            pass
+    _sigterm_installed = _sigint_installed = False

@@ -64,6 +64,7 @@ class Meter:
         self._intensity = intensity
         self._clock = clock
         self._lock = threading.Lock()
+        self._closed = False
         self._last_j: dict[str, float] = {}
         self._failed: set[str] = set()
         self._co2_g = 0.0
@@ -117,6 +118,8 @@ class Meter:
         """
         current = self._intensity.current()
         with self._lock:
+            if self._closed:  # the run ended while the fetch was in flight
+                return
             self._read_locked(self._sensors)
             self.intensity = current
             self._g_per_kwh = float(current.g_per_kwh)
@@ -161,6 +164,8 @@ class Meter:
         )
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         for sensor in self._sensors.values():
             try:
                 sensor.close()

@@ -4,7 +4,9 @@ An output is any object with ``write(record)`` and ``close()`` (the CSV and JSON
 :class:`wattprint.testing.MemorySink`, your own). :meth:`Outputs.deliver` hands a record to
 each; one that raises does not stop the others, warns once (later failures of the same output
 go to the DEBUG log), and is named in the :class:`Delivery` returned, so the caller knows
-which outputs hold the record.
+which outputs hold the record. An output that raises :class:`OutputBusy` has kept the record
+to write later (a file locked by another process): it is named as ``held``, not failed. An
+output that cannot close (rows it still held) warns: a gap in a file is never silent.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from typing import NamedTuple, Protocol
 from wattprint.core.record import EnergyRecord
 
 log = logging.getLogger(__name__)
+
+
+class OutputBusy(OSError):
+    """Raised by an output that could not write now and kept the record to write later."""
 
 
 class Output(Protocol):
@@ -34,15 +40,17 @@ def name_of(output: object) -> str:
 
 
 class Delivery(NamedTuple):
-    """Which outputs took a record (``written``) and which failed, with why (``failed``)."""
+    """Which outputs took a record (``written``), which kept it to write later (``held``) and
+    which failed, with why (``failed``)."""
 
     written: tuple[Output, ...] = ()
     failed: tuple[tuple[Output, str], ...] = ()
+    held: tuple[Output, ...] = ()
 
     @property
     def ok(self) -> bool:
         """True when every output took the record."""
-        return not self.failed
+        return not self.failed and not self.held
 
     def wrote(self, output: object) -> bool:
         return any(o is output for o in self.written)
@@ -54,36 +62,50 @@ class Outputs:
     def __init__(self, outputs: Iterable[Output]) -> None:
         self.outputs: tuple[Output, ...] = tuple(outputs)
         self._warned: set[int] = set()
+        self._closed = False
 
     def deliver(self, record: EnergyRecord) -> Delivery:
         """Write ``record`` to every output; never raises."""
         written: list[Output] = []
         failed: list[tuple[Output, str]] = []
+        held: list[Output] = []
         for output in self.outputs:
             try:
                 output.write(record)
+            except OutputBusy as exc:
+                held.append(output)
+                self._report(output, exc, kept=True)
             except Exception as exc:  # one output's fault must neither stop the others nor training
                 failed.append((output, f"{type(exc).__name__}: {exc}"))
                 self._report(output, exc)
             else:
                 written.append(output)
-        return Delivery(tuple(written), tuple(failed))
+        if held and self._closed:  # written after close (a callback's final row): no later close would flush it
+            for output in held:
+                self._close(output)
+        return Delivery(tuple(written), tuple(failed), tuple(held))
 
-    def _report(self, output: Output, exc: Exception) -> None:
+    def _report(self, output: Output, exc: Exception, *, kept: bool = False) -> None:
         if id(output) in self._warned:
             log.debug("wattprint: %s failed again: %s", name_of(output), exc)
             return
         self._warned.add(id(output))
+        consequence = ("" if kept else
+                       "; records are still returned and logged, but this output will miss them")
         warnings.warn(
-            f"wattprint: could not write to {name_of(output)} ({exc}); records are still returned "
-            f"and logged, but this output will miss them.",
+            f"wattprint: could not write to {name_of(output)} ({exc}){consequence}.",
             RuntimeWarning,
             stacklevel=4,
         )
 
     def close(self) -> None:
+        self._closed = True
         for output in self.outputs:
-            try:
-                output.close()
-            except Exception as exc:  # an output failing to close must not hide the record
-                log.debug("closing %s failed: %s", name_of(output), exc)
+            self._close(output)
+
+    @staticmethod
+    def _close(output: Output) -> None:
+        try:
+            output.close()
+        except Exception as exc:  # never raises: the record is returned anyway; but say what is missing
+            warnings.warn(f"wattprint: closing {name_of(output)} failed: {exc}", RuntimeWarning, stacklevel=5)

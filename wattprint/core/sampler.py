@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from wattprint.core.meter import Meter
 
@@ -23,6 +24,7 @@ class Sampler:
         self._refresh_s = refresh_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._fetching = False  # a live intensity fetch is in flight (it may wait on the network)
 
     @property
     def needed(self) -> bool:
@@ -57,13 +59,20 @@ class Sampler:
                 log.warning("wattprint sampler: %s", exc)
 
     def _refresh(self) -> None:
+        self._fetching = True
         try:
             self._meter.refresh_intensity()
         except Exception as exc:  # a live source is documented never to raise; be sure
             log.warning("wattprint sampler: intensity refresh failed: %s", exc)
+        finally:
+            self._fetching = False
 
     def stop(self) -> None:
+        """Stop the thread; never waits for a network fetch in flight (the daemon thread ends
+        after it, and a closed meter ignores what it brings)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=max(5.0, 2 * self._period_s))
+            deadline = time.monotonic() + max(5.0, 2 * self._period_s)
+            while self._thread.is_alive() and not self._fetching and time.monotonic() < deadline:
+                self._thread.join(timeout=0.05)
             self._thread = None

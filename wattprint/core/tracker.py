@@ -17,13 +17,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from wattprint.core import exits
+from wattprint.core import exits, validate
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.discovery import discover
 from wattprint.core.distributed import RankInfo, job_run_id, rank_info
 from wattprint.core.errors import ConfigError, StateError
 from wattprint.core.footprint import Carbon
-from wattprint.core.measurement import CPU, GPU
+from wattprint.core.measurement import CPU, DOMAINS, GPU
 from wattprint.core.meter import Meter, Snapshot
 from wattprint.core.outputs import Delivery, Output, Outputs
 from wattprint.core.record import EnergyRecord, Labels
@@ -116,11 +116,20 @@ class Tracker:
         s = settings
         assert s is not None  # given by accepts_settings
         self.settings = s
+        if environ is not None and not isinstance(environ, Mapping):
+            raise ConfigError(f"environ= must be a mapping of names to values, got {type(environ).__name__}.")
         self._environ = os.environ if environ is None else environ
         self.ranks = rank_info(self._environ) if s.ranks is None else s.ranks
         self.measure_host = self.ranks.measures_host if s.measure_host is None else s.measure_host
-        self._clock = clock or SYSTEM_CLOCK
-        self._given_sensors = list(sensors) if sensors is not None else None
+        # The objects given are checked now, not when start() first uses them.
+        self._clock = SYSTEM_CLOCK if clock is None else validate.provides(clock, "clock=", ("monotonic", "time"), "a clock")
+        self._given_sensors = None if sensors is None else validate.objects(sensors, "sensors=", ("energy_j",), "a sensor")
+        for i, sensor in enumerate(self._given_sensors or ()):
+            if getattr(sensor, "domain", None) not in DOMAINS:
+                raise ConfigError(f"sensors=[{i}] must have a domain (one of {', '.join(DOMAINS)}), got {sensor!r:.80}.")
+        sinks = validate.objects(sinks, "sinks=", ("write", "close"), "an output")
+        if intensity is not None:
+            validate.provides(intensity, "intensity=", ("current",), "an intensity source")
         # Output files first: a path that cannot be written fails before any location warning.
         files: list[Output] = []
         if s.output_file is not None:
@@ -255,8 +264,12 @@ class Tracker:
     def _close_at_exit(self) -> None:
         # The process is ending with the tracker still running (an exception, sys.exit,
         # SIGTERM, a framework without an exception hook): keep what was measured.
-        if self._run is not None:
-            self.stop(interrupted=True)
+        if self._run is None:
+            return
+        if self._run.closed:  # told to end while stop() was under way: its records are out; close the outputs
+            self._shutdown()
+            return
+        self.stop(interrupted=True)
 
     def __enter__(self) -> Tracker:
         return self.start()
@@ -268,10 +281,17 @@ class Tracker:
     # -- windows ---------------------------------------------------------------------------
 
     def begin_window(self, name: str = "window", *, index: int | None = None, parameters: Mapping[str, Any] | None = None) -> Window:
-        """Open a window now. Windows nest and overlap freely; close each with :meth:`end_window`."""
+        """Open a window now. Windows nest and overlap freely; close each with :meth:`end_window`.
+
+        Raises:
+            ConfigError: a name that is not one line of text, an index that is not an integer,
+                parameters that are not a dict or too large (see :mod:`wattprint.core.validate`).
+        """
+        name, index = validate.window_name(name), validate.window_index(index)
+        parameters = validate.parameters(parameters)
         meter = self._require_running()
         with exits.critical():  # the windows lock too: a handler must not wait on it
-            window = Window(name, index, dict(parameters or {}), meter.snapshot())
+            window = Window(name, index, parameters, meter.snapshot())
             with self._windows_lock:
                 self._open.append(window)
         return window
@@ -290,6 +310,7 @@ class Tracker:
     def split_window(self, window: Window, *, index: int | None = None, write: bool = True) -> tuple[EnergyRecord, Window]:
         """Close ``window`` and open the next window of its name (numbered ``index``) at the same
         instant, from one reading: consecutive windows then add up exactly."""
+        index = validate.window_index(index)
         meter = self._require_running()
         with exits.critical():
             with self._windows_lock:
@@ -340,7 +361,9 @@ class Tracker:
     def write(self, record: EnergyRecord) -> Delivery:
         """Send a record to every output. A failing output warns once; this never raises.
 
-        Returns which outputs took the record (also kept as :attr:`last_delivery`).
+        Returns which outputs took the record, which kept it to write later (a file locked by
+        another process: ``held``) and which failed (also kept as :attr:`last_delivery`). A
+        SIGINT or SIGTERM arriving meanwhile is handled once every output has had the record.
         """
         with exits.critical():  # a CSV append holds the file's lock
             delivery = self._outputs.deliver(record)

@@ -8,9 +8,12 @@ see :mod:`wattprint.core.naming`) and returns the value in its canonical type, o
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 from wattprint.core.errors import ConfigError
 
@@ -23,6 +26,11 @@ MIN_MEASURE_PERIOD_S = 0.1
 MAX_MEASURE_PERIOD_S = 60.0
 MAX_NAME_CHARS = 256
 MAX_CURRENCY_CHARS = 16
+#: Window indices beyond this are mistakes (and too long for some readers' integer columns).
+MAX_INDEX = 10**15
+#: The parameters of one window, as JSON text: well under the csv module's 128 KiB cell limit,
+#: so every reader can read the row back.
+MAX_PARAMETERS_CHARS = 32_000
 
 
 def real_number(value: object, opt: str, requirement: str = "") -> float:
@@ -120,3 +128,65 @@ def path(value: object, opt: str) -> str | None:
     if not out or "\x00" in out:
         raise ConfigError(f"{opt} must be a file path or None, got {value!r}.")
     return out
+
+
+def window_name(value: object, opt: str = "name=") -> str:
+    """A window's name: one line of text, not empty, at most :data:`MAX_NAME_CHARS` characters."""
+    return text(value, opt, required="epoch")
+
+
+def window_index(value: object, opt: str = "index=") -> int | None:
+    """A window's number: an integer (numpy's too, not a bool) of at most 15 digits, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) and not _integral(value):
+        raise ConfigError(f"{opt} must be an integer or None, got {value!r}.")
+    out = int(value)  # type: ignore[call-overload]
+    if abs(out) >= MAX_INDEX:
+        raise ConfigError(f"{opt} {out} is out of range; window numbers have at most 15 digits.")
+    return out
+
+
+def _integral(value: object) -> bool:
+    import numbers
+
+    return isinstance(value, numbers.Integral)
+
+
+def parameters(value: object, opt: str = "parameters=") -> dict[str, Any]:
+    """A window's parameters: a mapping (or None) whose JSON text is at most :data:`MAX_PARAMETERS_CHARS`."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{opt} must be a dict of names to values, or None, got {type(value).__name__}.")
+    out = dict(value)
+    if not out:
+        return out
+    try:
+        size = len(json.dumps({str(k): v for k, v in out.items()}, default=str))
+    except (TypeError, ValueError) as exc:  # a value whose str() fails, a circular structure
+        raise ConfigError(f"{opt} cannot be written as JSON ({exc}); pass plain numbers and text.") from None
+    if size > MAX_PARAMETERS_CHARS:
+        raise ConfigError(f"{opt} is {size} characters as JSON; keep it under {MAX_PARAMETERS_CHARS} "
+                          "(log large values elsewhere).")
+    return out
+
+
+def provides(value: object, opt: str, methods: tuple[str, ...], what: str) -> object:
+    """``value`` if it has every one of ``methods`` (callable); ConfigError naming ``what`` it should be."""
+    missing = [m for m in methods if not callable(getattr(value, m, None))]
+    if missing:
+        raise ConfigError(f"{opt} must be {what} (with {', '.join(m + '()' for m in missing)}), "
+                          f"got {type(value).__name__} {value!r:.80}.")
+    return value
+
+
+def objects(value: object, opt: str, methods: tuple[str, ...], what: str) -> list[object]:
+    # ``what`` names one item: "a sensor".
+    """A list of objects that each :func:`provide <provides>` ``methods`` (a string is no list)."""
+    if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
+        raise ConfigError(f"{opt} must be a list, each item {what}, got {type(value).__name__}.")
+    items = list(value)  # type: ignore[call-overload]
+    for i, item in enumerate(items):
+        provides(item, f"{opt}[{i}]", methods, what)
+    return items

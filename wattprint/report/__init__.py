@@ -9,10 +9,11 @@ Charts (:mod:`wattprint.report.chart`) need the ``plot`` extra (matplotlib), imp
 
 from __future__ import annotations
 
-from wattprint.report.load import ReportError, Row, load_file, load_files
+from wattprint.report.load import Damaged, ReportError, Row, load_file, load_files
 from wattprint.report.summary import EpochLine, Group, Report, RunSummary, Totals, summarise
 
 __all__ = [
+    "Damaged",
     "EpochLine",
     "Group",
     "Report",
