@@ -16,6 +16,7 @@ next one with it (:func:`~wattprint.core.csvformat.split_records`). CodeCarbon's
 
 from __future__ import annotations
 
+import csv
 import os
 import stat
 from collections.abc import Iterable
