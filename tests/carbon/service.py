@@ -1,0 +1,67 @@
+"""A loopback HTTP server speaking the carbon services' formats, for the provider tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["FakeService"]
+
+
+class FakeService:
+    """A loopback HTTP server with scripted answers per path; records every request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, dict[str, Any]] = {}
+        self.requests: list[dict[str, Any]] = []
+        self.release = threading.Event()
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urllib.parse.urlsplit(self.path)
+                service.requests.append({
+                    "path": parts.path,
+                    "query": dict(urllib.parse.parse_qsl(parts.query)),
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                })
+                route = service.routes.get(parts.path) or {
+                    "status": 404, "body": {"status": "error", "message": "No data"}}
+                if route.get("delay_s"):
+                    service.release.wait(route["delay_s"])
+                body = route.get("body")
+                raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(route.get("status", 200))
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                for name, value in route.get("headers", {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if route.get("stall_body_s"):
+                    self.wfile.write(raw[:5])
+                    self.wfile.flush()
+                    service.release.wait(route["stall_body_s"])
+                if route.get("dribble_s"):  # one byte at a time: every read waits less than a timeout
+                    for i in range(len(raw)):
+                        if service.release.wait(route["dribble_s"]):
+                            return
+                        self.wfile.write(raw[i:i + 1])
+                        self.wfile.flush()
+                    return
+                self.wfile.write(raw)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
+
+    def set(self, path: str, body: Any = None, status: int = 200, **extra: Any) -> None:
+        self.routes[path] = {"status": status, "body": body, **extra}
+
+    def hits(self, path: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"] == path]
