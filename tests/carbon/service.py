@@ -28,7 +28,9 @@ class FakeService:
                     "query": dict(urllib.parse.parse_qsl(parts.query)),
                     "headers": {k.lower(): v for k, v in self.headers.items()},
                 })
-                route = service.routes.get(parts.path) or {
+                route = service.routes.get(parts.path) or next(
+                    (r for key, r in service.routes.items()
+                     if key.endswith("*") and parts.path.startswith(key[:-1])), None) or {
                     "status": 404, "body": {"status": "error", "message": "No data"}}
                 if route.get("delay_s"):
                     service.release.wait(route["delay_s"])
@@ -61,7 +63,19 @@ class FakeService:
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
 
     def set(self, path: str, body: Any = None, status: int = 200, **extra: Any) -> None:
+        """Answer ``path`` (or every path starting with it, when it ends in ``*``)."""
         self.routes[path] = {"status": status, "body": body, **extra}
 
     def hits(self, path: str) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["path"] == path]
+
+
+def uk_periods(start: float, values: list[Any], step: float = 1800.0) -> list[dict[str, Any]]:
+    """Half-hours from ``start`` (Unix s) as NESO's ``/intensity/{from}/fw48h`` lists them."""
+    import time
+
+    def stamp(t: float) -> str:
+        return time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(t))
+
+    return [{"from": stamp(start + i * step), "to": stamp(start + (i + 1) * step),
+             "intensity": {"forecast": g, "actual": None, "index": "moderate"}} for i, g in enumerate(values)]

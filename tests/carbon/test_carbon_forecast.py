@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.carbon.service import FakeService
+from tests.carbon.service import uk_periods as service_periods
 from wattprint.core.carbon.forecast import ForecastUnavailable, forecaster_for
 from wattprint.core.carbon.forecast.curve import parse_utc
 from wattprint.core.carbon.forecast.electricitymaps import ElectricityMapsForecast
@@ -38,14 +39,7 @@ def clock():
 
 
 def uk_periods(values, first="2026-01-20T09:00Z"):
-    t0 = parse_utc(first)
-    out = []
-    for i, v in enumerate(values):
-        a, b = t0 + 1800 * i, t0 + 1800 * (i + 1)
-        fmt = "%Y-%m-%dT%H:%MZ"
-        out.append({"from": time.strftime(fmt, time.gmtime(a)), "to": time.strftime(fmt, time.gmtime(b)),
-                    "intensity": {"forecast": v, "actual": None, "index": "moderate"}})
-    return out
+    return service_periods(parse_utc(first), values)
 
 
 def uk(service, clock, **kwargs):
