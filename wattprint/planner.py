@@ -32,7 +32,7 @@ from wattprint.core.carbon.forecast.curve import (
 from wattprint.core.errors import ConfigError
 from wattprint.core.naming import PYTHON, Naming
 
-__all__ = ["Plan", "best_start", "parse_deadline", "parse_duration", "plan", "profile_from_csv"]
+__all__ = ["Plan", "best_start", "parse_deadline", "parse_duration", "plan", "profile_from_csv", "profile_of"]
 
 #: A forecast that starts this much after now (the next full hour) is taken to hold from now.
 LEAD_IN_S = 3600.0
@@ -226,26 +226,27 @@ def profile_from_csv(paths: str | Iterable[str], run: str | None = None) -> tupl
         ReportError: a file that cannot be read.
     """
     from wattprint.report.load import load_files
+    from wattprint.report.runrecords import choose_run, records_of
 
     files = [paths] if isinstance(paths, str) else list(paths)
     rows = load_files(files)
-    if not rows:
-        raise ConfigError(f"{', '.join(files)} holds no runs to plan from")
-    ids = list(dict.fromkeys(r.record.labels.run_id for r in rows))
-    if run is None:
-        chosen = rows[-1].record.labels.run_id
-    else:
-        matches = [i for i in ids if i.startswith(run)]
-        if len(matches) != 1:
-            raise ConfigError(f"run {run!r} matches {len(matches)} runs in {', '.join(files)}; "
-                              "give more of its id (wattprint report lists them)")
-        chosen = matches[0]
-    mine = [r.record for r in rows if r.record.labels.run_id == chosen]
+    chosen = choose_run(rows, run, ", ".join(files), option="run")
+    mine = records_of(rows, chosen)
+    segments = profile_of(mine)
+    if _duration_of(segments) <= 0 or sum(s.kwh for s in segments) <= 0:
+        raise ConfigError(f"run {chosen[:8]} in {', '.join(files)} has no duration or energy to plan with")
+    first = mine[0].labels
+    label = f"run {chosen[:8]} ({first.project_name}{': ' + first.experiment_description if first.experiment_description else ''})"
+    return segments, label
+
+
+def profile_of(records: Sequence[Any]) -> list[Segment]:
+    """The energy profile of one run's records (see :func:`profile_from_csv`)."""
     epochs: dict[Any, list] = {}
-    for rec in mine:
+    for rec in records:
         if rec.labels.window == "epoch":
             epochs.setdefault(rec.labels.index, []).append(rec)
-    runs = [rec for rec in mine if rec.labels.window == "run"]
+    runs = [rec for rec in records if rec.labels.window == "run"]
     segments: list[Segment] = []
     offset = 0.0
     for _, parts in sorted(epochs.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
@@ -259,11 +260,7 @@ def profile_from_csv(paths: str | Iterable[str], run: str | None = None) -> tupl
         rest_s = run_s - offset
         if rest_s > 0 or rest_kwh > 1e-12:
             segments.append(Segment(offset, max(rest_s, 0.0), max(rest_kwh, 0.0)))
-    if _duration_of(segments) <= 0 or sum(s.kwh for s in segments) <= 0:
-        raise ConfigError(f"run {chosen[:8]} in {', '.join(files)} has no duration or energy to plan with")
-    first = mine[0].labels
-    label = f"run {chosen[:8]} ({first.project_name}{': ' + first.experiment_description if first.experiment_description else ''})"
-    return segments, label
+    return segments
 
 
 def plan(
