@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FakeService"]
+__all__ = ["FakeService", "serving", "uk_periods"]
 
 
 class FakeService:
@@ -66,8 +68,25 @@ class FakeService:
         """Answer ``path`` (or every path starting with it, when it ends in ``*``)."""
         self.routes[path] = {"status": status, "body": body, **extra}
 
+    def close(self) -> None:
+        """Stop serving; requests still held (delays, stalls) are let go at once."""
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
     def hits(self, path: str) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["path"] == path]
+
+
+@contextmanager
+def serving() -> Iterator[FakeService]:
+    """A running :class:`FakeService`, closed on leaving, whatever happened inside."""
+    svc = FakeService()
+    svc.thread.start()
+    try:
+        yield svc
+    finally:
+        svc.close()
 
 
 def uk_periods(start: float, values: list[Any], step: float = 1800.0) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.carbon.service import FakeService
+from tests.carbon.service import serving
 from tests.carbon.service import uk_periods as service_periods
 from wattprint.core.carbon.forecast import ForecastUnavailable, forecaster_for
 from wattprint.core.carbon.forecast.curve import parse_utc
@@ -25,12 +25,8 @@ NOW = 1_768_901_000.0  # 2026-01-20 09:23:20 UTC
 
 @pytest.fixture
 def service():
-    svc = FakeService()
-    svc.thread.start()
-    yield svc
-    svc.release.set()
-    svc.server.shutdown()
-    svc.server.server_close()
+    with serving() as svc:
+        yield svc
 
 
 @pytest.fixture

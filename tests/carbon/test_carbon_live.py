@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.carbon.service import FakeService
+from tests.carbon.service import serving
 from wattprint.core.carbon import lookup, resolve_source
 from wattprint.core.carbon.live import (
     ElectricityMaps,
@@ -38,12 +38,8 @@ LIVE_LOGGER = "wattprint.core.carbon.live"
 
 @pytest.fixture
 def service():
-    svc = FakeService()
-    svc.thread.start()
-    yield svc
-    svc.release.set()
-    svc.server.shutdown()
-    svc.server.server_close()
+    with serving() as svc:
+        yield svc
 
 
 @pytest.fixture

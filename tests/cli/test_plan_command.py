@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.carbon.service import FakeService, uk_periods
+from tests.carbon.service import FakeService, serving, uk_periods
 from tests.cli.helpers import wattprint, write_tracker_csv
 
 HALF_HOUR = 1800.0
@@ -17,15 +17,11 @@ HALF_HOUR = 1800.0
 @pytest.fixture
 def neso():
     """A forecast from the current half hour: 300 for an hour, then 50 for an hour, then 300."""
-    svc = FakeService()
-    svc.thread.start()
-    first = time.time() // HALF_HOUR * HALF_HOUR
-    svc.first = first
-    svc.set("/intensity/*", {"data": uk_periods(first, [300, 300, 50, 50] + [300] * 92)})
-    yield svc
-    svc.release.set()
-    svc.server.shutdown()
-    svc.server.server_close()
+    with serving() as svc:
+        first = time.time() // HALF_HOUR * HALF_HOUR
+        svc.first = first
+        svc.set("/intensity/*", {"data": uk_periods(first, [300, 300, 50, 50] + [300] * 92)})
+        yield svc
 
 
 def env_for(service: FakeService | None = None, **extra: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.carbon.service import FakeService, uk_periods
+from tests.carbon.service import serving, uk_periods
 from tests.cli.helpers import ECO2AI_CSV, wattprint
 from wattprint import Tracker
 from wattprint.core.carbon.table import lookup
@@ -92,12 +92,8 @@ def test_the_cleanest_region_itself_gets_no_region_suggestion(tmp_path):
 
 @pytest.fixture
 def neso():
-    svc = FakeService()
-    svc.thread.start()
-    yield svc
-    svc.release.set()
-    svc.server.shutdown()
-    svc.server.server_close()
+    with serving() as svc:
+        yield svc
 
 
 def test_best_start_from_a_forecast(tmp_path, neso):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.carbon.service import FakeService, uk_periods
+from tests.carbon.service import serving, uk_periods
 from tests.cli.helpers import write_tracker_csv
 from wattprint import cli
 from wattprint.commands import greener
@@ -28,18 +28,14 @@ NOW = T0 + 600.0  # 09:10
 @pytest.fixture
 def neso(monkeypatch):
     """300 gCO2e/kWh until 10:00, 50 until 11:00, then 300 again."""
-    svc = FakeService()
-    svc.thread.start()
-    svc.set("/intensity/*", {"data": uk_periods(T0, [300, 300, 50, 50] + [300] * 92)})
-    for var in [v for v in os.environ if v.startswith(("WATTPRINT_", "ELECTRICITYMAPS", "WATTTIME"))]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("WATTPRINT_UK_CARBON_INTENSITY_URL", svc.url)
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield svc
-    svc.release.set()
-    svc.server.shutdown()
-    svc.server.server_close()
+    with serving() as svc:
+        svc.set("/intensity/*", {"data": uk_periods(T0, [300, 300, 50, 50] + [300] * 92)})
+        for var in [v for v in os.environ if v.startswith(("WATTPRINT_", "ELECTRICITYMAPS", "WATTTIME"))]:
+            monkeypatch.delenv(var)
+        monkeypatch.setenv("WATTPRINT_UK_CARBON_INTENSITY_URL", svc.url)
+        monkeypatch.setenv("TZ", "UTC")
+        time.tzset()
+        yield svc
     monkeypatch.undo()
     time.tzset()
 
@@ -170,9 +166,7 @@ def test_bad_waiting_options(neso, tmp_path, monkeypatch, capsys, options, messa
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 def test_a_real_sigint_while_waiting_exits_cleanly(tmp_path):
     """The whole program, a real SIGINT: wattprint stops waiting, runs nothing, writes nothing."""
-    svc = FakeService()
-    svc.thread.start()
-    try:
+    with serving() as svc:
         first = time.time() // 1800 * 1800
         svc.set("/intensity/*", {"data": uk_periods(first, [300, 300, 50, 50] + [300] * 92)})
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WATTPRINT_", "ELECTRICITYMAPS"))}
@@ -196,7 +190,3 @@ def test_a_real_sigint_while_waiting_exits_cleanly(tmp_path):
                 proc.wait()
         assert "interrupted while waiting" in rest and "Traceback" not in rest
         assert not (tmp_path / "ran").exists() and not (tmp_path / "emissions.csv").exists()
-    finally:
-        svc.release.set()
-        svc.server.shutdown()
-        svc.server.server_close()

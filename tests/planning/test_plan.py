@@ -7,7 +7,7 @@ import time
 import pytest
 
 import wattprint
-from tests.carbon.service import FakeService, uk_periods
+from tests.carbon.service import serving, uk_periods
 from tests.cli.helpers import CPU_W, EPOCH_S, GPU_W, RAM_W, TAIL_S, write_tracker_csv
 from wattprint.core.carbon.forecast import (
     Forecast,
@@ -154,15 +154,11 @@ def test_profile_of_a_previous_run(tmp_path):
 
 @pytest.fixture
 def uk_service():
-    svc = FakeService()
-    svc.thread.start()
-    start = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(NOW))
-    periods = uk_periods(NOW, [250, 180, 60, 90, 300, 300])
-    svc.set(f"/intensity/{start}/fw48h", {"data": periods})
-    yield svc
-    svc.release.set()
-    svc.server.shutdown()
-    svc.server.server_close()
+    with serving() as svc:
+        start = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(NOW))
+        periods = uk_periods(NOW, [250, 180, 60, 90, 300, 300])
+        svc.set(f"/intensity/{start}/fw48h", {"data": periods})
+        yield svc
 
 
 def test_plan_function_end_to_end(uk_service):
