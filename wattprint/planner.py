@@ -214,7 +214,8 @@ def parse_deadline(value: object, now: float, what: str = "deadline") -> float:
     return now + parse_duration(value, what)
 
 
-def profile_from_csv(paths: str | Iterable[str], run: str | None = None) -> tuple[list[Segment], str]:
+def profile_from_csv(paths: str | Iterable[str], run: str | None = None, *,
+                     option: str = "run=") -> tuple[list[Segment], str]:
     """The energy profile of one run of a wattprint CSV: its epochs in order, then what the run
     row holds beyond them (set-up, evaluation, the tail), each at its own mean power. Facility
     energy (PUE included), summed over the processes that wrote the run.
@@ -230,7 +231,7 @@ def profile_from_csv(paths: str | Iterable[str], run: str | None = None) -> tupl
 
     files = [paths] if isinstance(paths, str) else list(paths)
     rows = load_files(files)
-    chosen = choose_run(rows, run, ", ".join(files), option="run")
+    chosen = choose_run(rows, run, ", ".join(files), option=option)
     mine = records_of(rows, chosen)
     segments = profile_of(mine)
     if _duration_of(segments) <= 0 or sum(s.kwh for s in segments) <= 0:
@@ -308,7 +309,7 @@ def plan(
         if duration is not None or power_w is not None:
             raise ConfigError(f"pass either {naming('from_csv')} or {naming('duration')} and "
                               f"{naming('power_w')}, not both")
-        profile, _label = profile_from_csv(from_csv, run)
+        profile, _label = profile_from_csv(from_csv, run, option=naming("run"))
     else:
         if duration is None:
             raise ConfigError(f"give the job's {naming('duration')} (and {naming('power_w')}), or {naming('from_csv')}")
@@ -344,7 +345,7 @@ def plan(
 
 def _span(seconds: float) -> str:
     seconds = max(0.0, seconds)
-    h, rem = divmod(int(round(seconds)), 3600)
+    h, rem = divmod(round(seconds), 3600)
     m, s = divmod(rem, 60)
     if h:
         return f"{h} h {m:02d} min" if m else f"{h} h"

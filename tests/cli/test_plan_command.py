@@ -100,3 +100,13 @@ def test_plan_errors_name_the_options(tmp_path, args, message):
     out = wattprint("plan", *args, cwd=tmp_path, env=env_for())
     assert out.returncode == 2
     assert message in out.stderr and out.stderr.startswith("wattprint plan: error: ")
+
+
+def test_plan_from_a_csv_names_what_is_wrong(tmp_path):
+    out = wattprint("plan", "--from-csv", "missing.csv", "--country", "GB", cwd=tmp_path, env=env_for())
+    assert out.returncode == 2 and "missing.csv: no such file" in out.stderr
+    write_tracker_csv(tmp_path / "emissions.csv", epochs=1)
+    out = wattprint("plan", "--from-csv", "emissions.csv", "--run", "nope", "--country", "GB", cwd=tmp_path, env=env_for())
+    assert out.returncode == 2 and "--run 'nope' matches 0 runs in emissions.csv" in out.stderr
+    out = wattprint("plan", "--from-csv", "emissions.csv", "--power", "300", cwd=tmp_path, env=env_for())
+    assert out.returncode == 2 and "pass either --from-csv or --duration and --power, not both" in out.stderr

@@ -106,8 +106,9 @@ def render_text(plan: Plan, prog: str) -> list[str]:
                          f"{where}, {plan.source}")
         return lines
     when = "now" if plan.wait_s == 0 else f"in {_span(plan.wait_s)}"
-    lines = [f"{prog}: start at {_clock(plan.start)} ({when}); the job ends at {_clock(plan.end)}, "
-             f"before the deadline {_clock(plan.deadline)}"]
+    head = (f"{prog}: start at {_clock(plan.start)} ({when}); the job ends at {_clock(plan.end)}, "
+            f"before the deadline {_clock(plan.deadline)}")
+    lines = [head]
     fraction = plan.saving_fraction or 0.0
     if plan.co2_kg_now is not None:
         lines.append(f"  CO2e expected: {kg(plan.co2_kg_start)} if started then, {kg(plan.co2_kg_now)} if "

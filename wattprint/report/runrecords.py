@@ -34,7 +34,7 @@ def choose_run(rows: Sequence[Row], run: str | None, where: str, option: str = "
         return rows[-1].record.labels.run_id
     matches = [i for i in run_ids(rows) if i.startswith(run)]
     if len(matches) != 1:
-        raise ConfigError(f"{option} {run!r} matches {len(matches)} runs in {where}; "
+        raise ConfigError(f"{option}{'' if option.endswith('=') else ' '}{run!r} matches {len(matches)} runs in {where}; "
                           "give more of its id (wattprint report lists them)")
     return matches[0]
 

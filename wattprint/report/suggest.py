@@ -85,7 +85,9 @@ def suggest(
     """
     whole = whole_run(records)
     labels = records[0].labels if records else None
-    label = f"{labels.project_name}" + (f" / {labels.experiment_description}" if labels and labels.experiment_description else "") if labels else ""
+    label = ""
+    if labels is not None:
+        label = " / ".join(x for x in (labels.project_name, labels.experiment_description) if x)
     facility = sum(r.footprint.facility_kwh for r in whole)
     co2 = sum(r.footprint.co2_kg for r in whole)
     out = RunSuggestions(labels.run_id if labels else "", label, co2, facility)

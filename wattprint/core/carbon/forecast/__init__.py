@@ -89,7 +89,7 @@ def forecaster_for(
                               f"or an object with a forecast() method, got {type(forecast).__name__}")
         bind = getattr(forecast, "bind", None)
         if callable(bind):
-            bind(located)
+            located = bind(located) or located  # a provider may know its place better (UK without a location)
         return Choice(located, forecast)
     if isinstance(forecast, str):
         name = forecast.strip().lower().replace("-", "").replace("_", "")
@@ -97,8 +97,7 @@ def forecaster_for(
         if name not in FORECASTERS:
             raise ConfigError(f"unknown forecast provider {forecast!r}; choose one of {', '.join(map(repr, FORECASTERS))}")
         provider = _provider_class(name)(environ=env)
-        provider.bind(located)
-        return Choice(located, provider)
+        return Choice(provider.bind(located), provider)
     if located.key == "custom":
         return Choice(located, None, "a fixed carbon intensity was given, so there is nothing to forecast")
     row = row_for(located.key)

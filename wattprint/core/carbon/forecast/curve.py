@@ -153,7 +153,7 @@ def parse_utc(text: object) -> float:
     """Unix seconds of an ISO 8601 time as the services write it (``2026-01-20T16:30Z``,
     ``...T19:00:00.000Z``, ``...+00:00``); a time without an offset is UTC."""
     if not isinstance(text, str):
-        raise ValueError(f"a time must be text, got {type(text).__name__}")
+        raise TypeError(f"a time must be text, got {type(text).__name__}")
     value = text.strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
