@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from wattprint.core.carbon.forecast.curve import (
@@ -80,7 +80,13 @@ class Plan:
 
     @property
     def start_time(self) -> datetime:
+        """The planned start, UTC."""
         return datetime.fromtimestamp(self.start, timezone.utc)
+
+    @property
+    def deadline_time(self) -> datetime:
+        """When the job must have finished, UTC."""
+        return datetime.fromtimestamp(self.deadline, timezone.utc)
 
     def _kg(self, g: float | None) -> float | None:
         return None if g is None or self.energy_kwh is None else self.energy_kwh * g / 1000.0
@@ -180,8 +186,10 @@ def best_start(forecast: Forecast, profile: Sequence[Segment], now: float, deadl
 # -- inputs ------------------------------------------------------------------------------------
 
 def parse_duration(value: object, what: str = "duration") -> float:
-    """Seconds from ``"90m"``, ``"1h30m"``, ``"2.5h"``, ``"1d"``, or a number of seconds."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    """Seconds from ``"90m"``, ``"1h30m"``, ``"2.5h"``, ``"1d"``, a ``timedelta``, or a number of seconds."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
     elif isinstance(value, str):
         text = value.strip().replace(" ", "")
@@ -197,7 +205,7 @@ def parse_duration(value: object, what: str = "duration") -> float:
 
 
 def parse_deadline(value: object, now: float, what: str = "deadline") -> float:
-    """Unix seconds: a duration from ``now`` (``"12h"``), a datetime, or an ISO time
+    """Unix seconds: a duration from ``now`` (``"12h"``, a ``timedelta``), a datetime, or an ISO time
     (``"2026-12-07T06:00"``, local time unless it carries an offset)."""
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.astimezone()

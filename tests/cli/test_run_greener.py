@@ -190,3 +190,14 @@ def test_a_real_sigint_while_waiting_exits_cleanly(tmp_path):
                 proc.wait()
         assert "interrupted while waiting" in rest and "Traceback" not in rest
         assert not (tmp_path / "ran").exists() and not (tmp_path / "emissions.csv").exists()
+
+
+def test_ctrl_c_while_planning_is_as_clean(neso, tmp_path, monkeypatch, capsys):
+    class Interrupted(FakeClock):
+        def time(self) -> float:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(greener, "CLOCK", Interrupted())
+    status = run_cli(tmp_path, "--deadline", "3h", command=marker_command(tmp_path / "ran"))
+    assert status == 130 and not (tmp_path / "ran").exists()
+    assert "interrupted while waiting" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -63,6 +64,8 @@ def test_the_deadline_is_respected():
     plan = best_start(hourly([300, 200, 100, 100, 250, 400]), flat(2), NOW, NOW + 3.5 * H)
     assert plan.start == NOW + 1.5 * H
     assert plan.co2_kg_start == 0.25 and plan.end <= plan.deadline
+    assert plan.start_time == datetime(2026, 1, 20, 10, 30, tzinfo=timezone.utc)
+    assert plan.deadline_time == datetime(2026, 1, 20, 12, 30, tzinfo=timezone.utc)
 
 
 def test_ties_go_to_the_earlier_start():
@@ -119,7 +122,8 @@ def test_scheduler_forms_in_local_time():
 
 
 @pytest.mark.parametrize("text, seconds", [("90m", 5400), ("1h30m", 5400), ("2.5h", 9000), ("1d", 86400),
-                                           ("45s", 45), ("2 h", 7200), (600, 600)])
+                                           ("45s", 45), ("2 h", 7200), (600, 600),
+                                           (timedelta(hours=1, minutes=30), 5400)])
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -134,6 +138,8 @@ def test_deadlines():
     assert parse_deadline("12h", NOW) == NOW + 12 * H
     assert parse_deadline("2026-01-20T18:00", NOW) == NOW + 9 * H
     assert parse_deadline("2026-01-20T18:00+01:00", NOW) == NOW + 8 * H
+    assert parse_deadline(timedelta(hours=2), NOW) == NOW + 2 * H
+    assert parse_deadline(datetime(2026, 1, 20, 12, tzinfo=timezone.utc), NOW) == NOW + 3 * H
     with pytest.raises(ConfigError, match="has passed"):
         parse_deadline("2026-01-19T18:00", NOW)
 

@@ -55,7 +55,17 @@ def check_options(args: argparse.Namespace) -> str | None:
 
 def wait(args: argparse.Namespace, description: str, err: TextIO) -> int | None:
     """Wait for the planned start. Returns None to run the command now, else wattprint's exit
-    status (2 for a bad option, 130 for Ctrl-C while waiting)."""
+    status (2 for a bad option, 130 for Ctrl-C while planning or waiting)."""
+    try:
+        return _plan_and_wait(args, description, err)
+    except KeyboardInterrupt:
+        clear = "\r\x1b[K" if err.isatty() else ""
+        print(f"{clear}{_PROG}: interrupted while waiting; the command was not run and no row was written",
+              file=err)
+        return 130
+
+
+def _plan_and_wait(args: argparse.Namespace, description: str, err: TextIO) -> int | None:
     from wattprint.commands.plan import render_text
     from wattprint.core.errors import WattprintError
     from wattprint.core.naming import CLI
@@ -90,13 +100,7 @@ def wait(args: argparse.Namespace, description: str, err: TextIO) -> int | None:
     for line in render_text(chosen, _PROG):
         if "SLURM:" not in line and "at:" not in line:
             print(line, file=err)
-    try:
-        _count_down(chosen, err)
-    except KeyboardInterrupt:
-        print(f"\r\x1b[K{_PROG}: interrupted while waiting; the command was not run and no row was written"
-              if err.isatty() else
-              f"{_PROG}: interrupted while waiting; the command was not run and no row was written", file=err)
-        return 130
+    _count_down(chosen, err)
     return None
 
 

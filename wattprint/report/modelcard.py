@@ -45,7 +45,9 @@ def co2_eq_emissions(records: Sequence[EnergyRecord], training_type: str | None 
     from wattprint import __version__
 
     training_type = check_training_type(training_type)
-    grams = sum(r.footprint.co2_kg for r in records) * 1000.0
+    from wattprint.core.merge import combine
+
+    grams = combine(records, parallel=True).footprint.co2_kg * 1000.0  # the report's merge rule
     block: dict[str, Any] = {"emissions": _significant(grams)}
     intensities = _unique(
         f"{r.carbon.intensity_g_per_kwh:.4g} gCO2e/kWh ({r.carbon.intensity_source}"

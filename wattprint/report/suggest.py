@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from wattprint.core.merge import combine
 from wattprint.core.record import EnergyRecord
 from wattprint.report.runrecords import records_of, run_ids, whole_run
 
@@ -88,8 +89,8 @@ def suggest(
     label = ""
     if labels is not None:
         label = " / ".join(x for x in (labels.project_name, labels.experiment_description) if x)
-    facility = sum(r.footprint.facility_kwh for r in whole)
-    co2 = sum(r.footprint.co2_kg for r in whole)
+    total = combine(whole, parallel=True)  # the report's one merge rule for a run's processes
+    facility, co2 = total.footprint.facility_kwh, total.footprint.co2_kg
     out = RunSuggestions(labels.run_id if labels else "", label, co2, facility)
     if not whole or facility <= 0 or co2 <= 0:
         return out
@@ -179,7 +180,7 @@ def _pue(out: RunSuggestions, whole: Sequence[EnergyRecord], key: str | None) ->
     if len(pues) != 1 or None in pues:
         return  # ECO2AI rows include an unknown PUE; mixed PUEs have no one figure to improve
     pue = float(pues.pop())  # type: ignore[arg-type]
-    it_kwh = sum(r.measurement.energy_kwh for r in whole)
+    it_kwh = combine(whole, parallel=True).measurement.energy_kwh
     g = out.co2_kg * 1000.0 / out.facility_kwh
     best_name = min(PUE_PRESETS, key=lambda n: PUE_PRESETS[n])
     best = PUE_PRESETS[best_name]
