@@ -110,3 +110,17 @@ def test_plan_from_a_csv_names_what_is_wrong(tmp_path):
     assert out.returncode == 2 and "--run 'nope' matches 0 runs in emissions.csv" in out.stderr
     out = wattprint("plan", "--from-csv", "emissions.csv", "--power", "300", cwd=tmp_path, env=env_for())
     assert out.returncode == 2 and "pass either --from-csv or --duration and --power, not both" in out.stderr
+
+
+def test_plan_with_a_regional_uk_forecast(tmp_path):
+    with serving() as svc:
+        first = time.time() // HALF_HOUR * HALF_HOUR
+        block = {"regionid": 13, "shortname": "London", "postcode": "SW1A",
+                 "data": uk_periods(first, [200, 20, 200, 200] + [200] * 92)}
+        svc.set("/regional/intensity/*", {"data": block})
+        out = wattprint("plan", "--duration", "30m", "--forecast", "uk:SW1A", "--deadline", "3h", "--json",
+                        cwd=tmp_path, env=env_for(svc))
+        assert out.returncode == 0, out.stderr
+        data = json.loads(out.stdout)
+        assert data["start_unix"] == first + HALF_HOUR and "London" in data["source"]
+        assert svc.requests[0]["path"].endswith("/fw48h/postcode/SW1A")

@@ -56,8 +56,9 @@ def add_location_options(p: argparse.ArgumentParser, *, location: bool = True) -
         p.add_argument("--cloud", metavar="KEY", help='cloud region ("gcp:europe-west2")')
     p.add_argument("--forecast", metavar="PROVIDER",
                    help="uk, energidataservice, electricitymaps (ELECTRICITYMAPS_TOKEN) or watttime "
-                        "(WATTTIME_USERNAME, WATTTIME_PASSWORD, WATTTIME_REGION); default: the one that "
-                        "serves the location (GB and DK-DK1/DK-DK2 need no token)")
+                        "(WATTTIME_USERNAME, WATTTIME_PASSWORD, WATTTIME_REGION), optionally with its own "
+                        "area: uk:RG10 (a GB postcode area), uk:13 (a GB region id), watttime:CAISO_NORTH; "
+                        "default: the one that serves the location (GB and DK-DK1/DK-DK2 need no token)")
 
 
 def _number_or_name(text: str) -> float | str:

@@ -66,7 +66,9 @@ def forecaster_for(
     timezone: str | None = None,
     naming: Naming = PYTHON,
 ) -> Choice:
-    """The forecast provider for a location: ``forecast`` by name or as an object with a
+    """The forecast provider for a location: ``forecast`` by name (``"uk"``; ``"uk:RG10"`` or
+    ``"uk:13"`` for a GB postcode area or region, ``"watttime:CAISO_NORTH"``, ``"electricitymaps:DE"``,
+    ``"energidataservice:DK2"``) or as an object with a
     ``forecast(horizon_s)`` method, else the one that serves the location without a token
     (Great Britain, Danish price areas), else Electricity Maps or WattTime when their
     credentials are in the environment.
@@ -92,11 +94,12 @@ def forecaster_for(
             located = bind(located) or located  # a provider may know its place better (UK without a location)
         return Choice(located, forecast)
     if isinstance(forecast, str):
-        name = forecast.strip().lower().replace("-", "").replace("_", "")
+        name, _, where = forecast.partition(":")
+        name = name.strip().lower().replace("-", "").replace("_", "")
         name = _ALIASES.get(name, name)
         if name not in FORECASTERS:
             raise ConfigError(f"unknown forecast provider {forecast!r}; choose one of {', '.join(map(repr, FORECASTERS))}")
-        provider = _provider_class(name)(environ=env)
+        provider = _provider_class(name)(**_area(name, where.strip()), environ=env)
         return Choice(provider.bind(located), provider)
     if located.key == "custom":
         return Choice(located, None, "a fixed carbon intensity was given, so there is nothing to forecast")
@@ -124,3 +127,14 @@ def forecaster_for(
     except ConfigError as exc:
         return Choice(located, None, str(exc))
     return Choice(located, provider)
+
+
+def _area(name: str, where: str) -> dict[str, Any]:
+    """The provider's own area from ``name:AREA``: a GB region id (1-17) or outward postcode for
+    ``uk``, a price area for ``energidataservice``, a zone for ``electricitymaps``, a region for
+    ``watttime``."""
+    if not where:
+        return {}
+    if name == "uk":
+        return {"region_id": int(where)} if where.isdigit() else {"postcode": where}
+    return {{"energidataservice": "price_area", "electricitymaps": "zone", "watttime": "region"}[name]: where}
