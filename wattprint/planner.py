@@ -27,7 +27,7 @@ from wattprint.core.carbon.forecast.curve import (
     Forecast,
     ForecastUnavailable,
     Segment,
-    candidate_starts,
+    cheapest_start,
 )
 from wattprint.core.errors import ConfigError
 from wattprint.core.naming import PYTHON, Naming
@@ -172,13 +172,10 @@ def best_start(forecast: Forecast, profile: Sequence[Segment], now: float, deadl
         notes.append(f"the forecast ends at {_clock(fc.end)}: starts after {_clock(fc.end - duration)} "
                      "could not be judged")
         latest = fc.end - duration
-    grams = {t: fc.grams(t, profile) for t in candidate_starts(fc, profile, now, latest)}
-    least = min(grams.values())
-    tolerance = 1e-9 * max(1.0, abs(least))
-    start = min(t for t, g in grams.items() if g <= least + tolerance)  # ties: the earlier start
+    start = cheapest_start(fc, profile, now, latest)  # ties: the earlier start
     return Plan(now=now, start=start, duration_s=duration, deadline=deadline,
                 energy_kwh=kwh if power_known else None,
-                g_per_kwh_now=grams[now] / kwh, g_per_kwh_start=grams[start] / kwh,
+                g_per_kwh_now=fc.grams(now, profile) / kwh, g_per_kwh_start=fc.grams(start, profile) / kwh,
                 location_key=fc.key, location_name=fc.name, source=fc.source, basis=fc.basis,
                 signal=fc.signal, notes=tuple(notes))
 
@@ -269,7 +266,24 @@ def profile_of(records: Sequence[Any]) -> list[Segment]:
         rest_s = run_s - offset
         if rest_s > 0 or rest_kwh > 1e-12:
             segments.append(Segment(offset, max(rest_s, 0.0), max(rest_kwh, 0.0)))
-    return segments
+    return _fold_instants(segments)
+
+
+def _fold_instants(segments: list[Segment]) -> list[Segment]:
+    """A segment of no duration (an epoch too short to time) has no power: its energy joins the
+    segment before it (or after it, for the first)."""
+    out: list[Segment] = []
+    pending = 0.0
+    for seg in segments:
+        if seg.duration_s <= 0:
+            if out:
+                out[-1] = Segment(out[-1].offset_s, out[-1].duration_s, out[-1].kwh + seg.kwh)
+            else:
+                pending += seg.kwh
+            continue
+        out.append(Segment(seg.offset_s, seg.duration_s, seg.kwh + pending))
+        pending = 0.0
+    return out
 
 
 def plan(

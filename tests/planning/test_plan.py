@@ -6,6 +6,8 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import wattprint
 from tests.carbon.service import serving, uk_periods
@@ -16,6 +18,7 @@ from wattprint.core.carbon.forecast import (
     Period,
     Segment,
 )
+from wattprint.core.carbon.forecast.curve import cheapest_start
 from wattprint.core.carbon.forecast.uk import UKForecast
 from wattprint.core.errors import ConfigError
 from wattprint.planner import (
@@ -203,3 +206,50 @@ def test_plan_argument_errors(tmp_path):
         wattprint.plan(duration="2h", deadline="1h", country="GB", environ={})
     with pytest.raises(ConfigError, match="power_w="):
         wattprint.plan(duration="2h", power_w=-3, country="GB", environ={})
+
+
+def brute_force(fc, profile, earliest, latest):
+    """Every start where a segment edge meets a forecast edge, evaluated one by one."""
+    offsets = {0.0} | {s.offset_s for s in profile} | {s.offset_s + s.duration_s for s in profile}
+    starts = {earliest, latest} | {p.start - x for p in fc.periods for x in offsets} | {fc.end - x for x in offsets}
+    grams = {t: fc.grams(t, profile) for t in sorted(starts) if earliest <= t <= latest}
+    least = min(grams.values())
+    return min(t for t, g in grams.items() if g <= least + 1e-9 * max(1.0, least)), least
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.integers(0, 600), min_size=2, max_size=12),
+       segments=st.lists(st.tuples(st.integers(1, 7), st.integers(0, 5)), min_size=1, max_size=4),
+       slack=st.integers(0, 12))
+def test_the_sweep_finds_what_trying_every_start_finds(values, segments, slack):
+    step = 1800.0
+    fc = Forecast.of([Period(NOW + i * step, NOW + (i + 1) * step, float(g)) for i, g in enumerate(values)],
+                     key="x", name="x", source="x")
+    profile, offset = [], 0.0
+    for quarters, kwh in segments:  # durations in quarter hours: edges fall between forecast edges too
+        profile.append(Segment(offset, quarters * 900.0, float(kwh)))
+        offset += quarters * 900.0
+    if offset > fc.end - NOW or sum(s.kwh for s in profile) == 0:
+        return
+    latest = min(NOW + slack * 900.0, fc.end - offset)
+    start = cheapest_start(fc, profile, NOW, latest)
+    expected_start, expected_grams = brute_force(fc, profile, NOW, latest)
+    assert fc.grams(start, profile) == pytest.approx(expected_grams, rel=1e-9, abs=1e-9)
+    assert start == expected_start
+
+
+def test_a_long_profile_on_a_fine_forecast_is_planned_quickly():
+    """72 h of 5-minute steps and a 100-epoch run: about 86,000 candidate starts, one sweep."""
+    import random
+
+    rng = random.Random(7)
+    fc = Forecast.of([Period(NOW + i * 300, NOW + (i + 1) * 300, rng.uniform(100, 500)) for i in range(864)],
+                     key="x", name="x", source="x")
+    profile, offset = [], 0.0
+    for _ in range(100):
+        d = rng.uniform(500, 700)
+        profile.append(Segment(offset, d, rng.uniform(0.1, 0.2)))
+        offset += d
+    plan = best_start(fc, profile, NOW, fc.end)
+    assert plan.g_per_kwh_start <= plan.g_per_kwh_now
+    assert plan.end <= fc.end

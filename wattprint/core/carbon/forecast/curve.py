@@ -5,7 +5,7 @@ intensity (gCO2e/kWh) that holds from its start to its end; an energy profile is
 :class:`Segment` s (offset from the job's start, duration, energy), each drawn at constant power.
 Both are step functions, so the grams a profile emits when it starts at ``t`` are an exact sum of
 overlaps, and that sum is linear in ``t`` between the starts where a segment edge meets a period
-edge: the best start is always one of those (see :func:`candidate_starts`).
+edge: the best start is always one of those (see :func:`cheapest_start`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-__all__ = ["Forecast", "ForecastUnavailable", "Period", "Segment", "parse_utc"]
+__all__ = ["Forecast", "ForecastUnavailable", "Period", "Segment", "cheapest_start", "parse_utc"]
 
 
 class ForecastUnavailable(Exception):
@@ -132,21 +132,53 @@ class Forecast:
                         self.name, self.source, self.basis, self.signal, self.licence)
 
 
-def candidate_starts(forecast: Forecast, profile: Sequence[Segment], earliest: float, latest: float) -> list[float]:
-    """Every start in ``[earliest, latest]`` at which a segment edge meets a period edge, plus the
-    two ends: the grams are linear between consecutive candidates, so one of them is the minimum."""
-    edges = {p.start for p in forecast.periods} | {forecast.end}
-    offsets = {0.0}
+def cheapest_start(forecast: Forecast, profile: Sequence[Segment], earliest: float, latest: float) -> float:
+    """The start in ``[earliest, latest]`` with the fewest grams for ``profile``; of equal ones,
+    the earliest. The forecast must cover the profile from every start in the interval.
+
+    Why it is exact and fast: with ``C(t)`` the integral of the intensity up to ``t``, a start
+    ``s`` costs ``f(s) = sum over segments of rate x (C(s + end) - C(s + begin))``: piecewise
+    linear in ``s``, its slope changing only where a segment edge meets a forecast edge. So the
+    minimum is at one of those starts or at an end of the interval, and ``f`` there follows from
+    one exact value and the slope changes, in one sweep over the sorted edges (a 72-hour forecast
+    in 5-minute steps and a run of 100 epochs is some 90,000 starts).
+    """
+    weights: dict[float, float] = {}  # offset -> kWh/s entering (-) or leaving (+) the profile there
     for seg in profile:
-        offsets.add(seg.offset_s)
-        offsets.add(seg.offset_s + max(seg.duration_s, 0.0))
-    found = {earliest, latest}
-    for edge in edges:
-        for off in offsets:
-            t = edge - off
-            if earliest < t < latest:
-                found.add(t)
-    return sorted(found)
+        if seg.duration_s > 0 and seg.kwh:
+            rate = seg.kwh / seg.duration_s
+            weights[seg.offset_s] = weights.get(seg.offset_s, 0.0) - rate
+            weights[seg.offset_s + seg.duration_s] = weights.get(seg.offset_s + seg.duration_s, 0.0) + rate
+    terms = [(x, w) for x, w in weights.items() if w]
+    if latest <= earliest or not terms:
+        return earliest
+    events: list[tuple[float, float]] = []
+    periods = forecast.periods
+    for before, after in zip(periods, periods[1:]):
+        jump = after.g_per_kwh - before.g_per_kwh
+        if jump:
+            for x, w in terms:
+                s = after.start - x
+                if earliest < s < latest:
+                    events.append((s, w * jump))
+    events.sort()
+    grams = forecast.grams(earliest, profile)
+    slope = sum(w * forecast.at(earliest + x) for x, w in terms)
+    best_s, best_g = earliest, grams
+    at = earliest
+    tolerance = 1e-9 * max(1.0, abs(grams))
+    i = 0
+    while True:
+        s = events[i][0] if i < len(events) else latest
+        grams += slope * (s - at)
+        at = s
+        if grams < best_g - tolerance:  # strictly better: of equal starts the earlier stays
+            best_s, best_g = s, grams
+        if i >= len(events):
+            return best_s
+        while i < len(events) and events[i][0] == s:
+            slope += events[i][1]
+            i += 1
 
 
 def parse_utc(text: object) -> float:
