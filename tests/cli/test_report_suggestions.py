@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 
@@ -180,3 +181,16 @@ def test_model_card_and_suggestion_errors(tmp_path, args, message):
     write_run(tmp_path / "emissions.csv", country="FR")
     out = wattprint("report", *args, cwd=tmp_path)
     assert out.returncode == 2 and message in out.stderr
+
+
+def test_runs_in_one_place_share_one_forecast_request(tmp_path):
+    with serving() as svc:
+        first = time.time() // 1800 * 1800
+        svc.set("/intensity/*", {"data": uk_periods(first, [300, 300, 40, 40, 40, 300] + [300] * 90)})
+        for _ in range(3):
+            write_run(tmp_path / "emissions.csv", country="GB")
+        env = {**os.environ, "WATTPRINT_UK_CARBON_INTENSITY_URL": svc.url}
+        data = json.loads(wattprint("report", "--json", "--forecast", "uk", cwd=tmp_path, env=env).stdout)
+        assert len(data["suggestions"]) == 3
+        assert all(any(s["kind"] == "time" for s in run["suggestions"]) for run in data["suggestions"])
+        assert len(svc.requests) == 1

@@ -65,7 +65,8 @@ class RunSuggestions:
 
 def suggest_rows(rows: Sequence[Any], **options: Any) -> list[RunSuggestions]:
     """:func:`suggest` for every run of the rows read by :func:`wattprint.report.load_files`."""
-    return [suggest(records_of(rows, run_id), **options) for run_id in run_ids(rows)]
+    choices: dict[str, Any] = {}  # one forecast provider (and its cached forecast) per location
+    return [suggest(records_of(rows, run_id), _choices=choices, **options) for run_id in run_ids(rows)]
 
 
 def suggest(
@@ -75,6 +76,7 @@ def suggest(
     deadline_s: float = DEFAULT_DEADLINE_S,
     now: float | None = None,
     environ: Any = None,
+    _choices: dict[str, Any] | None = None,
 ) -> RunSuggestions:
     """The suggestions for one run's records.
 
@@ -101,7 +103,7 @@ def suggest(
     else:
         _regions(out, key)
         if forecast is not None:
-            _time_shift(out, key, records, forecast, deadline_s, now, environ)
+            _time_shift(out, key, records, forecast, deadline_s, now, environ, {} if _choices is None else _choices)
     _pue(out, whole, key)
     out.suggestions.sort(key=lambda s: -s.saving_kg)
     return out
@@ -137,7 +139,7 @@ def _regions(out: RunSuggestions, key: str) -> None:
 
 
 def _time_shift(out: RunSuggestions, key: str, records: Sequence[EnergyRecord], forecast: Any,
-                deadline_s: float, now: float | None, environ: Any) -> None:
+                deadline_s: float, now: float | None, environ: Any, choices: dict[str, Any]) -> None:
     from wattprint.core.carbon.forecast import ForecastUnavailable, forecaster_for
     from wattprint.core.carbon.table import row_for
     from wattprint.core.errors import WattprintError
@@ -149,7 +151,9 @@ def _time_shift(out: RunSuggestions, key: str, records: Sequence[EnergyRecord], 
         return
     t_now = time.time() if now is None else now
     try:
-        choice = forecaster_for(forecast, **{row.kind: row.key}, environ=environ)
+        choice = choices.get(row.key)
+        if choice is None:
+            choice = choices[row.key] = forecaster_for(forecast, **{row.kind: row.key}, environ=environ)
         if choice.provider is None:
             out.notes.append(f"no start-time suggestion: {choice.reason}")
             return

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import pairwise
 
 __all__ = ["Forecast", "ForecastUnavailable", "Period", "Segment", "cheapest_start", "parse_utc"]
 
@@ -154,7 +155,7 @@ def cheapest_start(forecast: Forecast, profile: Sequence[Segment], earliest: flo
         return earliest
     events: list[tuple[float, float]] = []
     periods = forecast.periods
-    for before, after in zip(periods, periods[1:]):
+    for before, after in pairwise(periods):
         jump = after.g_per_kwh - before.g_per_kwh
         if jump:
             for x, w in terms:
