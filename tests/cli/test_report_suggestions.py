@@ -194,3 +194,12 @@ def test_runs_in_one_place_share_one_forecast_request(tmp_path):
         assert len(data["suggestions"]) == 3
         assert all(any(s["kind"] == "time" for s in run["suggestions"]) for run in data["suggestions"])
         assert len(svc.requests) == 1
+
+
+def test_model_card_of_an_eco2ai_file(tmp_path):
+    (tmp_path / "eco2ai.csv").write_text(ECO2AI_CSV)
+    out = wattprint("report", "eco2ai.csv", "--model-card", cwd=tmp_path)
+    block = yaml.safe_load(out.stdout)["co2_eq_emissions"]
+    total = sum(r.co2_kg for r in records(tmp_path / "eco2ai.csv"))
+    assert block["emissions"] == pytest.approx(total * 1000, rel=1e-5)
+    assert block["geographical_location"] == "Germany" and "Tesla T4" in block["hardware_used"]

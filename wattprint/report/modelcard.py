@@ -65,8 +65,10 @@ def co2_eq_emissions(records: Sequence[EnergyRecord], training_type: str | None 
     block["source"] = " x ".join(parts)
     if training_type:
         block["training_type"] = training_type
-    places = _unique(r.carbon.intensity_name or r.carbon.intensity_key for r in records
-                     if r.carbon.intensity_key not in ("", "custom", "world"))
+    # ECO2AI rows name "country/region" and no key; a fixed or world-average figure names no place.
+    places = _unique(", ".join(p for p in (r.carbon.intensity_name or r.carbon.intensity_key).split("/") if p)
+                     for r in records if r.carbon.intensity_key not in ("custom", "world")
+                     and (r.carbon.intensity_name or r.carbon.intensity_key))
     if places:
         block["geographical_location"] = "; ".join(places)
     gpus = _unique(n.strip() for r in records for n in r.labels.gpu_name.split(",") if n.strip())
