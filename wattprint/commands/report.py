@@ -1,4 +1,5 @@
-"""``wattprint report [FILES...]``: epochs and totals per project, experiment and run; chart; what-if."""
+"""``wattprint report [FILES...]``: epochs and totals per project, experiment and run; chart; what-if;
+suggestions; the model card block (``--model-card``)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _add_carbon_aware_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model-card", action="store_true",
                    help="print only the Hugging Face model card's co2_eq_emissions block (YAML) for the runs")
     g.add_argument("--training-type", choices=TRAINING_TYPES, help="training_type of the model card block")
-    g.add_argument("--run", metavar="ID", help="only this run (its id or first characters)")
+    g.add_argument("--run", metavar="ID", help="--model-card and the suggestions for this run only (its id or first characters)")
     g.add_argument("--forecast", metavar="PROVIDER",
                    help="suggest the best start time from this grid forecast (uk, energidataservice, "
                         "electricitymaps, watttime); without it the report uses no network")
