@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.carbon.service import serving
+from tests.carbon.conftest import WALL_START
 from tests.carbon.service import uk_periods as service_periods
 from wattprint.core.carbon.forecast import ForecastUnavailable, forecaster_for
 from wattprint.core.carbon.forecast.curve import parse_utc
@@ -16,22 +16,10 @@ from wattprint.core.carbon.forecast.energidataservice import EnergiDataServiceFo
 from wattprint.core.carbon.forecast.uk import UKForecast
 from wattprint.core.carbon.forecast.watttime import WattTimeForecast
 from wattprint.core.errors import ConfigError
-from wattprint.testing import FakeClock
 
 TOKEN = "tok-SECRET-3141"
 PASSWORD = "pw-SECRET-2718"
-NOW = 1_768_901_000.0  # 2026-01-20 09:23:20 UTC
-
-
-@pytest.fixture
-def service():
-    with serving() as svc:
-        yield svc
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(wall_start=NOW)
+NOW = WALL_START  # 2026-01-20 09:23:20 UTC, the clock fixture's time
 
 
 def uk_periods(values, first="2026-01-20T09:00Z"):

@@ -9,7 +9,6 @@ from dataclasses import replace
 
 import pytest
 
-from tests.carbon.service import serving
 from wattprint.core.carbon import lookup, resolve_source
 from wattprint.core.carbon.live import (
     ElectricityMaps,
@@ -21,7 +20,6 @@ from wattprint.core.carbon.live import (
 from wattprint.core.carbon.live._http import check_base_url, get_json
 from wattprint.core.carbon.live.base import AUTH_BACKOFF_S, BACKOFF_START_S, LiveError
 from wattprint.core.errors import ConfigError
-from wattprint.testing import FakeClock
 
 
 def fell_back(reading, bundled) -> bool:
@@ -34,17 +32,6 @@ def fell_back(reading, bundled) -> bool:
 TOKEN = "tok-SECRET-3141"
 PASSWORD = "pw-SECRET-2718"
 LIVE_LOGGER = "wattprint.core.carbon.live"
-
-
-@pytest.fixture
-def service():
-    with serving() as svc:
-        yield svc
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(wall_start=1_768_901_000.0)  # 2026-01-20 09:23:20 UTC
 
 
 def live_warnings(caplog) -> list[str]:
