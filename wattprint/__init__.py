@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from wattprint.core.settings import Settings
     from wattprint.core.tracker import Tracker, Window
     from wattprint.decorators import track
+    from wattprint.planner import Plan, plan
 
 __version__ = "0.1.0"
 
@@ -40,10 +41,12 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 #: Public name -> the module that defines it.
 _LAZY = {
     "EnergyRecord": "wattprint.core.record",
+    "Plan": "wattprint.planner",
     "RankInfo": "wattprint.core.distributed",
     "Settings": "wattprint.core.settings",
     "Tracker": "wattprint.core.tracker",
     "Window": "wattprint.core.tracker",
+    "plan": "wattprint.planner",
     "track": "wattprint.decorators",
 }
 
@@ -65,6 +68,7 @@ __all__ = [
     "ConfigError",
     "EnergyRecord",
     "MissingExtraError",
+    "Plan",
     "RankInfo",
     "SensorError",
     "Settings",
@@ -73,5 +77,6 @@ __all__ = [
     "WattprintError",
     "Window",
     "__version__",
+    "plan",
     "track",
 ]

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import urllib.parse
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
@@ -23,18 +20,6 @@ from wattprint.core.carbon.live import (
 from wattprint.core.carbon.live._http import check_base_url, get_json
 from wattprint.core.carbon.live.base import AUTH_BACKOFF_S, BACKOFF_START_S, LiveError
 from wattprint.core.errors import ConfigError
-from wattprint.testing import FakeClock
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """A client that gave up (the provider's timeout, a slow-drip reply) is what some tests want:
-    its broken pipe is no error of the test, and no traceback in the middle of pytest's output."""
-
-    def handle_error(self, request, client_address) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
 
 
 def fell_back(reading, bundled) -> bool:
@@ -47,77 +32,6 @@ def fell_back(reading, bundled) -> bool:
 TOKEN = "tok-SECRET-3141"
 PASSWORD = "pw-SECRET-2718"
 LIVE_LOGGER = "wattprint.core.carbon.live"
-
-
-class FakeService:
-    """A loopback HTTP server with scripted answers per path; records every request."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, dict[str, Any]] = {}
-        self.requests: list[dict[str, Any]] = []
-        self.release = threading.Event()
-        service = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server naming)
-                parts = urllib.parse.urlsplit(self.path)
-                service.requests.append({
-                    "path": parts.path,
-                    "query": dict(urllib.parse.parse_qsl(parts.query)),
-                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                })
-                route = service.routes.get(parts.path) or {
-                    "status": 404, "body": {"status": "error", "message": "No data"}}
-                if route.get("delay_s"):
-                    service.release.wait(route["delay_s"])
-                body = route.get("body")
-                raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(route.get("status", 200))
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                for name, value in route.get("headers", {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                if route.get("stall_body_s"):
-                    self.wfile.write(raw[:5])
-                    self.wfile.flush()
-                    service.release.wait(route["stall_body_s"])
-                if route.get("dribble_s"):  # one byte at a time: every read waits less than a timeout
-                    for i in range(len(raw)):
-                        if service.release.wait(route["dribble_s"]):
-                            return
-                        self.wfile.write(raw[i:i + 1])
-                        self.wfile.flush()
-                    return
-                self.wfile.write(raw)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
-
-    def set(self, path: str, body: Any = None, status: int = 200, **extra: Any) -> None:
-        self.routes[path] = {"status": status, "body": body, **extra}
-
-    def hits(self, path: str) -> list[dict[str, Any]]:
-        return [r for r in self.requests if r["path"] == path]
-
-
-@pytest.fixture
-def service():
-    svc = FakeService()
-    svc.thread.start()
-    yield svc
-    svc.release.set()
-    svc.server.shutdown()
-    svc.server.server_close()
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(wall_start=1_768_901_000.0)  # 2026-01-20 09:23:20 UTC
 
 
 def live_warnings(caplog) -> list[str]:

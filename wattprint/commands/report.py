@@ -1,4 +1,5 @@
-"""``wattprint report [FILES...]``: epochs and totals per project, experiment and run; chart; what-if."""
+"""``wattprint report [FILES...]``: epochs and totals per project, experiment and run; chart; what-if;
+suggestions; the model card block (``--model-card``)."""
 
 from __future__ import annotations
 
@@ -31,11 +32,27 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--html", metavar="FILE", help="write one self-contained HTML page with the tables and the chart")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    _add_carbon_aware_options(p)
     p.set_defaults(func=run)
 
 
 #: Exit status when the report was made but damaged lines were skipped.
 DAMAGED_STATUS = 3
+
+
+def _add_carbon_aware_options(p: argparse.ArgumentParser) -> None:
+    from wattprint.report.modelcard import TRAINING_TYPES
+
+    g = p.add_argument_group("suggestions and the model card")
+    g.add_argument("--model-card", action="store_true",
+                   help="print only the Hugging Face model card's co2_eq_emissions block (YAML) for the runs")
+    g.add_argument("--training-type", choices=TRAINING_TYPES, help="training_type of the model card block")
+    g.add_argument("--run", metavar="ID", help="--model-card and the suggestions for this run only (its id or first characters)")
+    g.add_argument("--forecast", metavar="PROVIDER",
+                   help="suggest the best start time from this grid forecast (uk, energidataservice, "
+                        "electricitymaps, watttime); without it the report uses no network")
+    g.add_argument("--deadline", default="24h", metavar="D",
+                   help="how far ahead the suggested start may be (default 24h)")
 
 
 def _error(message: str) -> None:
@@ -77,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for line in damaged:  # the rest is reported; the exit status says something was left out
         print(f"wattprint report: warning: {line}; skipped", file=sys.stderr)
+    if args.model_card:
+        return _model_card(rows, files, args)
     report = summarise(rows, files)
     if damaged:  # said in the report itself too (text, HTML, JSON notes), not only on stderr
         where = "; ".join(f"{d.source} line {d.line}" for d in damaged[:5]) + ("; ..." if len(damaged) > 5 else "")
@@ -85,16 +104,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"wattprint report: no records in {', '.join(files)}", file=sys.stderr)
     basis = reported_basis(r.record.carbon.intensity_basis for r in rows)
     alternatives = what_if(report.total.facility_kwh, report.total.co2_kg, basis=basis) if rows else []
+    suggestions = _suggestions(rows, files, args)
+    if suggestions is None:
+        return 2
 
     if args.json:
         data = report.as_dict()
         data["what_if"] = [a.as_dict() for a in alternatives]
         data["skipped_lines"] = [{"file": d.source, "line": d.line, "reason": d.reason} for d in damaged]
+        data["suggestions"] = [s.as_dict() for s in suggestions]
         out = _json(data)
     else:
+        from wattprint.report.suggest import render_text as render_suggestions
         from wattprint.report.text import render_text
 
-        out = render_text(report, alternatives)
+        out = render_text(report, alternatives) + render_suggestions(suggestions, args.forecast is not None)
     try:
         sys.stdout.write(out)
         sys.stdout.flush()
@@ -132,3 +156,33 @@ def run(args: argparse.Namespace) -> int:
         print(f"wattprint report: {len(damaged)} damaged line(s) skipped; the totals leave them out", file=sys.stderr)
         return DAMAGED_STATUS
     return 0
+
+
+def _model_card(rows: list, files: list[str], args: argparse.Namespace) -> int:
+    from wattprint.core.errors import WattprintError
+    from wattprint.report.modelcard import card_for_rows
+
+    try:
+        sys.stdout.write(card_for_rows(rows, ", ".join(files), run=args.run, training_type=args.training_type))
+    except WattprintError as exc:
+        _error(str(exc))
+        return 2
+    return 0
+
+
+def _suggestions(rows: list, files: list[str], args: argparse.Namespace) -> list | None:
+    """Each run's suggestions (:mod:`wattprint.report.suggest`); None after printing a usage error."""
+    from wattprint.core.errors import WattprintError
+    from wattprint.planner import parse_duration
+    from wattprint.report.runrecords import choose_run
+    from wattprint.report.suggest import suggest_rows
+
+    try:
+        deadline_s = parse_duration(args.deadline, "--deadline")
+        if args.run is not None:
+            keep = choose_run(rows, args.run, ", ".join(files))
+            rows = [r for r in rows if r.record.labels.run_id == keep]
+        return suggest_rows(rows, forecast=args.forecast, deadline_s=deadline_s) if rows else []
+    except WattprintError as exc:
+        _error(str(exc))
+        return None

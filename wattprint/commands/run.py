@@ -87,6 +87,9 @@ def add_parser(sub) -> None:
         "(when COMMAND prints to the same terminal, its lines and the status line mix); "
         "elsewhere (a log file, a pipe) as a plain line every 10 s",
     )
+    from wattprint.commands import greener
+
+    greener.add_options(p)
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS...]", help="the command to run, after --")
     p.set_defaults(func=run, _parser=p)
 
@@ -236,6 +239,11 @@ def run(args: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         args._parser.error("no COMMAND given; usage: wattprint run [options] -- COMMAND [ARGS...]")
+    from wattprint.commands import greener
+
+    problem = greener.check_options(args)
+    if problem:
+        args._parser.error(problem)
     err = sys.stderr
     with _plain_warnings(err):
         options = {
@@ -258,6 +266,10 @@ def run(args: argparse.Namespace) -> int:
         except WattprintError as exc:
             print(f"{_PROG}: error: {exc}", file=err)
             return 2
+        if args.wait_until_greener:  # after the options are checked, before anything runs
+            status = greener.wait(args, options["experiment_description"], err)
+            if status is not None:
+                return status
         forwarder = _Forwarder()
         forwarder.install()
         try:

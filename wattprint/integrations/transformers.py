@@ -67,8 +67,14 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
     run's row for that epoch holds only what came after the resume. A checkpoint without that
     entry continues from the last ``emissions/*_total`` values in its ``log_history``.
 
+    Model card (opt-in): ``model_card=True`` writes the Hugging Face ``co2_eq_emissions``
+    block (YAML, emissions in grams) of the finished training to
+    ``<output_dir>/co2_eq_emissions.yaml`` on world process zero, ready to paste into the
+    model card's header; ``model_card="fine-tuning"`` or ``"pre-training"`` also fills
+    ``training_type``. ``wattprint report --model-card`` prints the same block from the CSV.
+
     Args: see :class:`~wattprint.integrations._callback.EmissionsCallbackBase`, the same for
-    every framework.
+    every framework, plus ``model_card`` above.
 
     Example::
 
@@ -77,6 +83,14 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
         trainer = Trainer(model=model, args=args, train_dataset=ds, callbacks=[EmissionsCallback(country="FR")])
         trainer.train()
     """
+
+    def __init__(self, *args: Any, model_card: bool | str = False, **kwargs: Any) -> None:
+        from wattprint.report.modelcard import check_training_type
+
+        if not isinstance(model_card, bool):  # checked first: a bad option builds nothing
+            check_training_type(model_card, "model_card=")
+        super().__init__(*args, **kwargs)
+        self._model_card = model_card
 
     def _setup(self) -> None:
         self._trainer_ref: weakref.ReferenceType[Any] | None = None
@@ -180,7 +194,21 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
             trainer.control.should_log = keep
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        self._run.end()
+        record = self._run.end()
+        if self._model_card and record is not None and state.is_world_process_zero:
+            self._run.policy.attempt("writing the model card block", _write_model_card, args.output_dir,
+                                     record, self._model_card)
+
+
+def _write_model_card(output_dir: str, record: Any, model_card: bool | str) -> None:
+    import os
+
+    from wattprint.report.modelcard import FILE_NAME, co2_eq_emissions, render_yaml
+
+    block = co2_eq_emissions([record], None if isinstance(model_card, bool) else model_card)
+    os.makedirs(output_dir, exist_ok=True)
+    with open(os.path.join(output_dir, FILE_NAME), "w", encoding="utf-8") as f:
+        f.write(render_yaml(block))
 
 
 def _calling_trainer(callback: Any) -> Any | None:

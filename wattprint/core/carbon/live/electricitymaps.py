@@ -102,9 +102,11 @@ class ElectricityMaps(LiveProvider):
         params = {**self._query, "emissionFactorType": self.emission_factor_type,
                   "disableCallerLookup": "true"}
         payload = get_json(f"{self.base_url}/{self.api_version}/carbon-intensity/latest",
-                           params=params, headers={"auth-token": self.__token},
-                           timeout_s=self.timeout_s)
+                           params=params, headers=self._auth_headers(), timeout_s=self.timeout_s)
         return self._parse(payload)
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"auth-token": self.__token or ""}
 
     def _parse(self, payload: Any) -> Intensity:
         if not isinstance(payload, dict):

@@ -89,20 +89,22 @@ class WattTime(LiveProvider):
             self.__jwt, self._jwt_at = token, now
         return self.__jwt
 
-    def _fetch(self) -> Intensity:
-        params = {"region": self.region or "", "signal_type": self.signal_type, "horizon_hours": "0"}
-        url = f"{self.base_url}/v3/forecast"
+    def _authorised_get(self, path: str, params: dict[str, str]) -> Any:
+        """GET ``path`` with the bearer token; a 401 (expired early, revoked) gets one fresh login."""
+        url = f"{self.base_url}{path}"
         try:
-            payload = get_json(url, params=params,
-                               headers={"Authorization": f"Bearer {self._login()}"},
-                               timeout_s=self.timeout_s)
+            return get_json(url, params=params, headers={"Authorization": f"Bearer {self._login()}"},
+                            timeout_s=self.timeout_s)
         except LiveError as exc:
             if exc.status != 401:
                 raise
-            self.__jwt = None  # expired early or revoked: one fresh login, then give up
-            payload = get_json(url, params=params,
-                               headers={"Authorization": f"Bearer {self._login()}"},
-                               timeout_s=self.timeout_s)
+            self.__jwt = None
+            return get_json(url, params=params, headers={"Authorization": f"Bearer {self._login()}"},
+                            timeout_s=self.timeout_s)
+
+    def _fetch(self) -> Intensity:
+        params = {"region": self.region or "", "signal_type": self.signal_type, "horizon_hours": "0"}
+        payload = self._authorised_get("/v3/forecast", params)
         point = payload["data"][0]
         units = payload.get("meta", {}).get("units")
         if units not in G_PER_KWH_PER_UNIT:
