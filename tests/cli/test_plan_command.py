@@ -63,7 +63,7 @@ def test_plan_text(neso, tmp_path):
 
 
 def test_plan_reuses_a_previous_run(neso, tmp_path):
-    csv = tmp_path / "emissions.csv"
+    csv = tmp_path / "wattprint.csv"
     write_tracker_csv(csv, epochs=3)
     out = wattprint("plan", "--from-csv", str(csv), "--country", "GB", "--deadline", "3h", "--json",
                     cwd=tmp_path, env=env_for(neso))
@@ -105,10 +105,10 @@ def test_plan_errors_name_the_options(tmp_path, args, message):
 def test_plan_from_a_csv_names_what_is_wrong(tmp_path):
     out = wattprint("plan", "--from-csv", "missing.csv", "--country", "GB", cwd=tmp_path, env=env_for())
     assert out.returncode == 2 and "missing.csv: no such file" in out.stderr
-    write_tracker_csv(tmp_path / "emissions.csv", epochs=1)
-    out = wattprint("plan", "--from-csv", "emissions.csv", "--run", "nope", "--country", "GB", cwd=tmp_path, env=env_for())
-    assert out.returncode == 2 and "--run 'nope' matches 0 runs in emissions.csv" in out.stderr
-    out = wattprint("plan", "--from-csv", "emissions.csv", "--power", "300", cwd=tmp_path, env=env_for())
+    write_tracker_csv(tmp_path / "wattprint.csv", epochs=1)
+    out = wattprint("plan", "--from-csv", "wattprint.csv", "--run", "nope", "--country", "GB", cwd=tmp_path, env=env_for())
+    assert out.returncode == 2 and "--run 'nope' matches 0 runs in wattprint.csv" in out.stderr
+    out = wattprint("plan", "--from-csv", "wattprint.csv", "--power", "300", cwd=tmp_path, env=env_for())
     assert out.returncode == 2 and "pass either --from-csv or --duration and --power, not both" in out.stderr
 
 

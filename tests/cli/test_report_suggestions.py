@@ -43,7 +43,7 @@ def records(path):
 
 
 def test_cleanest_regions_of_the_same_cloud_on_the_same_basis_and_the_pue(tmp_path):
-    path = tmp_path / "emissions.csv"
+    path = tmp_path / "wattprint.csv"
     write_run(path, cloud="gcp:us-central1", pue=1.58)
     result = suggest(records(path))
     here = lookup("gcp:us-central1").g_per_kwh  # 412.72, Google 2024, direct
@@ -65,7 +65,7 @@ def test_cleanest_regions_of_the_same_cloud_on_the_same_basis_and_the_pue(tmp_pa
 
 
 def test_aws_alternatives_stay_on_the_lifecycle_basis(tmp_path):
-    path = tmp_path / "emissions.csv"
+    path = tmp_path / "wattprint.csv"
     write_run(path, cloud="aws:us-east-1")
     result = suggest(records(path))
     regions = [s for s in result.suggestions if s.kind == "region"]
@@ -76,7 +76,7 @@ def test_aws_alternatives_stay_on_the_lifecycle_basis(tmp_path):
 
 
 def test_nothing_is_suggested_where_the_data_cannot_support_it(tmp_path):
-    path = tmp_path / "emissions.csv"
+    path = tmp_path / "wattprint.csv"
     write_run(path, country="FR")  # not a cloud region; PUE 1.0 off the cloud; no forecast asked
     assert suggest(records(path)).suggestions == []
     (tmp_path / "eco2ai.csv").write_text(ECO2AI_CSV)  # ECO2AI rows: no PUE recorded
@@ -86,7 +86,7 @@ def test_nothing_is_suggested_where_the_data_cannot_support_it(tmp_path):
 
 
 def test_the_cleanest_region_itself_gets_no_region_suggestion(tmp_path):
-    path = tmp_path / "emissions.csv"
+    path = tmp_path / "wattprint.csv"
     write_run(path, cloud="gcp:europe-north2")
     assert not [s for s in suggest(records(path)).suggestions if s.kind == "region"]
 
@@ -102,7 +102,7 @@ def test_best_start_from_a_forecast(tmp_path, neso):
 
     t0 = 1_768_899_600.0
     neso.set("/intensity/*", {"data": uk_periods(t0, [300, 300, 40, 40, 40, 300] + [300] * 90)})
-    path = tmp_path / "emissions.csv"
+    path = tmp_path / "wattprint.csv"
     write_run(path, country="GB")
     provider = UKForecast(base_url=neso.url, environ={}, clock=FakeClock(wall_start=t0))
     result = suggest(records(path), forecast=provider, deadline_s=12 * 3600, now=t0)
@@ -116,7 +116,7 @@ def test_best_start_from_a_forecast(tmp_path, neso):
 
 
 def test_report_text_and_json_show_the_suggestions(tmp_path):
-    write_run(tmp_path / "emissions.csv", cloud="gcp:us-central1", pue=1.58)
+    write_run(tmp_path / "wattprint.csv", cloud="gcp:us-central1", pue=1.58)
     text = wattprint("report", cwd=tmp_path)
     assert text.returncode == 0, text.stderr
     block = text.stdout.split("Suggestions, computed from each run's own energy (largest saving first):")[1]
@@ -130,7 +130,7 @@ def test_report_text_and_json_show_the_suggestions(tmp_path):
 
 def test_report_forecast_errors_are_notes_not_failures(tmp_path, neso):
     neso.set("/intensity/*", {}, status=500)
-    write_run(tmp_path / "emissions.csv", country="GB")
+    write_run(tmp_path / "wattprint.csv", country="GB")
     env = {**os.environ, "WATTPRINT_UK_CARBON_INTENSITY_URL": neso.url}
     out = wattprint("report", "--forecast", "uk", cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
@@ -140,7 +140,7 @@ def test_report_forecast_errors_are_notes_not_failures(tmp_path, neso):
 # -- the model card ----------------------------------------------------------------------------
 
 def test_model_card_block_parses_as_yaml_with_the_hub_field_names(tmp_path):
-    write_run(tmp_path / "emissions.csv", country="FR", pue=1.2)
+    write_run(tmp_path / "wattprint.csv", country="FR", pue=1.2)
     out = wattprint("report", "--model-card", "--training-type", "pre-training", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     block = yaml.safe_load(out.stdout)["co2_eq_emissions"]
@@ -155,7 +155,7 @@ def test_model_card_block_parses_as_yaml_with_the_hub_field_names(tmp_path):
 
 
 def test_model_card_sums_every_run_or_takes_one(tmp_path):
-    path = tmp_path / "emissions.csv"
+    path = tmp_path / "wattprint.csv"
     first = write_run(path, country="FR").last_record
     write_run(path, country="FR")
     both = yaml.safe_load(wattprint("report", "--model-card", cwd=tmp_path).stdout)["co2_eq_emissions"]
@@ -165,7 +165,7 @@ def test_model_card_sums_every_run_or_takes_one(tmp_path):
 
 
 def test_model_card_leaves_unknown_fields_as_comments(tmp_path):
-    write_run(tmp_path / "emissions.csv", carbon_intensity=100.0)
+    write_run(tmp_path / "wattprint.csv", carbon_intensity=100.0)
     out = wattprint("report", "--model-card", cwd=tmp_path).stdout
     assert "  # training_type: pre-training or fine-tuning" in out
     assert "  # geographical_location: not known" in out
@@ -178,7 +178,7 @@ def test_model_card_leaves_unknown_fields_as_comments(tmp_path):
     (["--deadline", "soon"], "--deadline must be a duration"),
 ])
 def test_model_card_and_suggestion_errors(tmp_path, args, message):
-    write_run(tmp_path / "emissions.csv", country="FR")
+    write_run(tmp_path / "wattprint.csv", country="FR")
     out = wattprint("report", *args, cwd=tmp_path)
     assert out.returncode == 2 and message in out.stderr
 
@@ -188,7 +188,7 @@ def test_runs_in_one_place_share_one_forecast_request(tmp_path):
         first = time.time() // 1800 * 1800
         svc.set("/intensity/*", {"data": uk_periods(first, [300, 300, 40, 40, 40, 300] + [300] * 90)})
         for _ in range(3):
-            write_run(tmp_path / "emissions.csv", country="GB")
+            write_run(tmp_path / "wattprint.csv", country="GB")
         env = {**os.environ, "WATTPRINT_UK_CARBON_INTENSITY_URL": svc.url}
         data = json.loads(wattprint("report", "--json", "--forecast", "uk", cwd=tmp_path, env=env).stdout)
         assert len(data["suggestions"]) == 3

@@ -68,7 +68,7 @@ def marker_command(path) -> list[str]:
 
 def run_cli(tmp_path, *options: str, command: list[str]) -> int:
     return cli.main(["run", "--country", "GB", "--measure-period", "0.1", "--output-file",
-                     str(tmp_path / "emissions.csv"), "--wait-until-greener", *options, "--", *command])
+                     str(tmp_path / "wattprint.csv"), "--wait-until-greener", *options, "--", *command])
 
 
 def test_waits_for_the_planned_start_then_runs_and_measures(neso, tmp_path, monkeypatch, capsys):
@@ -79,7 +79,7 @@ def test_waits_for_the_planned_start_then_runs_and_measures(neso, tmp_path, monk
     assert sum(waiting.sleeps) == pytest.approx(50 * 60)  # 09:10 -> 10:00
     assert waiting.clock.time() == T0 + 3600
     assert (tmp_path / "ran").read_text() == "ran"
-    (row,) = [r.record for r in load_file(tmp_path / "emissions.csv")]
+    (row,) = [r.record for r in load_file(tmp_path / "wattprint.csv")]
     assert row.window == "run" and not row.interrupted
     assert "start at 2026-01-20 10:00 (in 50 min)" in err
     assert "waiting until 2026-01-20 10:00 to start" in err  # a pipe: one line, no countdown
@@ -109,7 +109,7 @@ def test_ctrl_c_while_waiting_runs_nothing_and_writes_no_row(neso, tmp_path, mon
     err = capsys.readouterr().err
     assert status == 130
     assert not (tmp_path / "ran").exists()
-    assert not (tmp_path / "emissions.csv").exists() or load_file(tmp_path / "emissions.csv") == []
+    assert not (tmp_path / "wattprint.csv").exists() or load_file(tmp_path / "wattprint.csv") == []
     assert "interrupted while waiting; the command was not run and no row was written" in err
     assert "Traceback" not in err
 
@@ -122,7 +122,7 @@ def test_no_forecast_runs_now_and_says_why(neso, tmp_path, monkeypatch, capsys):
     assert status == 0 and waiting.sleeps == []
     assert "running now: no forecast (uk forecast unavailable: " in err and "HTTP 503" in err
     assert (tmp_path / "ran").exists()
-    assert len(load_file(tmp_path / "emissions.csv")) == 1
+    assert len(load_file(tmp_path / "wattprint.csv")) == 1
 
 
 def test_now_already_greenest_runs_at_once(neso, tmp_path, monkeypatch, capsys):
@@ -134,7 +134,7 @@ def test_now_already_greenest_runs_at_once(neso, tmp_path, monkeypatch, capsys):
 
 
 def test_the_last_run_of_the_same_command_sets_the_duration(neso, tmp_path, monkeypatch, capsys):
-    write_tracker_csv(tmp_path / "emissions.csv", project="wattprint", experiment="train.py", epochs=3)
+    write_tracker_csv(tmp_path / "wattprint.csv", project="wattprint", experiment="train.py", epochs=3)
     waiting = Waiting(monkeypatch)
     status = run_cli(tmp_path, "--experiment-description", "train.py", "--deadline", "3h",
                      command=marker_command(tmp_path / "ran"))
@@ -189,7 +189,7 @@ def test_a_real_sigint_while_waiting_exits_cleanly(tmp_path):
                 proc.kill()
                 proc.wait()
         assert "interrupted while waiting" in rest and "Traceback" not in rest
-        assert not (tmp_path / "ran").exists() and not (tmp_path / "emissions.csv").exists()
+        assert not (tmp_path / "ran").exists() and not (tmp_path / "wattprint.csv").exists()
 
 
 def test_ctrl_c_while_planning_is_as_clean(neso, tmp_path, monkeypatch, capsys):

@@ -148,7 +148,7 @@ def test_deadlines():
 
 
 def test_profile_of_a_previous_run(tmp_path):
-    path = tmp_path / "emissions.csv"
+    path = tmp_path / "wattprint.csv"
     write_tracker_csv(path, epochs=3, pue=1.5)
     profile, label = profile_from_csv(str(path))
     kw = (CPU_W + GPU_W + RAM_W) * 1.5 / 1000

@@ -1,7 +1,7 @@
 """``wattprint plan``: the start time with the lowest expected CO2e before a deadline.
 
     wattprint plan --duration 3h --power 300 --country GB --deadline 12h
-    wattprint plan --from-csv emissions.csv --region DK-DK1 --deadline 2026-12-07T06:00 --json
+    wattprint plan --from-csv wattprint.csv --region DK-DK1 --deadline 2026-12-07T06:00 --json
 
 Plain text by default, one JSON object with ``--json``; the start is also given in the forms
 ``sbatch --begin`` and ``at -t`` take (this machine's local time). Without a forecast (none for
