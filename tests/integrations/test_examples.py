@@ -26,7 +26,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def test_example_prints_epochs_and_writes_csv(script, needs, tmp_path, tmp_path_factory):
     pytest.importorskip(needs)
     temporary = tmp_path_factory.mktemp("tmp")  # where the examples' log directories go
-    env = dict(os.environ, KERAS_BACKEND="torch", HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore", TMPDIR=str(temporary))
+    env = dict(os.environ, KERAS_BACKEND="torch", HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore", TMPDIR=str(temporary),
+               XDG_CONFIG_HOME=str(temporary / "config"))  # frameworks' own settings stay out of the run folder
     proc = subprocess.run(
         [sys.executable, str(EXAMPLES / script), "--epochs", "2", "--country", "FR", "--output", "out.csv"],
         cwd=tmp_path,
