@@ -5,6 +5,11 @@ An output is any object with ``write(record)`` and ``close()`` (the CSV and JSON
 each; one that raises does not stop the others, warns once (later failures of the same output
 go to the DEBUG log), and is named in the :class:`Delivery` returned, so the caller knows
 which outputs hold the record.
+
+An output may also take live *samples*: with a ``sample(record)`` method it is handed the
+record of the run so far at each export tick of the sampler thread and when the run stops
+(:meth:`Outputs.sample`; the exporters of :mod:`wattprint.export`). Its failures are isolated
+and reported the same way.
 """
 
 from __future__ import annotations
@@ -55,13 +60,25 @@ class Outputs:
         self.outputs: tuple[Output, ...] = tuple(outputs)
         self._warned: set[int] = set()
 
+    @property
+    def sampled(self) -> tuple[Output, ...]:
+        """The outputs that take live samples."""
+        return tuple(o for o in self.outputs if callable(getattr(o, "sample", None)))
+
     def deliver(self, record: EnergyRecord) -> Delivery:
         """Write ``record`` to every output; never raises."""
+        return self._each(self.outputs, "write", record)
+
+    def sample(self, record: EnergyRecord) -> Delivery:
+        """Hand the run-so-far ``record`` to every output that takes samples; never raises."""
+        return self._each(self.sampled, "sample", record)
+
+    def _each(self, outputs: tuple[Output, ...], method: str, record: EnergyRecord) -> Delivery:
         written: list[Output] = []
         failed: list[tuple[Output, str]] = []
-        for output in self.outputs:
+        for output in outputs:
             try:
-                output.write(record)
+                getattr(output, method)(record)
             except Exception as exc:  # one output's fault must neither stop the others nor training
                 failed.append((output, f"{type(exc).__name__}: {exc}"))
                 self._report(output, exc)

@@ -78,6 +78,14 @@ class Tracker:
             read from the launcher's environment variables (torchrun, SLURM job steps, MPI).
             Pass it where processes are started without them (``torch.multiprocessing.spawn``):
             each rank then measures only the GPU ``local_rank`` selects.
+        prometheus_port: serve live Prometheus metrics on this port (``"ADDRESS:PORT"`` to pick
+            the interface; each process of a multi-process job adds its local rank). Extra ``prometheus``.
+        pushgateway_url: push live Prometheus metrics to this Pushgateway (group: job, instance,
+            run id); ``pushgateway_job`` names the job, ``pushgateway_delete`` deletes the group
+            when the run stops. Credentials in the URL are never shown. Extra ``prometheus``.
+        otel, otel_endpoint: export OpenTelemetry metrics over OTLP, configured by the standard
+            ``OTEL_EXPORTER_OTLP_*`` variables, or to ``otel_endpoint``. Extra ``otel``.
+        export_period: seconds between live exports (default 10), on the sampler thread.
         settings: a :class:`wattprint.Settings` holding the options above, instead of them.
         sinks: extra outputs (objects with ``write(record)`` and ``close()``).
         sensors: sensors to use instead of discovering them (tests, custom hardware).
@@ -113,6 +121,13 @@ class Tracker:
         measure_host: bool | None = None,
         gpu: bool = True,
         ranks: RankInfo | None = None,
+        prometheus_port: int | str | None = None,
+        pushgateway_url: str | None = None,
+        pushgateway_job: str = "wattprint",
+        pushgateway_delete: bool = False,
+        otel: bool = False,
+        otel_endpoint: str | None = None,
+        export_period: float = 10.0,
         settings: Settings | None = None,
         sinks: Sequence[Output] = (),
         sensors: Sequence[Sensor] | None = None,
@@ -135,7 +150,14 @@ class Tracker:
             files.append(CsvSink(s.output_file, what=s.naming("output_file")))
         if s.jsonl_file is not None:
             files.append(JsonlSink(s.jsonl_file, what=s.naming("jsonl_file")))
-        self._outputs = Outputs([*files, *sinks])
+        exporters: list[Output] = []
+        from wattprint.export import configured  # the package's own module is light; exporters load on use
+
+        if configured(s):
+            from wattprint.export import build
+
+            exporters = build(s)
+        self._outputs = Outputs([*files, *sinks, *exporters])
         location = {"country": s.country, "region": s.region, "cloud": s.cloud,
                     "carbon_intensity": s.carbon_intensity, "live": s.live}
         if intensity is None:
@@ -197,7 +219,9 @@ class Tracker:
         if self.ranks.distributed:
             self.run_id = job_run_id(self._environ) or self.run_id
         self._labels = self._fixed_labels(sensors)
-        self._sampler = Sampler(self._meter, self.measure_period, getattr(self.intensity_source, "refresh_s", None))
+        live = bool(self._outputs.sampled)
+        self._sampler = Sampler(self._meter, self.measure_period, getattr(self.intensity_source, "refresh_s", None),
+                                on_sample=self._sample if live else None, sample_s=self.settings.export_period if live else None)
         with exits.critical():
             self._run = Window("run", None, {}, self._meter.snapshot())
         self._sampler.start()
@@ -227,7 +251,7 @@ class Tracker:
             self._quietly(lambda w=window: self.end_window(w, interrupted=True))
         record = self.end_window(self._run, interrupted=interrupted, write=write)
         self.last_record = record
-        self._shutdown()
+        self._shutdown(final=record)
         return record
 
     @staticmethod
@@ -237,10 +261,13 @@ class Tracker:
         except StateError:
             pass  # another thread closed that window meanwhile: its record is that thread's
 
-    def _shutdown(self) -> None:
+    def _shutdown(self, final: EnergyRecord | None = None) -> None:
         exits.unregister(self._close_at_exit)
         if self._sampler is not None:
             self._sampler.stop()
+        if final is not None and self._outputs.sampled:
+            # After the sampler stopped, so that no older sample can follow: exporters end on the run's figures.
+            self._outputs.sample(final)
         if self._meter is not None:
             self._meter.close()
         self._outputs.close()
@@ -259,6 +286,12 @@ class Tracker:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._run is not None:
             self.stop(interrupted=exc_type is not None)
+
+    def _sample(self) -> None:
+        """The sampler thread's export tick: the run so far, to the outputs that take samples."""
+        run = self._run
+        if run is not None and not run.closed:
+            self._outputs.sample(self.read_window(run))
 
     # -- windows ---------------------------------------------------------------------------
 
