@@ -44,6 +44,21 @@ _HW_TYPE = {"cpu": "cpu", "gpu": "gpu", "ram": "memory"}
 _ATTRIBUTE = {name: "host.name" if name == "host" else f"wattprint.{name}" for name in LABELS}
 
 
+class _OwnFailures(logging.Filter):
+    """Drops the SDK exporter's log records of the exports wattprint makes: their failures are
+    reported once, as a warning naming the receiver, rather than logged at every tick."""
+
+    active = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.active, "exporting", False)
+
+
+_FILTER = _OwnFailures()
+_SDK_LOGGERS = ("opentelemetry.exporter.otlp.proto.http.metric_exporter", "opentelemetry.exporter.otlp.proto.http",
+                "opentelemetry.exporter.otlp.proto.grpc.exporter", "opentelemetry.exporter.http_transport")
+
+
 def _first(environ: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str] | None:
     for name in names:
         value = environ.get(name, "").strip()
@@ -133,6 +148,9 @@ class OtlpExporter:
         if self._timeout_s is not None:
             kwargs["timeout"] = self._timeout_s
         self._exporter = self._exporter_cls(**kwargs)
+        for name in _SDK_LOGGERS:
+            if _FILTER not in logging.getLogger(name).filters:
+                logging.getLogger(name).addFilter(_FILTER)
         self._reader = InMemoryMetricReader()  # collected on our tick: the SDK starts no thread
         self._provider = MeterProvider(resource=resource, metric_readers=[self._reader])
         meter = self._provider.get_meter("wattprint", __version__)
@@ -210,7 +228,12 @@ class OtlpExporter:
                 self._setup(reading)
             data = self._reader.get_metrics_data()
             timeout_ms = (self._timeout_s or 10.0) * 1000.0
-            if self._exporter.export(data, timeout_millis=timeout_ms) is not MetricExportResult.SUCCESS:
+            _FILTER.active.exporting = True
+            try:
+                result = self._exporter.export(data, timeout_millis=timeout_ms)
+            finally:
+                _FILTER.active.exporting = False
+            if result is not MetricExportResult.SUCCESS:
                 raise ConnectionError("the export failed (unreachable, refused or timed out)")
 
     def write(self, record: EnergyRecord) -> None:

@@ -1,0 +1,46 @@
+"""Fixtures starting the real Prometheus and Pushgateway (skipped, with the reason, without them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.export import engines
+
+
+def _need(name: str) -> None:
+    if engines.binary(name) is None:
+        pytest.skip(f"{name} is not installed (Debian package {name}; .ci/run installs it when run as root)")
+
+
+@pytest.fixture
+def pushgateway(tmp_path, request):
+    _need(engines.PUSHGATEWAY)
+    engine = engines.pushgateway(tmp_path)
+    request.addfinalizer(engine.stop)
+    return engine
+
+
+@pytest.fixture
+def start_prometheus(tmp_path, request):
+    """``start_prometheus(scrape=[...], pushgateway=...)`` -> a running Prometheus, killed after the test."""
+    _need(engines.PROMETHEUS)
+
+    def start(**kwargs):
+        directory = tmp_path / f"prometheus{len(started)}"
+        directory.mkdir()
+        engine = engines.prometheus(directory, **kwargs)
+        started.append(engine)
+        request.addfinalizer(engine.stop)
+        return engine
+
+    started: list = []
+    return start
+
+
+@pytest.fixture
+def otlp_receiver(request):
+    from tests.export.otlp_receiver import OtlpReceiver
+
+    receiver = OtlpReceiver()
+    request.addfinalizer(receiver.close)
+    return receiver
