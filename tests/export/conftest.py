@@ -44,3 +44,13 @@ def otlp_receiver(request):
     receiver = OtlpReceiver()
     request.addfinalizer(receiver.close)
     return receiver
+
+
+@pytest.fixture(autouse=True)
+def _no_otel_environment(monkeypatch):
+    """The machine's own OpenTelemetry variables must not reach these tests."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("OTEL_"):
+            monkeypatch.delenv(name)

@@ -91,7 +91,8 @@ def redact(text: str) -> str:
     except ValueError:
         return "<an unreadable URL>"
     if parts.password is None and parts.username is None:
-        return text
+        # No user-info as a URL reads it, yet an "@" (a URL without its scheme): drop what precedes it.
+        return f"***@{text.rpartition('@')[2]}" if "@" in text else text
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
