@@ -81,6 +81,9 @@ def add_parser(sub) -> None:
         help="show power, energy and CO2e so far on stderr every second, rewritten in place "
         "(when COMMAND prints to the same terminal, its lines and the status line mix)",
     )
+    from wattprint.commands import _exports
+
+    _exports.add_arguments(p)
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS...]", help="the command to run, after --")
     p.set_defaults(func=run, _parser=p)
 
@@ -208,6 +211,7 @@ def _exit_status(returncode: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wattprint.commands import _exports
     from wattprint.core.errors import WattprintError
     from wattprint.core.naming import CLI
     from wattprint.core.settings import Settings
@@ -234,6 +238,7 @@ def run(args: argparse.Namespace) -> int:
             "scope": args.scope,
             "measure_period": args.measure_period,
             "measure_host": True,
+            **_exports.options(args),
         }
         try:
             tracker = Tracker(settings=Settings.build(options, naming=CLI))
