@@ -1,8 +1,8 @@
 """One background daemon thread for what cannot wait for a window edge.
 
 It polls power-only and estimate sensors (integration), wrapping counters (wraparound) and a
-live carbon-intensity source (refresh), and calls ``on_sample`` (the live exports) when the
-thread starts and every ``sample_s`` after. When nothing needs it, no thread is started at all.
+live carbon-intensity source (refresh), and calls ``on_sample`` (the live exports) one period
+after it starts and every ``sample_s`` after. When nothing needs it, no thread is started at all.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ class Sampler:
         tick = 0
         if ticks_per_refresh is not None:
             self._refresh()  # the first live reading, fetched off the training thread
-        self._sample()  # exporters show the run from its start
         while not self._stop.wait(self._period_s):
             tick += 1
             try:
@@ -65,7 +64,9 @@ class Sampler:
                     self._meter.poll()
             except Exception as exc:  # the thread must survive anything a sensor does
                 log.warning("wattprint sampler: %s", exc)
-            if tick % ticks_per_sample == 0:
+            # The first sample one period in: exporters show the run from its start, once a
+            # distributed job's ranks had a moment to agree on its run id.
+            if tick == 1 or tick % ticks_per_sample == 0:
                 self._sample()
 
     def _sample(self) -> None:
