@@ -92,7 +92,9 @@ class Engine:
 
 def pushgateway(tmp: Path) -> Engine:
     port = free_port()
-    return Engine([binary(PUSHGATEWAY), f"--web.listen-address=127.0.0.1:{port}"], port, tmp / "pushgateway.log")
+    # Debian's build persists to /var/lib/prometheus by default: every test's gateway starts empty and keeps to memory.
+    return Engine([binary(PUSHGATEWAY), f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="], port,
+                  tmp / "pushgateway.log")
 
 
 def prometheus(tmp: Path, *, scrape: list[str] = (), pushgateway: str | None = None, interval: str = "250ms") -> Prometheus:

@@ -83,7 +83,8 @@ def test_monitor_exports_live_and_stops_cleanly_on_a_signal(pushgateway, spawn, 
 
     first = _wait(total)
     assert first > 0, "nothing pushed"
-    assert _wait(lambda: total() > first)  # live: the pushed energy grows while it runs
+    seen: list[float] = []
+    assert _wait(lambda: seen.append(total()) or seen[-1] > first), (first, seen[-3:])  # live: the pushed energy grows
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr

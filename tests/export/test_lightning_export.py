@@ -68,7 +68,7 @@ def test_lightning_training_pushes_live_and_ends_on_its_csv(pushgateway, start_p
     trainer.fit(SlowModel(), data)
 
     assert len(watch.seen) == 3
-    assert 0 < watch.seen[0] < watch.seen[1] < watch.seen[2]  # values moved while training ran
+    assert 0 < watch.seen[0] < watch.seen[1] < watch.seen[2], watch.seen  # values moved while training ran
     (row,) = [r for r in read_rows(tmp_path / "emissions.csv") if r["window"] == "run"]
     run_id = row["id"]
     co2e = prom.wait_for(f'wattprint_co2e_grams_total{{run_id="{run_id}"}}',

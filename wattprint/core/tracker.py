@@ -220,8 +220,11 @@ class Tracker:
             self.run_id = job_run_id(self._environ) or self.run_id
         self._labels = self._fixed_labels(sensors)
         live = bool(self._outputs.sampled)
-        self._sampler = Sampler(self._meter, self.measure_period, getattr(self.intensity_source, "refresh_s", None),
-                                on_sample=self._sample if live else None, sample_s=self.settings.export_period if live else None)
+        export_s = self.settings.export_period
+        # Exports faster than the sampling period make the sampler tick at the export period.
+        period_s = min(self.measure_period, export_s) if live else self.measure_period
+        self._sampler = Sampler(self._meter, period_s, getattr(self.intensity_source, "refresh_s", None),
+                                on_sample=self._sample if live else None, sample_s=export_s if live else None)
         with exits.critical():
             self._run = Window("run", None, {}, self._meter.snapshot())
         self._sampler.start()
