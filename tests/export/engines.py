@@ -50,9 +50,10 @@ class Engine:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self._log_path = log
-        self._log = open(log, "wb")
+        self._log = open(log, "wb")  # noqa: SIM115 -- open while the engine runs, closed by stop()
+        # preexec_fn only calls prctl, which is safe between fork and exec even with threads about.
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True, preexec_fn=_die_with_parent)
+                                     start_new_session=True, preexec_fn=_die_with_parent)  # noqa: PLW1509
         self._wait_ready()
 
     def _wait_ready(self, timeout_s: float = 30.0) -> None:

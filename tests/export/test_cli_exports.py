@@ -12,10 +12,10 @@ import pytest
 
 pytest.importorskip("prometheus_client")
 
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cli.helpers import wattprint  # noqa: E402
-from tests.rows import read_rows  # noqa: E402
+from tests.cli.helpers import wattprint
+from tests.rows import read_rows
 
 J_PER_KWH = 3_600_000.0
 FAST = ("--carbon-intensity", "100", "--measure-period", "0.1", "--export-period", "0.2")

@@ -4,7 +4,6 @@ anything twice."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from tests.export import engines

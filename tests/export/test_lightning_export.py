@@ -11,11 +11,11 @@ torch = pytest.importorskip("torch")
 pl = pytest.importorskip("lightning.pytorch")
 pytest.importorskip("prometheus_client")
 
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset
 
-from tests.export.test_prometheus_engines import J_PER_KWH  # noqa: E402
-from tests.rows import read_rows  # noqa: E402
-from wattprint.integrations.lightning import EmissionsCallback  # noqa: E402
+from tests.export.test_prometheus_engines import J_PER_KWH
+from tests.rows import read_rows
+from wattprint.integrations.lightning import EmissionsCallback
 
 
 class SlowModel(pl.LightningModule):

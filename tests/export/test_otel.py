@@ -10,18 +10,18 @@ import pytest
 pytest.importorskip("opentelemetry.sdk")
 pytest.importorskip("opentelemetry.exporter.otlp.proto.http")
 
-from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality  # noqa: E402
+from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
-from tests.core.helpers import fake_tracker  # noqa: E402
-from tests.export.engines import free_port  # noqa: E402
-from tests.rows import read_rows  # noqa: E402
-from wattprint import ConfigError  # noqa: E402
+from tests.core.helpers import fake_tracker
+from tests.export.engines import free_port
+from tests.rows import read_rows
+from wattprint import ConfigError
 
 J_PER_KWH = 3_600_000.0
 
 
 def _run(**options):
-    tracker, clock, sink, _ = fake_tracker(export_period=0.1, measure_period=0.1, **options)
+    tracker, clock, *_ = fake_tracker(export_period=0.1, measure_period=0.1, **options)
     tracker.start()
     clock.advance(4.0)
     time.sleep(0.3)

@@ -129,3 +129,28 @@ def test_unreachable_pushgateway_warns_once_and_the_run_goes_on(recwarn):
     messages = [str(w.message) for w in recwarn if "Pushgateway" in str(w.message)]
     assert len(messages) == 1, messages
     assert f"127.0.0.1:{port}" in messages[0]
+
+
+def test_every_query_of_the_grafana_dashboard_answers_from_the_exported_series(start_prometheus):
+    import json
+    import re
+    from pathlib import Path
+
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "examples" / "grafana_dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert len(exprs) >= 6
+    port = engines.free_port()
+    tracker, clock, *_ = fake_tracker(prometheus_port=f"127.0.0.1:{port}", export_period=0.2, measure_period=0.1,
+                                      output_file=None)
+    prom = start_prometheus(scrape=[f"127.0.0.1:{port}"])
+    tracker.start()
+    clock.advance(10.0)
+    try:
+        assert prom.wait_for('wattprint_energy_joules_total{project="proj"}', lambda r: len(r) == 3)
+        for expr in exprs:
+            query = expr.replace("$project", "proj").replace("$run_id", ".*").replace("$__range", "1h")
+            assert re.findall(r"wattprint_\w+", query), query
+            result = prom.wait_for(query, bool, timeout_s=10)
+            assert result, f"no data for the dashboard's {expr!r}"
+    finally:
+        tracker.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-
 from collections.abc import Callable
 
 from wattprint.core.meter import Meter
@@ -74,7 +73,7 @@ class Sampler:
             return
         try:
             self._on_sample()
-        except Exception as exc:  # outputs report their own failures; anything else must not end the thread
+        except Exception as exc:  # noqa: BLE001 -- outputs report their own failures; anything else must not end the thread
             log.debug("wattprint sampler: a live sample failed: %s", exc)
 
     def _refresh(self) -> None:

@@ -175,7 +175,9 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
 
 
 def _endpoints():
-    from wattprint.export import endpoints  # standard library only, loaded for these options
+    from wattprint.export import (
+        endpoints,  # standard library only, loaded for these options
+    )
 
     return endpoints
 

@@ -150,14 +150,7 @@ class Tracker:
             files.append(CsvSink(s.output_file, what=s.naming("output_file")))
         if s.jsonl_file is not None:
             files.append(JsonlSink(s.jsonl_file, what=s.naming("jsonl_file")))
-        exporters: list[Output] = []
-        from wattprint.export import configured  # the package's own module is light; exporters load on use
-
-        if configured(s):
-            from wattprint.export import build
-
-            exporters = build(s)
-        self._outputs = Outputs([*files, *sinks, *exporters])
+        self._outputs = Outputs([*files, *sinks, *_exporters(s)])
         location = {"country": s.country, "region": s.region, "cloud": s.cloud,
                     "carbon_intensity": s.carbon_intensity, "live": s.live}
         if intensity is None:
@@ -462,6 +455,13 @@ class Tracker:
         labels = replace(self._labels, window=window.name, index=window.index, parameters=dict(window.parameters),
                          interrupted=interrupted, start_time=datetime.fromtimestamp(window.begin.t_wall, tz=timezone.utc))
         return EnergyRecord(labels, delta.measurement, carbon)  # the footprint is accounted from these
+
+
+def _exporters(settings: Settings) -> list[Output]:
+    """The live exporters ``settings`` ask for; their modules load only then."""
+    from wattprint import export  # the package's own module is light
+
+    return export.build(settings) if export.configured(settings) else []
 
 
 def _uname() -> tuple[str, str, str]:

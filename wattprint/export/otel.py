@@ -82,7 +82,9 @@ def _exporter_class(protocol: str) -> Any:
         raise MissingExtraError("opentelemetry-sdk", "otel") from None
     if protocol == "grpc":
         try:
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+                OTLPMetricExporter,
+            )
         except ModuleNotFoundError:
             raise ConfigError(
                 "OTLP over gRPC needs the package opentelemetry-exporter-otlp-proto-grpc; install it, or "
@@ -90,7 +92,9 @@ def _exporter_class(protocol: str) -> Any:
             ) from None
         return OTLPMetricExporter
     try:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+            OTLPMetricExporter,
+        )
     except ModuleNotFoundError:
         raise MissingExtraError("opentelemetry-exporter-otlp-proto-http", "otel") from None
     return OTLPMetricExporter

@@ -170,7 +170,7 @@ class Pushgateway:
         try:
             getattr(client, function)(self._url, job=self._job, grouping_key=key, timeout=self._timeout_s,
                                       handler=self._handler, **kwargs)
-        except Exception as exc:  # the library's errors can quote what it sent: scrub the password
+        except Exception as exc:  # noqa: BLE001 -- the library's errors can quote what it sent: scrub the password
             raise ConnectionError(scrub(f"{type(exc).__name__}: {exc}", (self._password,))) from None
 
     def _handler(self, url, method, timeout, headers, data):
