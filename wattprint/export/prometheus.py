@@ -158,10 +158,13 @@ class Pushgateway:
         reading = self.readings.update(record)
         key = self.grouping_key(reading)
         with self._lock:
-            if self._pushed is not None and self._pushed != key:
+            old, self._pushed = self._pushed, None
+            if old is not None and old != key:
                 # The run was given its job's id after the first push: drop the group of the old one.
-                self._call("delete_from_gateway", self._pushed)
-            self._pushed = None
+                try:
+                    self._call("delete_from_gateway", old)
+                except ConnectionError as exc:
+                    log.debug("wattprint: could not delete the Pushgateway group %s: %s", old, exc)
             self._call("push_to_gateway", key, registry=self._registry)
             self._pushed = key
 
