@@ -60,7 +60,7 @@ def test_tracker_samples_its_run_on_the_sampler_thread_and_ends_on_the_run_recor
 def test_no_sampler_thread_and_no_samples_without_an_output_that_takes_them():
     import threading
 
-    tracker, clock, sink, _ = fake_tracker(export_period=0.1, measure_period=0.1)
+    tracker, *_ = fake_tracker(export_period=0.1, measure_period=0.1)
     tracker.start()
     assert not any(t.name == "wattprint-sampler" for t in threading.enumerate())  # counters need no polling
     tracker.stop()
