@@ -15,6 +15,9 @@ import sys
 import threading
 
 _PROG = "wattprint monitor"
+#: The Tracker's options this command takes as they are (its arguments have the options' names).
+_OPTIONS = ("project_name", "experiment_description", "country", "region", "cloud", "carbon_intensity", "pue",
+            "output_file", "measure_period")
 _STOPPING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
@@ -66,19 +69,8 @@ def monitor(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, handle) for sig in _STOPPING}
     try:
         with _plain_warnings(err):
-            options = {
-                "project_name": args.project_name,
-                "experiment_description": args.experiment_description,
-                "country": args.country,
-                "region": args.region,
-                "cloud": args.cloud,
-                "carbon_intensity": args.carbon_intensity,
-                "pue": args.pue,
-                "output_file": args.output_file,
-                "measure_period": args.measure_period,
-                "measure_host": True,
-                **_exports.options(args),
-            }
+            options = {name: getattr(args, name) for name in _OPTIONS}
+            options.update(measure_host=True, **_exports.options(args))
             try:
                 tracker = Tracker(settings=Settings.build(options, naming=CLI))
                 tracker.start()
