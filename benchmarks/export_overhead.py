@@ -26,8 +26,8 @@ import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from wattprint import Tracker  # noqa: E402
-from wattprint.testing import FakeClock, FakeSensor  # noqa: E402
+from wattprint import Tracker
+from wattprint.testing import FakeClock, FakeSensor
 
 
 def _free_port() -> int:

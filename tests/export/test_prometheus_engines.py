@@ -66,23 +66,42 @@ def test_tracker_run_scraped_by_prometheus_equals_its_csv(start_prometheus, tmp_
         "location": row["intensity_key"], "intensity_source": row["intensity_source"], "method": "estimated"}
 
 
-def test_endpoint_closes_with_the_run(tmp_path):
+def test_endpoint_listens_from_start_and_closes_with_the_run(tmp_path):
     import urllib.request
 
-    port = engines.free_port()
-    tracker, *_ = fake_tracker(prometheus_port=f"127.0.0.1:{port}", export_period=0.2, measure_period=0.1)
+    tracker, clock, *_ = fake_tracker(prometheus_port="127.0.0.1:0", export_period=0.2, measure_period=0.1)
     tracker.start()
+    (endpoint,) = [o for o in tracker.outputs if hasattr(o, "port")]
+    url = f"http://127.0.0.1:{endpoint.port}/metrics"  # port 0: the one chosen, known once start() returned
+    assert str(endpoint.port) in endpoint.name
+    urllib.request.urlopen(url, timeout=2).read()  # listening already
+    clock.advance(1.0)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
-            break
-        except OSError:
-            time.sleep(0.05)
-    assert "wattprint_energy_joules_total{" in body
+    body = ""
+    while "wattprint_energy_joules_total{" not in body and time.monotonic() < deadline:
+        time.sleep(0.05)
+        body = urllib.request.urlopen(url, timeout=2).read().decode()
+    assert 'wattprint_power_watts{domain="gpu"' in body
     tracker.stop()
     with pytest.raises(OSError):
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+        urllib.request.urlopen(url, timeout=2)
+
+
+def test_a_port_in_use_warns_once_and_the_run_goes_on(recwarn):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        tracker, clock, sink, _ = fake_tracker(prometheus_port=f"127.0.0.1:{port}", export_period=0.1, measure_period=0.1)
+        tracker.start()
+        clock.advance(3.0)
+        time.sleep(0.5)
+        record = tracker.stop()
+    assert record.energy_kwh * J_PER_KWH == pytest.approx(3 * 325.0) and sink.records[-1] is record
+    warned = [str(w.message) for w in recwarn if "Prometheus endpoint" in str(w.message)]
+    assert len(warned) == 1 and f"127.0.0.1:{port}" in warned[0], warned
 
 
 def test_pushgateway_holds_the_run_grouped_by_job_instance_and_run_id(pushgateway, start_prometheus, tmp_path):

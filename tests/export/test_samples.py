@@ -72,7 +72,7 @@ def test_every_callback_takes_the_export_options(framework):
 
     module = pytest.importorskip(f"wattprint.integrations.{framework}")
     pytest.importorskip({"lightning": "lightning", "keras": "keras", "transformers": "transformers"}[framework])
-    callback = module.EmissionsCallback(output_file=None, pushgateway_url="http://gw.example:9091", pushgateway_job="j",
+    callback = module.EmissionsCallback(output_file=None, country="FR", pushgateway_url="http://gw.example:9091", pushgateway_job="j",
                                         export_period=3.0, otel_endpoint="http://collector:4318", prometheus_port=9464)
     s = callback.tracker.settings
     assert (s.pushgateway_url, s.pushgateway_job, s.export_period, s.otel_endpoint, s.prometheus_port) == (

@@ -8,8 +8,9 @@ which outputs hold the record.
 
 An output may also take live *samples*: with a ``sample(record)`` method it is handed the
 record of the run so far at each export tick of the sampler thread and when the run stops
-(:meth:`Outputs.sample`; the exporters of :mod:`wattprint.export`). Its failures are isolated
-and reported the same way.
+(:meth:`Outputs.sample`; the exporters of :mod:`wattprint.export`), and with ``open(labels)``
+it is told when the run starts (:meth:`Outputs.open`). Their failures are isolated and
+reported the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import warnings
 from collections.abc import Iterable
 from typing import NamedTuple, Protocol
 
-from wattprint.core.record import EnergyRecord
+from wattprint.core.record import EnergyRecord, Labels
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,12 @@ class Outputs:
         """Hand the run-so-far ``record`` to every output that takes samples; never raises."""
         return self._each(self.sampled, "sample", record)
 
-    def _each(self, outputs: tuple[Output, ...], method: str, record: EnergyRecord) -> Delivery:
+    def open(self, labels: Labels) -> Delivery:
+        """The run starts, with these labels: outputs with an ``open(labels)`` method prepare
+        (a pull endpoint binds its port); never raises."""
+        return self._each(tuple(o for o in self.outputs if callable(getattr(o, "open", None))), "open", labels)
+
+    def _each(self, outputs: tuple[Output, ...], method: str, record: EnergyRecord | Labels) -> Delivery:
         written: list[Output] = []
         failed: list[tuple[Output, str]] = []
         for output in outputs:

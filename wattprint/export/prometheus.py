@@ -21,7 +21,7 @@ import threading
 from typing import Any
 
 from wattprint.core.errors import MissingExtraError
-from wattprint.core.record import EnergyRecord
+from wattprint.core.record import EnergyRecord, Labels
 from wattprint.export.endpoints import address, credentials, redact, scrub
 from wattprint.export.reading import LABELS, Reading, Readings
 
@@ -83,8 +83,8 @@ def _registry(readings: Readings) -> Any:
 class PrometheusEndpoint:
     """Serves the run's series at ``http://ADDRESS:PORT/metrics`` while the run goes on.
 
-    The server starts with the first reading (on the sampler thread, when the Tracker starts)
-    and stops when the Tracker does. In a multi-process job each process of a node listens on
+    The server starts with the run (it serves the series from the first export on, one
+    sampler period later) and stops when the Tracker does. In a multi-process job each process of a node listens on
     ``PORT + local rank``; port 0 picks a free port, shown in :attr:`port` and the INFO log.
     """
 
@@ -99,11 +99,15 @@ class PrometheusEndpoint:
         self.port: int | None = None
         self.name = f"the Prometheus endpoint on {self._address}:{self._port}"
 
-    def sample(self, record: EnergyRecord) -> None:
-        reading = self.readings.update(record)
+    def open(self, labels: Labels) -> None:
+        """The run starts: listen now (a local bind, no network wait), so that scrapes find the endpoint."""
         with self._lock:
             if self._server is None:
-                self._serve(reading.local_rank if reading.world_size > 1 else 0)
+                self._serve(labels.local_rank if labels.world_size > 1 else 0)
+
+    def sample(self, record: EnergyRecord) -> None:
+        self.readings.update(record)
+        self.open(record.labels)  # listening already, unless the bind failed at the start: retried here
 
     def _serve(self, offset: int) -> None:
         port = self._port + offset if self._port else 0
