@@ -120,6 +120,12 @@ def test_pushgateway_holds_the_run_grouped_by_job_instance_and_run_id(pushgatewa
     assert result and result[0]["metric"]["job"] == "nightly"
     assert result[0]["metric"]["instance"] == row["host"]
     _assert_series_match_row(prom, run_id, row)
+    # The README's per-job totals, in kWh and kg.
+    (kwh,) = prom.query("sum by (job) (last_over_time(wattprint_energy_joules_total[1d])) / 3.6e6")
+    (kg,) = prom.query("sum by (job) (last_over_time(wattprint_co2e_grams_total[1d])) / 1000")
+    assert kwh["metric"] == kg["metric"] == {"job": "nightly"}
+    assert kwh["value"] == pytest.approx(float(row["power_consumption(kWh)"]), rel=1e-9)
+    assert kg["value"] == pytest.approx(float(row["CO2_emissions(kg)"]), rel=1e-9)
 
 
 def test_pushgateway_group_is_deleted_at_the_end_when_asked(pushgateway):
