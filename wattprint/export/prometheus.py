@@ -149,7 +149,8 @@ class Pushgateway:
         self._timeout_s = timeout_s
         self.readings = Readings()
         self._registry = _registry(self.readings)
-        self._pushed: dict[str, str] | None = None  # the grouping key of the last push that succeeded
+        self._pushed: dict[str, str] | None = None  # the group last pushed, still on the gateway
+        self._failing = False  # the last push failed
         self._lock = threading.Lock()
 
     def grouping_key(self, reading: Reading) -> dict[str, str]:
@@ -162,21 +163,24 @@ class Pushgateway:
         reading = self.readings.update(record)
         key = self.grouping_key(reading)
         with self._lock:
-            old, self._pushed = self._pushed, None
+            old = self._pushed
             if old is not None and old != key:
                 # The run was given its job's id after the first push: drop the group of the old one.
                 try:
                     self._call("delete_from_gateway", old)
+                    self._pushed = None
                 except ConnectionError as exc:
                     log.debug("wattprint: could not delete the Pushgateway group %s: %s", old, exc)
+            self._failing = True
             self._call("push_to_gateway", key, registry=self._registry)
+            self._failing = False
             self._pushed = key
 
-    def _call(self, function: str, key: dict[str, str], **kwargs: Any) -> None:
+    def _call(self, function: str, key: dict[str, str], *, timeout_s: float | None = None, **kwargs: Any) -> None:
         client = _client()
         try:
-            getattr(client, function)(self._url, job=self._job, grouping_key=key, timeout=self._timeout_s,
-                                      handler=self._handler, **kwargs)
+            getattr(client, function)(self._url, job=self._job, grouping_key=key, handler=self._handler,
+                                      timeout=self._timeout_s if timeout_s is None else timeout_s, **kwargs)
         except Exception as exc:  # noqa: BLE001 -- the library's errors can quote what it sent: scrub the password
             raise ConnectionError(scrub(f"{type(exc).__name__}: {exc}", (self._password,))) from None
 
@@ -193,4 +197,5 @@ class Pushgateway:
         with self._lock:
             key, self._pushed = self._pushed, None
             if self._delete and key is not None:
-                self._call("delete_from_gateway", key)
+                # A gateway that failed the last push gets a short try: stopping must not hang on it.
+                self._call("delete_from_gateway", key, timeout_s=min(1.0, self._timeout_s) if self._failing else None)
