@@ -115,3 +115,9 @@ def test_unsupported_protocol_fails_at_construction(monkeypatch):
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
     with pytest.raises(ConfigError, match="http/protobuf"):
         fake_tracker(otel=True)
+
+
+def test_otel_sdk_disabled_turns_the_export_off(otlp_receiver, monkeypatch):
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    tracker = _run(otel_endpoint=otlp_receiver.url)
+    assert otlp_receiver.requests == [] and tracker.last_record.energy_kwh > 0

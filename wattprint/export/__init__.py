@@ -40,8 +40,16 @@ def build(settings: Settings) -> list[Output]:
         from wattprint.export.prometheus import Pushgateway
 
         outputs.append(Pushgateway(s.pushgateway_url, s.pushgateway_job, delete=s.pushgateway_delete, timeout_s=wait_s))
-    if s.otel or s.otel_endpoint is not None:
+    if (s.otel or s.otel_endpoint is not None) and not _otel_disabled():
         from wattprint.export.otel import OtlpExporter
 
         outputs.append(OtlpExporter(s.otel_endpoint, timeout_s=wait_s))
     return outputs
+
+
+def _otel_disabled() -> bool:
+    """``OTEL_SDK_DISABLED=true``, the standard switch that turns every OpenTelemetry export off."""
+    import os
+
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
