@@ -109,3 +109,17 @@ def test_bad_endpoint_is_a_usage_error_naming_the_option(tmp_path):
     assert result.returncode == 2
     assert "--otel-endpoint" in result.stderr and "http://" in result.stderr
     assert not (tmp_path / "emissions.csv").exists()
+
+
+def test_monitor_stops_by_itself_after_its_duration(tmp_path):
+    result = wattprint("monitor", "--carbon-intensity", "100", "--duration", "0.5", "--prometheus-port", "127.0.0.1:0",
+                       "--output-file", "m.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "done after" in result.stderr and "the Prometheus endpoint on 127.0.0.1:" in result.stderr
+    (row,) = read_rows(tmp_path / "m.csv")
+    assert row["window"] == "run" and float(row["duration(s)"]) >= 0.5
+
+
+def test_monitor_refuses_a_duration_that_is_not_positive(tmp_path):
+    result = wattprint("monitor", "--carbon-intensity", "100", "--duration", "0", cwd=tmp_path)
+    assert result.returncode == 2 and "--duration" in result.stderr
