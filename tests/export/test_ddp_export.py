@@ -18,7 +18,7 @@ pytestmark = pytest.mark.ddp
 pytest.importorskip("lightning")
 pytest.importorskip("prometheus_client")
 
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families
 
 SCRIPT = Path(__file__).parent / "ddp_scripts" / "lightning_ddp_push.py"
 
