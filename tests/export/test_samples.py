@@ -18,7 +18,7 @@ class Sampled(MemorySink):
         super().__init__()
         self.samples, self.fail = [], fail
 
-    def sample(self, record) -> None:
+    def write_sample(self, record) -> None:
         if self.fail:
             raise ConnectionError("receiver down")
         self.samples.append(record)

@@ -6,10 +6,10 @@ each; one that raises does not stop the others, warns once (later failures of th
 go to the DEBUG log), and is named in the :class:`Delivery` returned, so the caller knows
 which outputs hold the record.
 
-An output may also take live *samples*: with a ``sample(record)`` method it is handed the
+An output may also take live *samples*: with a ``write_sample(record)`` method it is handed the
 record of the run so far at each export tick of the sampler thread and when the run stops
-(:meth:`Outputs.sample`; the exporters of :mod:`wattprint.export`), and with ``open(labels)``
-it is told when the run starts (:meth:`Outputs.open`). Their failures are isolated and
+(:meth:`Outputs.sample`; the exporters of :mod:`wattprint.export`), and with ``begin_run(labels)``
+it is told when the run starts (:meth:`Outputs.begin_run`). Their failures are isolated and
 reported the same way.
 """
 
@@ -64,7 +64,7 @@ class Outputs:
     @property
     def sampled(self) -> tuple[Output, ...]:
         """The outputs that take live samples."""
-        return tuple(o for o in self.outputs if callable(getattr(o, "sample", None)))
+        return tuple(o for o in self.outputs if callable(getattr(o, "write_sample", None)))
 
     def deliver(self, record: EnergyRecord) -> Delivery:
         """Write ``record`` to every output; never raises."""
@@ -72,12 +72,12 @@ class Outputs:
 
     def sample(self, record: EnergyRecord) -> Delivery:
         """Hand the run-so-far ``record`` to every output that takes samples; never raises."""
-        return self._each(self.sampled, "sample", record)
+        return self._each(self.sampled, "write_sample", record)
 
-    def open(self, labels: Labels) -> Delivery:
-        """The run starts, with these labels: outputs with an ``open(labels)`` method prepare
+    def begin_run(self, labels: Labels) -> Delivery:
+        """The run starts, with these labels: outputs with a ``begin_run(labels)`` method prepare
         (a pull endpoint binds its port); never raises."""
-        return self._each(tuple(o for o in self.outputs if callable(getattr(o, "open", None))), "open", labels)
+        return self._each(tuple(o for o in self.outputs if callable(getattr(o, "begin_run", None))), "begin_run", labels)
 
     def _each(self, outputs: tuple[Output, ...], method: str, record: EnergyRecord | Labels) -> Delivery:
         written: list[Output] = []

@@ -212,7 +212,7 @@ class Tracker:
         if self.ranks.distributed:
             self.run_id = job_run_id(self._environ) or self.run_id
         self._labels = self._fixed_labels(sensors)
-        self._outputs.open(self._labels)  # local work only (a pull endpoint binds its port): no network wait
+        self._outputs.begin_run(self._labels)  # local work only (a pull endpoint binds its port): no network wait
         live = bool(self._outputs.sampled)
         export_s = self.settings.export_period
         # Exports faster than the sampling period make the sampler tick at the export period.

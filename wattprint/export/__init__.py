@@ -1,9 +1,9 @@
 """Live exports of a run's figures: Prometheus (pull endpoint, Pushgateway) and OpenTelemetry.
 
-Exporters are outputs of the Tracker (see :mod:`wattprint.core.outputs`) that take a live
-*sample*: the record of the run so far, handed to them on the sampler thread every
-``export_period`` seconds and once more when the run stops. A training thread never waits
-on them. Each lives in its own module, imported only when its option is set:
+Exporters are outputs of the Tracker (see :mod:`wattprint.core.outputs`) that take live
+samples (``write_sample(record)``): the record of the run so far, handed to them on the
+sampler thread every ``export_period`` seconds and once more when the run stops. A training
+thread never waits on them. Each lives in its own module, imported only when its option is set:
 
 * :mod:`~wattprint.export.prometheus`: ``prometheus_port=``, ``pushgateway_url=`` (extra ``prometheus``);
 * :mod:`~wattprint.export.otel`: ``otel=True`` or ``otel_endpoint=`` (extra ``otel``).

@@ -223,7 +223,7 @@ class OtlpExporter:
 
     # -- the output protocol ---------------------------------------------------------------
 
-    def sample(self, record: EnergyRecord) -> None:
+    def write_sample(self, record: EnergyRecord) -> None:
         from opentelemetry.sdk.metrics.export import MetricExportResult
 
         reading = self.readings.update(record)
@@ -241,7 +241,7 @@ class OtlpExporter:
                 raise ConnectionError("the export failed (unreachable, refused or timed out)")
 
     def write(self, record: EnergyRecord) -> None:
-        """Closed windows are not exported: the metrics are the run's, fed by :meth:`sample`."""
+        """Closed windows are not exported: the metrics are the run's, fed by :meth:`write_sample`."""
 
     def close(self) -> None:
         with self._lock:

@@ -99,15 +99,15 @@ class PrometheusEndpoint:
         self.port: int | None = None
         self.name = f"the Prometheus endpoint on {self._address}:{self._port}"
 
-    def open(self, labels: Labels) -> None:
+    def begin_run(self, labels: Labels) -> None:
         """The run starts: listen now (a local bind, no network wait), so that scrapes find the endpoint."""
         with self._lock:
             if self._server is None:
                 self._serve(labels.local_rank if labels.world_size > 1 else 0)
 
-    def sample(self, record: EnergyRecord) -> None:
+    def write_sample(self, record: EnergyRecord) -> None:
         self.readings.update(record)
-        self.open(record.labels)  # listening already, unless the bind failed at the start: retried here
+        self.begin_run(record.labels)  # listening already, unless the bind failed at the start: retried here
 
     def _serve(self, offset: int) -> None:
         port = self._port + offset if self._port else 0
@@ -121,7 +121,7 @@ class PrometheusEndpoint:
         log.info("wattprint: Prometheus metrics at http://%s:%d/metrics", self._address, self.port)
 
     def write(self, record: EnergyRecord) -> None:
-        """Closed windows are not exported: the series are the run's, fed by :meth:`sample`."""
+        """Closed windows are not exported: the series are the run's, fed by :meth:`write_sample`."""
 
     def close(self) -> None:
         with self._lock:
@@ -159,7 +159,7 @@ class Pushgateway:
             instance += f"-rank{reading.labels['rank']}"
         return {"instance": instance, "run_id": reading.labels["run_id"]}
 
-    def sample(self, record: EnergyRecord) -> None:
+    def write_sample(self, record: EnergyRecord) -> None:
         reading = self.readings.update(record)
         key = self.grouping_key(reading)
         with self._lock:
@@ -191,7 +191,7 @@ class Pushgateway:
         return client.exposition.basic_auth_handler(url, method, timeout, headers, data, self._user, self._password)
 
     def write(self, record: EnergyRecord) -> None:
-        """Closed windows are not exported: the series are the run's, fed by :meth:`sample`."""
+        """Closed windows are not exported: the series are the run's, fed by :meth:`write_sample`."""
 
     def close(self) -> None:
         with self._lock:
