@@ -1,4 +1,4 @@
-"""The ``wattprint`` command line: ``info``, ``intensity``, ``run``, ``report``, ``plan``.
+"""The ``wattprint`` command line: ``info``, ``intensity``, ``run``, ``report``, ``plan``, ``monitor``.
 
 Exit status 2 with a one-line message on bad usage, as argparse does.
 """
@@ -21,9 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # Each subcommand module imports only what building its parser needs; what it runs is
     # imported when it runs, so `wattprint report` never loads the Tracker or the sensors.
-    from wattprint.commands import info, intensity, plan, report, run
+    from wattprint.commands import info, intensity, monitor, plan, report, run
 
-    for command in (info, intensity, run, report, plan):
+    for command in (info, intensity, run, report, plan, monitor):
         command.add_parser(sub)
     return parser
 

@@ -87,9 +87,10 @@ def add_parser(sub) -> None:
         "(when COMMAND prints to the same terminal, its lines and the status line mix); "
         "elsewhere (a log file, a pipe) as a plain line every 10 s",
     )
-    from wattprint.commands import greener
+    from wattprint.commands import _exports, greener
 
     greener.add_options(p)
+    _exports.add_arguments(p)
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS...]", help="the command to run, after --")
     p.set_defaults(func=run, _parser=p)
 
@@ -229,6 +230,7 @@ def _exit_status(returncode: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wattprint.commands import _exports
     from wattprint.core.errors import WattprintError
     from wattprint.core.naming import CLI
     from wattprint.core.settings import Settings
@@ -260,6 +262,7 @@ def run(args: argparse.Namespace) -> int:
             "scope": args.scope,
             "measure_period": args.measure_period,
             "measure_host": True,
+            **_exports.options(args),
         }
         try:
             tracker = Tracker(settings=Settings.build(options, naming=CLI))

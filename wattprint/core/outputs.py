@@ -7,6 +7,12 @@ go to the DEBUG log), and is named in the :class:`Delivery` returned, so the cal
 which outputs hold the record. An output that raises :class:`OutputBusy` has kept the record
 to write later (a file locked by another process): it is named as ``held``, not failed. An
 output that cannot close (rows it still held) warns: a gap in a file is never silent.
+
+An output may also take live *samples*: with a ``write_sample(record)`` method it is handed the
+record of the run so far at each export tick of the sampler thread and when the run stops
+(:meth:`Outputs.sample`; the exporters of :mod:`wattprint.export`), and with ``begin_run(labels)``
+it is told when the run starts (:meth:`Outputs.begin_run`). Their failures are isolated and
+reported the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import warnings
 from collections.abc import Iterable
 from typing import NamedTuple, Protocol
 
-from wattprint.core.record import EnergyRecord
+from wattprint.core.record import EnergyRecord, Labels
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +70,31 @@ class Outputs:
         self._warned: set[int] = set()
         self._closed = False
 
+    @property
+    def sampled(self) -> tuple[Output, ...]:
+        """The outputs that take live samples."""
+        return tuple(o for o in self.outputs if callable(getattr(o, "write_sample", None)))
+
     def deliver(self, record: EnergyRecord) -> Delivery:
         """Write ``record`` to every output; never raises."""
+        return self._each(self.outputs, "write", record)
+
+    def sample(self, record: EnergyRecord) -> Delivery:
+        """Hand the run-so-far ``record`` to every output that takes samples; never raises."""
+        return self._each(self.sampled, "write_sample", record)
+
+    def begin_run(self, labels: Labels) -> Delivery:
+        """The run starts, with these labels: outputs with a ``begin_run(labels)`` method prepare
+        (a pull endpoint binds its port); never raises."""
+        return self._each(tuple(o for o in self.outputs if callable(getattr(o, "begin_run", None))), "begin_run", labels)
+
+    def _each(self, outputs: tuple[Output, ...], method: str, record: EnergyRecord | Labels) -> Delivery:
         written: list[Output] = []
         failed: list[tuple[Output, str]] = []
         held: list[Output] = []
-        for output in self.outputs:
+        for output in outputs:
             try:
-                output.write(record)
+                getattr(output, method)(record)
             except OutputBusy as exc:
                 held.append(output)
                 self._report(output, exc, kept=True)

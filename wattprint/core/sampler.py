@@ -1,7 +1,8 @@
 """One background daemon thread for what cannot wait for a window edge.
 
 It polls power-only and estimate sensors (integration), wrapping counters (wraparound) and a
-live carbon-intensity source (refresh). When nothing needs it, no thread is started at all.
+live carbon-intensity source (refresh), and calls ``on_sample`` (the live exports) one period
+after it starts and every ``sample_s`` after. When nothing needs it, no thread is started at all.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from wattprint.core.meter import Meter
 
@@ -16,19 +18,24 @@ log = logging.getLogger(__name__)
 
 
 class Sampler:
-    """Calls ``meter.poll()`` every ``period_s`` and ``meter.refresh_intensity()`` every ``refresh_s``."""
+    """Calls ``meter.poll()`` every ``period_s``, ``meter.refresh_intensity()`` every ``refresh_s``
+    and ``on_sample()`` every ``sample_s`` (rounded to whole periods)."""
 
-    def __init__(self, meter: Meter, period_s: float, refresh_s: float | None = None) -> None:
+    def __init__(self, meter: Meter, period_s: float, refresh_s: float | None = None, *,
+                 on_sample: Callable[[], object] | None = None, sample_s: float | None = None) -> None:
         self._meter = meter
         self._period_s = period_s
         self._refresh_s = refresh_s
+        self._on_sample = on_sample
+        self._sample_s = sample_s if sample_s is not None else period_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._fetching = False  # a live intensity fetch is in flight (it may wait on the network)
 
     @property
     def needed(self) -> bool:
-        return self._refresh_s is not None or any(s.needs_polling for s in self._meter.sensors.values())
+        return (self._refresh_s is not None or self._on_sample is not None
+                or any(s.needs_polling for s in self._meter.sensors.values()))
 
     @property
     def alive(self) -> bool:
@@ -45,6 +52,7 @@ class Sampler:
         ticks_per_refresh = None
         if self._refresh_s is not None:
             ticks_per_refresh = max(1, round(self._refresh_s / self._period_s))
+        ticks_per_sample = max(1, round(self._sample_s / self._period_s))
         tick = 0
         if ticks_per_refresh is not None:
             self._refresh()  # the first live reading, fetched off the training thread
@@ -57,6 +65,18 @@ class Sampler:
                     self._meter.poll()
             except Exception as exc:  # the thread must survive anything a sensor does
                 log.warning("wattprint sampler: %s", exc)
+            # The first sample one period in: exporters show the run from its start, once a
+            # distributed job's ranks had a moment to agree on its run id.
+            if tick == 1 or tick % ticks_per_sample == 0:
+                self._sample()
+
+    def _sample(self) -> None:
+        if self._on_sample is None:
+            return
+        try:
+            self._on_sample()
+        except Exception as exc:  # noqa: BLE001 -- outputs report their own failures; anything else must not end the thread
+            log.debug("wattprint sampler: a live sample failed: %s", exc)
 
     def _refresh(self) -> None:
         self._fetching = True

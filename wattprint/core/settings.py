@@ -41,7 +41,10 @@ class Settings:
     Outputs: ``output_file`` (CSV, None for none), ``jsonl_file``. Measurement:
     ``measure_period`` (s), ``scope`` (``"machine"`` or ``"process"``), ``measure_host``
     (None: local rank 0 only), ``gpu``, ``ranks``. Callbacks: ``prefix`` of the logged keys and
-    ``on_error`` (``"warn"`` or ``"raise"``).
+    ``on_error`` (``"warn"`` or ``"raise"``). Live exports (:mod:`wattprint.export`):
+    ``prometheus_port`` (a port, or ``"ADDRESS:PORT"``), ``pushgateway_url`` (user-info in it is
+    a secret: never shown), ``pushgateway_job``, ``pushgateway_delete``, ``otel`` (OTLP/HTTP as
+    the ``OTEL_*`` variables say), ``otel_endpoint``, ``export_period`` (s).
     """
 
     project_name: str = "wattprint"
@@ -63,6 +66,13 @@ class Settings:
     ranks: RankInfo | None = None
     prefix: str = "emissions/"
     on_error: str = "warn"
+    prometheus_port: int | str | None = None
+    pushgateway_url: str | None = field(default=None, repr=False)  # may hold a password
+    pushgateway_job: str = "wattprint"
+    pushgateway_delete: bool = False
+    otel: bool = False
+    otel_endpoint: str | None = field(default=None, repr=False)
+    export_period: float = 10.0
     #: The options the caller passed explicitly.
     given: frozenset[str] = field(default=frozenset(), compare=False)
     #: How messages spell the options for this caller.
@@ -156,7 +166,22 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "ranks": _optional(_ranks),
     "prefix": lambda v, opt: validate.text(v, opt, limit=validate.MAX_NAME_CHARS),
     "on_error": lambda v, opt: validate.choice(v, opt, validate.ON_ERROR),
+    "prometheus_port": lambda v, opt: _endpoints().listen(v, opt),
+    "pushgateway_url": lambda v, opt: _endpoints().url(v, opt),
+    "pushgateway_job": functools.partial(validate.text, required="training"),
+    "pushgateway_delete": validate.flag,
+    "otel": validate.flag,
+    "otel_endpoint": lambda v, opt: _endpoints().url(v, opt),
+    "export_period": lambda v, opt: _endpoints().export_period(v, opt),
 }
+
+
+def _endpoints():
+    from wattprint.export import (
+        endpoints,  # standard library only, loaded for these options
+    )
+
+    return endpoints
 
 
 def _unknown_option(name: str) -> str:

@@ -72,6 +72,14 @@ class Tracker:
             read from the launcher's environment variables (torchrun, SLURM job steps, MPI).
             Pass it where processes are started without them (``torch.multiprocessing.spawn``):
             each rank then measures only the GPU ``local_rank`` selects.
+        prometheus_port: serve live Prometheus metrics on this port (``"ADDRESS:PORT"`` to pick
+            the interface; each process of a multi-process job adds its local rank). Extra ``prometheus``.
+        pushgateway_url: push live Prometheus metrics to this Pushgateway (group: job, instance,
+            run id); ``pushgateway_job`` names the job, ``pushgateway_delete`` deletes the group
+            when the run stops. Credentials in the URL are never shown. Extra ``prometheus``.
+        otel, otel_endpoint: export OpenTelemetry metrics over OTLP, configured by the standard
+            ``OTEL_EXPORTER_OTLP_*`` variables, or to ``otel_endpoint``. Extra ``otel``.
+        export_period: seconds between live exports (default 10), on the sampler thread.
         settings: a :class:`wattprint.Settings` holding the options above, instead of them.
         sinks: extra outputs (objects with ``write(record)`` and ``close()``).
         sensors: sensors to use instead of discovering them (tests, custom hardware).
@@ -106,6 +114,13 @@ class Tracker:
         measure_host: bool | None = None,
         gpu: bool = True,
         ranks: RankInfo | None = None,
+        prometheus_port: int | str | None = None,
+        pushgateway_url: str | None = None,
+        pushgateway_job: str = "wattprint",
+        pushgateway_delete: bool = False,
+        otel: bool = False,
+        otel_endpoint: str | None = None,
+        export_period: float = 10.0,
         settings: Settings | None = None,
         sinks: Sequence[Output] = (),
         sensors: Sequence[Sensor] | None = None,
@@ -136,7 +151,7 @@ class Tracker:
             files.append(CsvSink(s.output_file, what=s.naming("output_file")))
         if s.jsonl_file is not None:
             files.append(JsonlSink(s.jsonl_file, what=s.naming("jsonl_file")))
-        self._outputs = Outputs([*files, *sinks])
+        self._outputs = Outputs([*files, *sinks, *_exporters(s)])
         location = {"country": s.country, "region": s.region, "cloud": s.cloud,
                     "carbon_intensity": s.carbon_intensity, "live": s.live}
         if intensity is None:
@@ -203,7 +218,13 @@ class Tracker:
         if self.ranks.distributed:
             self.run_id = job_run_id(self._environ) or self.run_id
         self._labels = self._fixed_labels(sensors)
-        self._sampler = Sampler(self._meter, self.measure_period, getattr(self.intensity_source, "refresh_s", None))
+        self._outputs.begin_run(self._labels)  # local work only (a pull endpoint binds its port): no network wait
+        live = bool(self._outputs.sampled)
+        export_s = self.settings.export_period
+        # Exports faster than the sampling period make the sampler tick at the export period.
+        period_s = min(self.measure_period, export_s) if live else self.measure_period
+        self._sampler = Sampler(self._meter, period_s, getattr(self.intensity_source, "refresh_s", None),
+                                on_sample=self._sample if live else None, sample_s=export_s if live else None)
         with exits.critical():
             self._run = Window("run", None, {}, self._meter.snapshot())
         self._sampler.start()
@@ -241,7 +262,7 @@ class Tracker:
         if write:
             self.write(record)
         self.last_record = record
-        self._shutdown()
+        self._shutdown(final=record)
         return record
 
     @staticmethod
@@ -251,10 +272,13 @@ class Tracker:
         except StateError:
             pass  # another thread closed that window meanwhile: its record is that thread's
 
-    def _shutdown(self) -> None:
+    def _shutdown(self, final: EnergyRecord | None = None) -> None:
         exits.unregister(self._close_at_exit)
         if self._sampler is not None:
             self._sampler.stop()
+        if final is not None and self._outputs.sampled:
+            # After the sampler stopped, so that no older sample can follow: exporters end on the run's figures.
+            self._outputs.sample(final)
         if self._meter is not None:
             self._meter.close()
         self._outputs.close()
@@ -277,6 +301,12 @@ class Tracker:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._run is not None:
             self.stop(interrupted=exc_type is not None)
+
+    def _sample(self) -> None:
+        """The sampler thread's export tick: the run so far, to the outputs that take samples."""
+        run = self._run
+        if run is not None and not run.closed:
+            self._outputs.sample(self.read_window(run))
 
     # -- windows ---------------------------------------------------------------------------
 
@@ -448,6 +478,13 @@ class Tracker:
         labels = replace(self._labels, window=window.name, index=window.index, parameters=dict(window.parameters),
                          interrupted=interrupted, start_time=datetime.fromtimestamp(window.begin.t_wall, tz=timezone.utc))
         return EnergyRecord(labels, delta.measurement, carbon)  # the footprint is accounted from these
+
+
+def _exporters(settings: Settings) -> list[Output]:
+    """The live exporters ``settings`` ask for; their modules load only then."""
+    from wattprint import export  # the package's own module is light
+
+    return export.build(settings) if export.configured(settings) else []
 
 
 def _uname() -> tuple[str, str, str]:

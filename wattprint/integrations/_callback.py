@@ -78,6 +78,9 @@ class EmissionsCallbackBase:
         prefix: prefix of every logged key.
         on_error: ``"warn"`` or ``"raise"``: what an error inside the callback does.
         scope: ``"machine"`` (default) or ``"process"``: whose host energy is counted.
+        prometheus_port, pushgateway_url, pushgateway_job, pushgateway_delete, otel,
+            otel_endpoint, export_period: live exports while training runs, per process (see
+            :class:`wattprint.Tracker`).
         tracker: a configured :class:`wattprint.Tracker` to use instead of the options above
             (it then serves one training; started and stopped by the callback unless already
             running). A Tracker does not pickle: with spawn-based launchers pass the options
@@ -103,6 +106,13 @@ class EmissionsCallbackBase:
         prefix: str = "emissions/",
         on_error: str = "warn",
         scope: str = "machine",
+        prometheus_port: int | str | None = None,
+        pushgateway_url: str | None = None,
+        pushgateway_job: str = "wattprint",
+        pushgateway_delete: bool = False,
+        otel: bool = False,
+        otel_endpoint: str | None = None,
+        export_period: float = 10.0,
         tracker: Tracker | None = None,
         settings: Settings | None = None,
     ) -> None:
