@@ -99,7 +99,7 @@ def test_run_exports_the_command_it_measures(pushgateway, tmp_path):
     result = wattprint("run", *FAST, "--pushgateway-url", pushgateway.url, "--pushgateway-job", "cmd", "--", *child,
                        cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    (row,) = read_rows(tmp_path / "emissions.csv")
+    (row,) = read_rows(tmp_path / "wattprint.csv")
     _assert_final_push_equals_row(pushgateway, "cmd", row)
 
 
@@ -108,7 +108,7 @@ def test_bad_endpoint_is_a_usage_error_naming_the_option(tmp_path):
                        cwd=tmp_path)
     assert result.returncode == 2
     assert "--otel-endpoint" in result.stderr and "http://" in result.stderr
-    assert not (tmp_path / "emissions.csv").exists()
+    assert not (tmp_path / "wattprint.csv").exists()
 
 
 def test_monitor_stops_by_itself_after_its_duration(tmp_path):

@@ -52,7 +52,7 @@ def test_ddp_ranks_push_their_own_groups_and_add_up_to_the_csv(pushgateway, tmp_
     # This machine has no GPU: rank 1 measures nothing of its own, local rank 0 the host's CPU and RAM.
     assert {rank for rank, _ in energy} == {"0"} and {d for _, d in energy} >= {"cpu", "ram"}
     assert set(co2e) == {"0", "1"} and co2e["1"] == 0.0
-    (row,) = [r for r in read_rows(tmp_path / "emissions.csv") if r["window"] == "run"]
+    (row,) = [r for r in read_rows(tmp_path / "wattprint.csv") if r["window"] == "run"]
     assert row["id"] == run_id
     assert sum(energy.values()) == pytest.approx(float(row["power_consumption(kWh)"]) * J_PER_KWH, rel=1e-9)
     assert sum(co2e.values()) == pytest.approx(float(row["CO2_emissions(kg)"]) * 1000, rel=1e-9)

@@ -56,8 +56,8 @@ class Watch(pl.Callback):
 
 def test_lightning_training_pushes_live_and_ends_on_its_csv(pushgateway, start_prometheus, tmp_path):
     prom = start_prometheus(pushgateway=f"127.0.0.1:{pushgateway.port}")
-    emissions = EmissionsCallback("lightning-export", "pushgateway test", country="FR", pue=1.1,
-                                  output_file=str(tmp_path / "emissions.csv"),
+    emissions = EmissionsCallback("lightning-export", experiment_description="pushgateway test", country="FR", pue=1.1,
+                                  output_file=str(tmp_path / "wattprint.csv"),
                                   pushgateway_url=pushgateway.url, pushgateway_job="train", export_period=0.2)
     watch = Watch(emissions, pushgateway)
     g = torch.Generator().manual_seed(0)
@@ -69,7 +69,7 @@ def test_lightning_training_pushes_live_and_ends_on_its_csv(pushgateway, start_p
 
     assert len(watch.seen) == 3
     assert 0 < watch.seen[0] < watch.seen[1] < watch.seen[2], watch.seen  # values moved while training ran
-    (row,) = [r for r in read_rows(tmp_path / "emissions.csv") if r["window"] == "run"]
+    (row,) = [r for r in read_rows(tmp_path / "wattprint.csv") if r["window"] == "run"]
     run_id = row["id"]
     co2e = prom.wait_for(f'wattprint_co2e_grams_total{{run_id="{run_id}"}}',
                          lambda r: r and r[0]["value"] == pytest.approx(float(row["CO2_emissions(kg)"]) * 1000, rel=1e-9))

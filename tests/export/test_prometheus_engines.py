@@ -42,7 +42,7 @@ def test_tracker_run_scraped_by_prometheus_equals_its_csv(start_prometheus, tmp_
     port = engines.free_port()
     tracker, clock, _sink, _sensors = fake_tracker(
         prometheus_port=f"127.0.0.1:{port}", export_period=0.2, measure_period=0.1,
-        output_file=str(tmp_path / "emissions.csv"), pue=PUE)
+        output_file=str(tmp_path / "wattprint.csv"), pue=PUE)
     prom = start_prometheus(scrape=[f"127.0.0.1:{port}"])
     tracker.start()
     run_id = tracker.run_id
@@ -57,7 +57,7 @@ def test_tracker_run_scraped_by_prometheus_equals_its_csv(start_prometheus, tmp_
     assert power == pytest.approx({"cpu": 20.0, "gpu": 300.0, "ram": 5.0})
     tracker.stop()  # no time passes: the last values scraped are the run's
 
-    (row,) = [r for r in read_rows(tmp_path / "emissions.csv") if r["window"] == "run"]
+    (row,) = [r for r in read_rows(tmp_path / "wattprint.csv") if r["window"] == "run"]
     assert row["id"] == run_id
     _assert_series_match_row(prom, run_id, row)
     (labels,) = [r["metric"] for r in prom.query(f'last_over_time(wattprint_co2e_grams_total{{run_id="{run_id}"}}[10m])')]

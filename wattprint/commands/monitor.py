@@ -14,6 +14,8 @@ import signal
 import sys
 import threading
 
+from wattprint.core.settings import DEFAULT_OUTPUT_FILE
+
 _PROG = "wattprint monitor"
 #: The Tracker's options this command takes as they are (its arguments have the options' names).
 _OPTIONS = ("project_name", "experiment_description", "country", "region", "cloud", "carbon_intensity", "pue",
@@ -40,7 +42,7 @@ def add_parser(sub) -> None:
     p.add_argument("--cloud", metavar="KEY", help='cloud region ("aws:us-east-1")')
     p.add_argument("--carbon-intensity", type=float, metavar="G", help="a fixed grid intensity in gCO2e/kWh")
     p.add_argument("--pue", type=_number_or_name, default=1.0, metavar="N", help="power usage effectiveness (default 1.0)")
-    p.add_argument("--output-file", default="emissions.csv", metavar="PATH", help="CSV to append the row to (default: emissions.csv)")
+    p.add_argument("--output-file", default=DEFAULT_OUTPUT_FILE, metavar="PATH", help=f"CSV to append the row to (default: {DEFAULT_OUTPUT_FILE})")
     p.add_argument("--measure-period", type=float, default=1.0, metavar="S", help="sampling period in seconds (default 1.0)")
     p.add_argument("--duration", type=float, metavar="S", help="stop by itself after S seconds")
     _exports.add_arguments(p)

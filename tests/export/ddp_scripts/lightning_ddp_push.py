@@ -41,7 +41,7 @@ class RunId(pl.Callback):
 
 def main() -> None:
     out, gateway = Path(sys.argv[1]), sys.argv[2]
-    emissions = EmissionsCallback("ddp-push", country="FR", output_file=str(out / "emissions.csv"),
+    emissions = EmissionsCallback("ddp-push", country="FR", output_file=str(out / "wattprint.csv"),
                                   pushgateway_url=gateway, pushgateway_job="ddp", export_period=0.2)
     g = torch.Generator().manual_seed(0)
     data = TensorDataset(torch.randn(64, 8, generator=g), torch.randn(64, 1, generator=g))
