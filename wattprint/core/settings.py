@@ -38,8 +38,9 @@ class Settings:
     object). Carbon: ``pue`` (>= 1.0), ``electricity_price`` (per kWh, in ``currency``).
     Outputs: ``output_file`` (CSV, None for none), ``jsonl_file``. Measurement:
     ``measure_period`` (s), ``scope`` (``"machine"`` or ``"process"``), ``measure_host``
-    (None: local rank 0 only), ``gpu``, ``ranks``. Callbacks: ``prefix`` of the logged keys and
-    ``on_error`` (``"warn"`` or ``"raise"``).
+    (None: local rank 0 only), ``gpu``, ``ranks``. Callbacks: ``prefix`` of the logged keys,
+    ``on_error`` (``"warn"`` or ``"raise"``) and ``step_rows`` (also write a CSV row per step
+    interval and per validation pass; off by default).
     """
 
     project_name: str = "wattprint"
@@ -61,6 +62,7 @@ class Settings:
     ranks: RankInfo | None = None
     prefix: str = "emissions/"
     on_error: str = "warn"
+    step_rows: bool = False
     #: The options the caller passed explicitly.
     given: frozenset[str] = field(default=frozenset(), compare=False)
     #: How messages spell the options for this caller.
@@ -98,8 +100,8 @@ class Settings:
 
 
 OPTIONS = tuple(f.name for f in fields(Settings) if f.name not in ("given", "naming"))
-#: The options that configure a Tracker (the callbacks' own are prefix and on_error).
-TRACKER_OPTIONS = tuple(o for o in OPTIONS if o not in ("prefix", "on_error"))
+#: The options that configure a Tracker (the callbacks' own are prefix, on_error and step_rows).
+TRACKER_OPTIONS = tuple(o for o in OPTIONS if o not in ("prefix", "on_error", "step_rows"))
 
 
 def _optional(check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
@@ -154,6 +156,7 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "ranks": _optional(_ranks),
     "prefix": lambda v, opt: validate.text(v, opt, limit=validate.MAX_NAME_CHARS),
     "on_error": lambda v, opt: validate.choice(v, opt, validate.ON_ERROR),
+    "step_rows": validate.flag,
 }
 
 

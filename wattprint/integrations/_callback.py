@@ -32,6 +32,8 @@ class EmissionsCallbackBase:
         output_file: CSV file appended to; ``None`` for none.
         prefix: prefix of every logged key.
         on_error: ``"warn"`` or ``"raise"``: what an error inside the callback does.
+        step_rows: also write a CSV row for every logged step interval and every validation
+            pass inside training (default False: the epoch and run rows hold their sum).
         scope: ``"machine"`` (default) or ``"process"``: whose host energy is counted.
         tracker: a configured :class:`wattprint.Tracker` to use instead of the options above
             (it then serves one training; started and stopped by the callback unless already
@@ -56,6 +58,7 @@ class EmissionsCallbackBase:
         output_file: str | os.PathLike[str] | None = "emissions.csv",
         prefix: str = "emissions/",
         on_error: str = "warn",
+        step_rows: bool = False,
         scope: str = "machine",
         tracker: Tracker | None = None,
         settings: Settings | None = None,
