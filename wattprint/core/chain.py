@@ -85,11 +85,11 @@ class Chain:
         (record,) = advance_together([Move(self, index=index, parameters=parameters, next_index=next_index)], write=write)
         return record
 
-    def close(self, *, interrupted: bool = False, write: bool = True) -> EnergyRecord:
-        """Close the open window and open no other; returns its record."""
+    def close(self, *, interrupted: bool = False, write: bool = True, work: float | None = None) -> EnergyRecord:
+        """Close the open window (``work`` units done in it) and open no other; returns its record."""
         window = self._require()
         self._window = None
-        return self.tracker.end_window(window, interrupted=interrupted, write=write)
+        return self.tracker.end_window(window, interrupted=interrupted, write=write, work=work)
 
     def read(self) -> EnergyRecord:
         """The open window's record so far; it stays open and nothing is written."""

@@ -157,6 +157,10 @@ class EpochRun:
         left open by a training that died without telling it is closed first, marked interrupted.
         """
         self.fail()
+        if stage != FIT and not self._own and not (self._tracker is not None and self._tracker.running):
+            # A tracker of the user's serves one training: a stage run is measured on it only
+            # while its owner runs it (as a window), never by starting it and using it up.
+            return
         self.stage, self._want_steps, self.unit, self._work_global = stage, steps, unit, work_global
         self.stage_metrics = None
         self._train_pieces, self._epoch_steps = [], (0.0, 0.0)
@@ -291,7 +295,8 @@ class EpochRun:
         assert stages is not None
         if not stages.open or stages.window_name != TRAIN:
             return  # already in a pass (nested calls), or between runs
-        (piece,) = self._move([Move(stages, work=self._work_of(TRAIN, keep=False), next_name=name)])
+        epoch = self._chain.index if self._chain is not None else None
+        (piece,) = self._move([Move(stages, work=self._work_of(TRAIN, keep=False), next_name=name, next_index=epoch)])
         self._train_pieces.append(piece)
         self._work_marks[name] = self._work_done
 
@@ -413,7 +418,7 @@ class EpochRun:
 
         def measure() -> EnergyRecord:
             if staged is not None and not self._started_here:
-                return staged.close(write=False)
+                return staged.close(write=False, work=work)
             if staged is not None:
                 staged.drop()
             record = self._require_tracker().stop(write=False)
