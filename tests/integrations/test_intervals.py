@@ -91,8 +91,14 @@ def test_step_rows_are_off_by_default(rig):
     assert {r.window for r in rig.sink.records} == {"epoch", "run"}
 
 
-def test_a_stage_run_is_a_run_of_its_own_with_its_keys(rig):
-    run = run_of(rig.tracker)
+def test_a_stage_run_is_a_run_of_its_own_with_its_keys(rig, monkeypatch):
+    # The callbacks' own trackers (one per run) measure stage runs: here one over the fake sensors.
+    import wattprint.integrations._epochs as epochs
+
+    monkeypatch.setattr(epochs, "Tracker", lambda settings: type(rig.tracker)(
+        "tests", sensors=rig.sensors, clock=rig.clock, intensity=rig.tracker.intensity_source,
+        output_file=None, sinks=[rig.sink]))
+    run = run_of(None, output_file=None)
     run.start(stage="predict", unit="sample")
     run.add_work(10)
     rig.step(4)
@@ -105,6 +111,15 @@ def test_a_stage_run_is_a_run_of_its_own_with_its_keys(rig):
     assert m[P + "predict/energy_kwh"] == pytest.approx(kwh(4))
     assert m[P + "predict/energy_j_per_sample"] == pytest.approx(4 * TOTAL_W / 16)
     assert [r.window for r in rig.sink.records] == ["run"]
+    assert run.stage_record is record and run.run_record is None
+
+
+def test_a_stage_run_leaves_a_tracker_of_the_users_alone_when_it_is_not_running(rig):
+    run = run_of(rig.tracker)
+    run.start(stage="predict")
+    assert not run.active and run.end() is None
+    rig.tracker.start()  # still fresh: it serves the training it was made for
+    rig.tracker.stop()
 
 
 def test_a_stage_run_on_a_tracker_its_owner_runs_is_a_window_row(rig):
