@@ -65,6 +65,14 @@ class Chain:
         name = name or self.name
         return Opening(name, index, name if self.stage == STAGES else self.stage, self.unit)
 
+    def rename(self, name: str) -> None:
+        """Rename the open window (and its stage, in a chain of stages or a chain named for its
+        stage): for a framework that says what a span was only when it ends."""
+        window = self._require()
+        if self.stage in (STAGES, self.name):
+            window.stage = name
+        window.name = name
+
     @property
     def window_name(self) -> str | None:
         """The name of the open window (a stage chain's change), or None."""

@@ -223,6 +223,7 @@ class EpochRun:
         chains = self._chains()
         fresh = [c for c in chains if not c.open]
         begin_together(chains, index)
+        self._work_marks.setdefault("run", self._work_done)
         for chain in fresh:
             self._work_marks[chain.name] = self._work_done
         if self._stages is not None and self._stages.open and self._stages.window_name == TRAIN:
@@ -396,8 +397,10 @@ class EpochRun:
         self._epoch_steps = (0.0, 0.0)
         return metrics
 
-    def end(self) -> EnergyRecord | None:
+    def end(self, *, stage: str | None = None) -> EnergyRecord | None:
         """Training (or a stage run) finished: stop the tracker (if we started it) and write the run row.
+
+        ``stage`` names a stage run now, for frameworks that say which loop ran only at its end.
 
         In a distributed run the run figures are summed over ranks too (every rank calls the
         gather). Returns the run record as written, or None. A stage run's record is its run
@@ -405,6 +408,10 @@ class EpochRun:
         stage's window), and its keys are left in :attr:`stage_metrics`.
         """
         staged = self._stage_window
+        if stage is not None and staged is not None and self._active:
+            self._work_marks[stage] = self._work_marks.pop(self.stage, 0.0)
+            self.stage = stage
+            self.policy.attempt("naming the stage", staged.rename, stage)
         was_running, chains = self._close()
         if not was_running:
             return None
