@@ -89,8 +89,9 @@ class EpochRun:
         self.ranks = RankInfo()
         self.totals = RunningTotals()
         self.run_record: EnergyRecord | None = None
-        #: This process's own record of the last epoch, before the sum over ranks.
+        #: This process's own record of the last epoch (and step interval), before the sum over ranks.
         self.last_local: EnergyRecord | None = None
+        self.last_step_local: EnergyRecord | None = None
         #: The stage of the current (or last) run: ``train``, or a stage run's name.
         self.stage = FIT
         #: The metrics of the last stage run (``{prefix}<stage>/...``), for the adapter to log.
@@ -266,6 +267,7 @@ class EpochRun:
         steps = self._steps
         ok, moved = self.policy.attempt("closing the step interval", lambda: self._move([Move(steps, index=index, work=self._work_of(STEP))]))
         local = moved[0] if ok and moved else None
+        self.last_step_local = local
         totals = self._sum_parts("summing the step interval over ranks", [local])
         if totals is None or local is None:
             return None
