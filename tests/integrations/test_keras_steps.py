@@ -57,8 +57,10 @@ def test_without_log_every_n_steps_keras_keeps_async_dispatch():
 
     assert CallbackList([EmissionsCallback(output_file=None, country="FR")])._async_train
     assert not CallbackList([EmissionsCallback(output_file=None, country="FR", log_every_n_steps=10)])._async_train
-    with pytest.raises(ConfigError, match="log_every_n_steps"):
-        EmissionsCallback(output_file=None, country="FR", log_every_n_steps=0)
+    assert CallbackList([EmissionsCallback(output_file=None, country="FR", log_every_n_steps=0)])._async_train
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ConfigError, match="log_every_n_steps"):
+            EmissionsCallback(output_file=None, country="FR", log_every_n_steps=bad)
 
 
 def test_evaluate_and_predict_are_runs_with_their_stage(tmp_path, capsys):

@@ -213,3 +213,11 @@ def test_standalone_loops_on_a_running_tracker_of_the_users_are_windows(rig, tmp
     assert row.energy_j_per_unit == pytest.approx(0.25 * TOTAL_W / VAL_SAMPLES)
     assert rig.tracker.running
     rig.tracker.stop()
+
+
+def test_zero_turns_the_step_intervals_off(rig, tmp_path):
+    cb = EmissionsCallback(tracker=rig.tracker, step_rows=True, log_every_n_steps=0)
+    trainer = trainer_for(tmp_path, [cb], log_every_n_steps=1, max_epochs=1)
+    trainer.fit(Ticking(rig), train_loader())
+    assert rig.rows("step") == [] and P + "step/energy_kwh" not in trainer.callback_metrics
+    assert trainer.callback_metrics[P + "energy_kwh"].item() == pytest.approx(kwh(TRAIN_BATCHES))

@@ -132,3 +132,14 @@ def test_evaluate_on_a_running_tracker_is_a_window_with_energy_per_sample(rig, t
     assert row.duration_s == 1.0 and row.work == EVAL_SAMPLES
     assert metrics[P + "evaluate/energy_j_per_sample"] == pytest.approx(1.0 * TOTAL_W / EVAL_SAMPLES)
     rig.tracker.stop()
+
+
+def test_the_callbacks_own_cadence_overrides_the_trainers_and_zero_turns_steps_off(rig, make_rig, tmp_path):
+    cb = EmissionsCallback(tracker=rig.tracker, step_rows=True, log_every_n_steps=2)
+    make_trainer(tmp_path, [Tick(rig), cb], epochs=1, eval_strategy="no").train()  # logging_strategy="epoch"
+    assert [s.index for s in rig.rows("step")] == [2, 4, 4]
+    other = make_rig("other.csv")
+    off = EmissionsCallback(tracker=other.tracker, step_rows=True, log_every_n_steps=0)
+    trainer = make_trainer(tmp_path, [Tick(other), off], epochs=1, eval_strategy="no", logging_strategy="steps", logging_steps=1)
+    trainer.train()
+    assert other.rows("step") == [] and step_logs(trainer) == []

@@ -39,8 +39,10 @@ class Settings:
     Outputs: ``output_file`` (CSV, None for none), ``jsonl_file``. Measurement:
     ``measure_period`` (s), ``scope`` (``"machine"`` or ``"process"``), ``measure_host``
     (None: local rank 0 only), ``gpu``, ``ranks``. Callbacks: ``prefix`` of the logged keys,
-    ``on_error`` (``"warn"`` or ``"raise"``) and ``step_rows`` (also write a CSV row per step
-    interval and per validation pass; off by default).
+    ``on_error`` (``"warn"`` or ``"raise"``), ``step_rows`` (also write a CSV row per step
+    interval and per validation pass; off by default) and ``log_every_n_steps`` (step
+    intervals: None follows the framework's logging cadence, 0 turns them off, N closes one
+    every N optimizer steps).
     """
 
     project_name: str = "wattprint"
@@ -63,6 +65,7 @@ class Settings:
     prefix: str = "emissions/"
     on_error: str = "warn"
     step_rows: bool = False
+    log_every_n_steps: int | None = None
     #: The options the caller passed explicitly.
     given: frozenset[str] = field(default=frozenset(), compare=False)
     #: How messages spell the options for this caller.
@@ -100,8 +103,8 @@ class Settings:
 
 
 OPTIONS = tuple(f.name for f in fields(Settings) if f.name not in ("given", "naming"))
-#: The options that configure a Tracker (the callbacks' own are prefix, on_error and step_rows).
-TRACKER_OPTIONS = tuple(o for o in OPTIONS if o not in ("prefix", "on_error", "step_rows"))
+#: The options that configure a Tracker (the others are the callbacks' own).
+TRACKER_OPTIONS = tuple(o for o in OPTIONS if o not in ("prefix", "on_error", "step_rows", "log_every_n_steps"))
 
 
 def _optional(check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
@@ -117,6 +120,13 @@ def _location_key(value: object, opt: str) -> str:
 def _ranks(value: object, opt: str) -> RankInfo:
     if not isinstance(value, RankInfo):
         raise ConfigError(f"{opt} must be a wattprint.RankInfo(rank, local_rank, world_size), got {value!r}")
+    return value
+
+
+def _steps(value: object, opt: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{opt} must be a whole number of steps >= 0 (0: no step intervals), or None for the "
+                          f"framework's own logging cadence, got {value!r}.")
     return value
 
 
@@ -157,6 +167,7 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "prefix": lambda v, opt: validate.text(v, opt, limit=validate.MAX_NAME_CHARS),
     "on_error": lambda v, opt: validate.choice(v, opt, validate.ON_ERROR),
     "step_rows": validate.flag,
+    "log_every_n_steps": _optional(lambda v, opt: _steps(v, opt)),
 }
 
 

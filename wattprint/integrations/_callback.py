@@ -34,6 +34,9 @@ class EmissionsCallbackBase:
         on_error: ``"warn"`` or ``"raise"``: what an error inside the callback does.
         step_rows: also write a CSV row for every logged step interval and every validation
             pass inside training (default False: the epoch and run rows hold their sum).
+        log_every_n_steps: step intervals. None (default): on the framework's own logging
+            cadence (Lightning's ``Trainer(log_every_n_steps)``, the HF ``logging_steps``;
+            Keras has none, so none); 0: none; N: every N optimizer steps (Keras: batches).
         scope: ``"machine"`` (default) or ``"process"``: whose host energy is counted.
         tracker: a configured :class:`wattprint.Tracker` to use instead of the options above
             (it then serves one training; started and stopped by the callback unless already
@@ -59,6 +62,7 @@ class EmissionsCallbackBase:
         prefix: str = "emissions/",
         on_error: str = "warn",
         step_rows: bool = False,
+        log_every_n_steps: int | None = None,
         scope: str = "machine",
         tracker: Tracker | None = None,
         settings: Settings | None = None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.core.errors import ConfigError
 from wattprint.integrations._callback import EmissionsCallbackBase
 from wattprint.integrations._epochs import FIT
 from wattprint.integrations._imports import missing, optional
@@ -92,22 +91,12 @@ class EmissionsCallback(EmissionsCallbackBase, keras.callbacks.Callback if keras
         model.fit(x, y, epochs=3, callbacks=[EmissionsCallback(country="FR"), keras.callbacks.CSVLogger("log.csv")])
     """
 
-    def __init__(self, *args: Any, log_every_n_steps: int | None = None, **kwargs: Any) -> None:
-        """``log_every_n_steps``: close a step interval every this many batches (None: none;
-        see the class docstring for what a batch hook costs). The other arguments: see
-        :class:`~wattprint.integrations._callback.EmissionsCallbackBase`."""
-        if log_every_n_steps is not None and (
-            isinstance(log_every_n_steps, bool) or not isinstance(log_every_n_steps, int) or log_every_n_steps < 1
-        ):
-            raise ConfigError(f"log_every_n_steps= must be a whole number of batches >= 1, or None, got {log_every_n_steps!r}.")
-        self._every = log_every_n_steps
-        super().__init__(*args, **kwargs)
+    def _setup(self) -> None:
+        self._every = self._run.settings.log_every_n_steps or 0
         if self._every:
             # An instance attribute: the class's hook stays Keras's default, so a callback
             # without step intervals leaves the asynchronous batch dispatch on.
             self.on_train_batch_end = self._step_hook
-
-    def _setup(self) -> None:
         self._first_epoch_pending = False
         self._batches = 0
         self._epoch_logs: dict[str, float] = {}

@@ -58,7 +58,9 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
       less its validation passes).
 
     Step intervals: on Lightning's own logging cadence (``Trainer(log_every_n_steps=...)``,
-    default 50; 0 turns them off), the callback closes a step interval -- the optimizer
+    default 50; or the callback's ``log_every_n_steps=``, best a multiple of the Trainer's, as
+    Lightning hands step values to its loggers on its own cadence; 0 turns them off), the
+    callback closes a step interval -- the optimizer
     steps since the last one, so with ``accumulate_grad_batches`` a step is an optimizer step
     -- and logs ``emissions/step/energy_kwh``, ``.../co2_kg``, ``.../power_w``,
     ``.../energy_kwh_<domain>``, ``.../energy_kwh_total``, ``.../co2_kg_total`` (since training
@@ -156,7 +158,8 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
         self._run.start(ranks=ranks, measure_host=trainer.local_rank == 0, gather=gather, stage=stage, steps=steps, unit="sample")
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
-        self._every = int(getattr(trainer, "log_every_n_steps", 0) or 0)
+        chosen = self._run.settings.log_every_n_steps
+        self._every = int(getattr(trainer, "log_every_n_steps", 0) or 0) if chosen is None else chosen
         self._last_step = trainer.global_step
         self._start(trainer, pl_module, "train", steps=self._every > 0)
         if not self._restored:

@@ -39,7 +39,8 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
       (``TrainingArguments(include_num_input_tokens_seen=...)``).
 
     Step intervals: whenever the Trainer logs on its step cadence (``logging_strategy="steps"``
-    with ``logging_steps``, and ``logging_first_step``), the callback closes a step interval --
+    with ``logging_steps``, and ``logging_first_step``), or every ``log_every_n_steps=`` optimizer
+    steps if that is given (0: none), the callback closes a step interval --
     the optimizer steps since the last one -- and logs ``emissions/step/energy_kwh``,
     ``.../co2_kg``, ``.../power_w``, ``.../energy_kwh_<domain>``, ``.../energy_kwh_total``,
     ``.../co2_kg_total`` (since training began) and the per-token keys, at that ``step`` of
@@ -144,7 +145,8 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
             )
         ranks = RankInfo(args.process_index, args.local_process_index, args.world_size)
         tokens = _counts_tokens(args)
-        steps = str(getattr(args, "logging_strategy", "")).rsplit(".", 1)[-1].lower() == "steps"
+        every = self._run.settings.log_every_n_steps
+        steps = str(getattr(args, "logging_strategy", "")).rsplit(".", 1)[-1].lower() == "steps" if every is None else every > 0
         # The Trainer gathers its token count over the ranks itself: the job's, not this rank's.
         self._run.start(ranks=ranks, measure_host=args.local_process_index == 0, gather=_gather(args, self.trainer),
                         steps=steps, unit="token" if tokens else "", work_global=True)
@@ -185,7 +187,9 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         # DefaultFlowCallback has run: should_log says the Trainer logs at this step (its own
         # cadence), should_evaluate that it evaluates next, should_save that it saves next.
-        if control.should_log and self._run.active:
+        every = self._run.settings.log_every_n_steps
+        due = control.should_log if every is None else every > 0 and state.global_step % every == 0
+        if due and self._run.active:
             self._tokens(state)
             metrics = self._run.step_end(state.global_step)
             if metrics:
