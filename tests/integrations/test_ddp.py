@@ -72,9 +72,15 @@ def test_lightning_ddp_sums_ranks_and_counts_host_once(tmp_path):
 
     # Step intervals (every optimizer step, log_every_n_steps=1) are summed over ranks like epochs.
     with open(next(tmp_path.glob("csv/version_*/metrics.csv")), newline="") as f:
-        step_rows = [row for row in csv.DictReader(f) if row.get(P + "step/energy_kwh") and not row.get(P + "energy_kwh")]
-    assert len(step_rows) == 8  # 4 steps per rank and epoch, 2 epochs
+        step_rows = [row for row in csv.DictReader(f) if row.get(P + "step/energy_kwh")]
+    # 4 steps per rank and epoch, 2 epochs; each epoch's last interval (after its last step) comes
+    # after its last step's row, at the same step of the axis.
+    assert len(step_rows) == 10
+    firsts = {}
     for row in step_rows:
+        firsts.setdefault(row["step"], row)
+    assert len(firsts) == 8
+    for row in firsts.values():
         step = str(int(row["step"]) + 1)  # the loggers' step axis counts from 0
         expected = ranks[0]["steps"][step] + ranks[1]["steps"][step]
         assert float(row[P + "step/energy_kwh"]) == pytest.approx(expected, rel=1e-12)
