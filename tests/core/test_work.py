@@ -77,7 +77,7 @@ def test_files_written_before_the_new_columns_are_read_and_appended_to_in_their_
     t.stop()
     path = tmp_path / "emissions.csv"
     with open(path, newline="") as f:
-        header, *rows = list(csv.reader(f))
+        _, *rows = list(csv.reader(f))
     old = io.StringIO()
     writer = csv.writer(old, lineterminator="\n")
     writer.writerow(old_columns)

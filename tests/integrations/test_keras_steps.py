@@ -11,7 +11,6 @@ from wattprint import ConfigError
 from wattprint.integrations.keras import EmissionsCallback
 
 from ..rows import read_rows
-from .conftest import TOTAL_W
 from .test_keras import STEPS, data, kwh, model
 
 P = "emissions/"

@@ -392,8 +392,7 @@ class EpochRun:
         if step is not None and last_step is not None:
             if self.settings.step_rows:
                 self._write(self._summed(step, *last_step))
-            # The epoch's steps are now all in the totals: the last interval's total is the epoch's.
-            self._epoch_steps = (0.0, 0.0)
+            # The epoch's steps are all in the totals now: the last interval's running total is theirs.
             metrics.update(part_metrics(self.prefix, STEP, last_step[0], totals=(self.totals.energy_kwh, self.totals.co2_kg),
                                         work=last_step[1], unit=self.unit))
         self._epoch_steps = (0.0, 0.0)
