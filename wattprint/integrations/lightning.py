@@ -55,7 +55,7 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
     * ``emissions/energy_j_per_sample``, ``emissions/co2_kg_per_1k_samples``: this epoch per
       sample (J) and per 1,000 samples (kg), samples counted from the batches;
     * ``emissions/train/...``: the same figures for the training part of the epoch (the epoch
-      less its validation passes).
+      less its validation passes), handed to the loggers like the step keys below.
 
     Step intervals: on Lightning's own logging cadence (``Trainer(log_every_n_steps=...)``,
     default 50; or the callback's ``log_every_n_steps=``, best a multiple of the Trainer's, as
@@ -189,11 +189,13 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
         epoch = trainer.current_epoch
         metrics = self._run.epoch_end(epoch, progress=_progress(trainer, epoch + 1), step_index=trainer.global_step)
         if metrics:
-            steps = f"{self.prefix}step/"
-            last = {k: v for k, v in metrics.items() if k.startswith(steps)}
-            if last:
-                self._run.policy.attempt("logging the step metrics", _log_steps, trainer, last, True)
-            rest = {k: v for k, v in metrics.items() if k not in last}
+            # The parts (train, last step interval) straight to the loggers, the epoch keys
+            # through self.log (for callback_metrics and monitor=): it costs about 0.2 ms a key.
+            parts = (f"{self.prefix}step/", f"{self.prefix}train/")
+            direct = {k: v for k, v in metrics.items() if k.startswith(parts)}
+            if direct:
+                self._run.policy.attempt("logging the step metrics", _log_steps, trainer, direct, True)
+            rest = {k: v for k, v in metrics.items() if k not in direct}
             self._run.policy.attempt("logging the epoch metrics", _log, trainer, pl_module, rest, self.prefix)
 
     # -- validation inside fit, and the standalone loops -----------------------------------
