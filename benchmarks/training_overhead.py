@@ -96,13 +96,12 @@ def with_hook_timer(case: str, make: Callable[[], object], run: Callable[[list],
     return go
 
 
-def lightning_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callable[[], Timing]]:
+def lightning_fit(steps: int, epochs: int, workdir: Path) -> Callable[[list], Timing]:
+    """A fit of a small MLP on the CPU, ``steps`` optimizer steps in ``epochs``, with the given callbacks."""
     import lightning.pytorch as pl
     import torch
     from lightning.pytorch.loggers import CSVLogger
     from torch.utils.data import DataLoader, TensorDataset
-
-    from wattprint.integrations.lightning import EmissionsCallback
 
     batch = 32
     g = torch.Generator().manual_seed(0)
@@ -138,6 +137,15 @@ def lightning_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callabl
         loader = DataLoader(data, batch_size=batch)
         return timed(lambda: trainer.fit(MLP(), loader))
 
+    return fit
+
+
+def lightning_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callable[[], Timing]]:
+    import lightning.pytorch as pl
+
+    from wattprint.integrations.lightning import EmissionsCallback
+
+    fit = lightning_fit(steps, epochs, workdir)
     return {
         "lightning, no tracking": lambda: fit([]),
         # Lightning dispatches every hook of every callback on every batch: the cost of any callback.
@@ -147,12 +155,12 @@ def lightning_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callabl
     }
 
 
-def hf_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callable[[], Timing]]:
+def hf_train(steps: int, epochs: int, workdir: Path, **arguments: object) -> Callable[[str, list], Timing]:
+    """A training of a one-layer GPT-2 on the CPU, ``steps`` optimizer steps in ``epochs``;
+    ``arguments`` change the TrainingArguments."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
     from transformers.utils import logging as hf_logging
-
-    from wattprint.integrations.transformers import EmissionsCallback
 
     hf_logging.set_verbosity_error()
     batch = 8
@@ -161,17 +169,24 @@ def hf_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callable[[], T
     for _ in range(batch * steps // epochs):
         ids = torch.randint(0, 128, (32,), generator=g)
         samples.append({"input_ids": ids, "labels": ids})
+    options = {"logging_strategy": "epoch", "save_strategy": "no", "use_cpu": True, "disable_tqdm": True, **arguments}
 
     def train(report_to: str, callbacks: list) -> Timing:
         torch.manual_seed(0)
         model = GPT2LMHeadModel(GPT2Config(vocab_size=128, n_positions=32, n_embd=32, n_layer=1, n_head=2,
                                            bos_token_id=0, eos_token_id=0))
         args = TrainingArguments(output_dir=str(workdir / "hf"), num_train_epochs=epochs, per_device_train_batch_size=batch,
-                                 logging_strategy="epoch", save_strategy="no", report_to=report_to, use_cpu=True,
-                                 disable_tqdm=True)
+                                 report_to=report_to, **options)
         trainer = Trainer(model=model, args=args, train_dataset=samples, callbacks=callbacks)
         return timed(trainer.train)
 
+    return train
+
+
+def hf_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callable[[], Timing]]:
+    from wattprint.integrations.transformers import EmissionsCallback
+
+    train = hf_train(steps, epochs, workdir)
     cases = {
         "hf, no tracking": lambda: train("none", []),
         "hf, EmissionsCallback": with_hook_timer(

@@ -67,6 +67,24 @@ def test_lightning_ddp_sums_ranks_and_counts_host_once(tmp_path):
         assert float(row[P + "co2_kg"]) == pytest.approx(co2, rel=1e-12)
     assert ranks[0]["logged"] == ranks[1]["logged"]  # every rank holds the global figures
     assert ranks[0]["logged"][P + "energy_kwh_total"] == pytest.approx(running, rel=1e-12)
+    # 32 samples per rank and epoch: the job's 64.
+    assert float(logged[0][P + "energy_j_per_sample"]) == pytest.approx(float(logged[0][P + "energy_kwh"]) * 3.6e6 / 64)
+
+    # Step intervals (every optimizer step, log_every_n_steps=1) are summed over ranks like epochs.
+    with open(next(tmp_path.glob("csv/version_*/metrics.csv")), newline="") as f:
+        step_rows = [row for row in csv.DictReader(f) if row.get(P + "step/energy_kwh")]
+    # 4 steps per rank and epoch, 2 epochs; each epoch's last interval (after its last step) comes
+    # after its last step's row, at the same step of the axis.
+    assert len(step_rows) == 10
+    firsts = {}
+    for row in step_rows:
+        firsts.setdefault(row["step"], row)
+    assert len(firsts) == 8
+    for row in firsts.values():
+        step = str(int(row["step"]) + 1)  # the loggers' step axis counts from 0
+        expected = ranks[0]["steps"][step] + ranks[1]["steps"][step]
+        assert float(row[P + "step/energy_kwh"]) == pytest.approx(expected, rel=1e-12)
+        assert float(row[P + "step/energy_j_per_sample"]) == pytest.approx(expected * 3.6e6 / 16, rel=1e-9)
 
     rows = read_rows(tmp_path / "wattprint.csv")
     assert [(r["window"], r["epoch"]) for r in rows] == [("epoch", "0"), ("epoch", "1"), ("run", "N/A")]
@@ -93,7 +111,16 @@ def test_hf_torchrun_sums_rank_gpus_and_host_once(tmp_path):
         assert entry[P + "energy_kwh_gpu"] == pytest.approx(2 * 300 / 3_600_000, rel=1e-12)
         assert entry[P + "energy_kwh_cpu"] == pytest.approx(2 * 20 / 3_600_000, rel=1e-12)
         assert entry[P + "energy_kwh_total"] == pytest.approx(per_epoch_kwh * (epoch + 1), rel=1e-12)
-    assert [e["epoch"] for e in ranks[0]["log_history"] if "loss" in e] == [1.0, 2.0]
+    assert [e["step"] for e in ranks[0]["log_history"] if "loss" in e] == [1, 2, 3, 4]
+
+    # Step intervals on logging_steps=1, summed over ranks; tokens are the job's (the Trainer gathers them).
+    steps = [[e for e in h if P + "step/energy_kwh" in e and P + "energy_kwh" not in e] for h in
+             ([e for e in r["log_history"]] for r in ranks)]
+    assert steps[0] == steps[1]
+    assert [e["step"] for e in steps[0]] == [1, 2, 3, 4]
+    for entry in steps[0]:
+        assert entry[P + "step/energy_kwh"] == pytest.approx(per_epoch_kwh / 2, rel=1e-12)
+        assert entry[P + "step/energy_j_per_token"] == pytest.approx(325.0 / (2 * 8 * 16), rel=1e-12)
 
     rows = read_rows(tmp_path / "wattprint.csv")
     assert [(r["window"], r["epoch"]) for r in rows] == [("epoch", "0"), ("epoch", "1"), ("run", "N/A")]

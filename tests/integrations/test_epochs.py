@@ -11,7 +11,7 @@ from wattprint import CarbonDataError, ConfigError, RankInfo, Settings
 from wattprint.core.merge import Total, combine
 from wattprint.core.progress import RunningTotals
 from wattprint.core.rankvector import LENGTH, decode, encode
-from wattprint.integrations._epochs import EpochRun
+from wattprint.integrations._epochs import PART_LENGTH, EpochRun, encode_parts
 
 from .conftest import CPU_W, GPU_W, RAM_W, TOTAL_W
 
@@ -113,8 +113,9 @@ def test_vector_round_trip_sums_ranks_and_keeps_weakest_method(make_rig):
         decode([0.0] * (LENGTH - 1))
 
 
-def _peer(vector, *, first=False):
-    """A gather for one of two ranks: this rank's vector and the peer's, in rank order.
+def _peer(record, *, first=False):
+    """A gather for one of two ranks: this rank's vector and the peer's, in rank order. The
+    peer sends ``record`` (None: it measured nothing) for every part this rank sends.
 
     At the start the ranks also agree on a run id (4 floats): the peer agrees with this rank.
     ``calls`` counts the figures' gathers only.
@@ -125,6 +126,7 @@ def _peer(vector, *, first=False):
         if len(values) == 4:
             return [values, values]
         calls.append(values)
+        vector = encode_parts([record] * (len(values) // PART_LENGTH))
         return [vector, values] if first else [values, vector]
 
     gather.calls = calls
@@ -143,11 +145,11 @@ def test_distributed_sum_counts_host_once_and_only_rank0_writes(make_rig):
     peer = rank1_tracker().start()
     window = peer.begin_window("epoch")
     rank1.step(10)
-    peer_vector = encode(Total.of(peer.end_window(window, write=False)))
+    peer_record = peer.end_window(window, write=False)
 
     rig0 = make_rig("rank0.csv")
     run0 = run_of(rig0.tracker)
-    gather = _peer(peer_vector)
+    gather = _peer(peer_record)
     run0.start(ranks=RankInfo(0, 0, 2), gather=gather)
     run0.open_epoch(0)
     rig0.step(10)
@@ -163,9 +165,9 @@ def test_distributed_sum_counts_host_once_and_only_rank0_writes(make_rig):
     assert row.intensity_g_per_kwh == pytest.approx(100.0)
 
     # The same call on rank 1 logs the same numbers and writes nothing.
-    rank0_vector = encode(Total.of(rig0.rows("epoch")[0]))
+    rank0_record = rig0.rows("epoch")[0]
     run1 = run_of(rank1_tracker())
-    run1.start(ranks=RankInfo(1, 1, 2), gather=_peer(rank0_vector, first=True))
+    run1.start(ranks=RankInfo(1, 1, 2), gather=_peer(rank0_record, first=True))
     run1.open_epoch(0)
     rank1.step(10)
     m1 = run1.epoch_end(0, progress=0.5)
@@ -177,7 +179,7 @@ def test_failed_rank_still_joins_the_collective_and_nobody_logs(rig):
     rig.tracker.start()
     rig.tracker.stop(write=False)  # a user's tracker that cannot run again
     run = run_of(rig.tracker)
-    gather = _peer(encode(None))
+    gather = _peer(None)
     with pytest.warns(RuntimeWarning, match="starting the tracker failed"):
         run.start(ranks=RankInfo(0, 0, 2), gather=gather)
     with warnings.catch_warnings():
@@ -190,7 +192,7 @@ def test_failed_rank_still_joins_the_collective_and_nobody_logs(rig):
 
 def test_peer_failure_means_no_metrics_and_no_row(rig):
     run = run_of(rig.tracker)
-    run.start(ranks=RankInfo(0, 0, 2), gather=_peer(encode(None)))
+    run.start(ranks=RankInfo(0, 0, 2), gather=_peer(None))
     run.open_epoch(0)
     rig.step(3)
     assert run.epoch_end(0) is None

@@ -62,12 +62,12 @@ def make_trainer(tmp_path, callbacks, epochs=2, report_to="none", **kwargs):
     torch.manual_seed(0)
     model = GPT2LMHeadModel(GPT2Config(vocab_size=100, n_positions=32, n_embd=32, n_layer=1, n_head=2))
     kwargs.setdefault("save_strategy", "no")
+    kwargs.setdefault("logging_strategy", "epoch")
+    kwargs.setdefault("eval_strategy", "epoch")
     args = TrainingArguments(
         output_dir=str(tmp_path / "out"),
         num_train_epochs=epochs,
         per_device_train_batch_size=8,
-        logging_strategy="epoch",
-        eval_strategy="epoch",
         report_to=report_to,
         use_cpu=True,
         disable_tqdm=True,

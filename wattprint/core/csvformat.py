@@ -72,6 +72,10 @@ EXTENDED_COLUMNS = (
     "local_rank",
     "world_size",
     "parameters",
+    # Added later, hence last: files written before them are read by header name all the same.
+    "stage",
+    "work",
+    "work_unit",
     "exit_status",  # the measured command's, on `wattprint run` rows; files without it read as empty
 )
 COLUMNS = ECO2AI_COLUMNS + EXTENDED_COLUMNS
@@ -186,6 +190,9 @@ def _cells(record: EnergyRecord, *, facility: bool) -> dict[str, str]:
         "parameters": json.dumps({str(k): v for k, v in labels.parameters.items()}, default=str, sort_keys=True)
         if labels.parameters
         else "",
+        "stage": labels.stage,
+        "work": _number(labels.work),
+        "work_unit": labels.work_unit,
         "exit_status": "" if labels.exit_status is None else str(labels.exit_status),
     }
     for d in DOMAINS:
@@ -331,6 +338,9 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "")
         cpu_name=cell.text("CPU_name"),
         gpu_name=cell.text("GPU_name"),
         os=cell.text("OS"),
+        stage=cell.text("stage"),
+        work=cell.optional("work"),
+        work_unit=cell.text("work_unit"),
         exit_status=cell.integer("exit_status"),
     )
     return Decoded(EnergyRecord(labels, measured, carbon, footprint), layout, label, parameters)

@@ -17,6 +17,7 @@ from typing import Any
 
 from wattprint.core.footprint import Carbon, Footprint, account
 from wattprint.core.measurement import Measurement
+from wattprint.core.units import J_PER_KWH
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class Labels:
     gpu_name: str = ""
     os: str = ""
     exit_status: int | None = None  # of the command a `wattprint run` row measured; None otherwise
+    #: What part of the work the window measured: ``train``, ``validation``, ``predict``... ("" unsaid).
+    stage: str = ""
+    #: Units of work done in the window (samples, tokens, requests: ``work_unit`` says which), or None.
+    work: float | None = None
+    work_unit: str = ""
 
 
 @dataclass(frozen=True, init=False)
@@ -87,17 +93,31 @@ class EnergyRecord:
         return replace(self, labels=replace(self.labels, **changes))
 
     @property
+    def energy_j_per_unit(self) -> float | None:
+        """IT energy per unit of work, J (None without a positive work count)."""
+        work = self.labels.work
+        return self.measurement.energy_kwh * J_PER_KWH / work if work else None
+
+    @property
+    def co2_kg_per_unit(self) -> float | None:
+        """CO2e per unit of work, kg (None without a positive work count)."""
+        work = self.labels.work
+        return self.footprint.co2_kg / work if work else None
+
+    @property
     def end_time(self) -> datetime | None:
         start = self.labels.start_time
         return None if start is None else start + timedelta(seconds=self.measurement.duration_s)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready flat dict: every field of every part, plus ``power_w``."""
+        """A JSON-ready flat dict: every field of every part, plus ``power_w`` and the per-unit figures."""
         out: dict[str, Any] = {}
         for part in (self.labels, self.measurement, self.carbon, self.footprint):
             for f in fields(part):
                 out[f.name] = _plain(getattr(part, f.name))
         out["power_w"] = self.measurement.power_w
+        out["energy_j_per_unit"] = self.energy_j_per_unit
+        out["co2_kg_per_unit"] = self.co2_kg_per_unit
         return out
 
 

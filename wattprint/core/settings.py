@@ -40,8 +40,12 @@ class Settings:
     object). Carbon: ``pue`` (>= 1.0), ``electricity_price`` (per kWh, in ``currency``).
     Outputs: ``output_file`` (CSV, None for none), ``jsonl_file``. Measurement:
     ``measure_period`` (s), ``scope`` (``"machine"`` or ``"process"``), ``measure_host``
-    (None: local rank 0 only), ``gpu``, ``ranks``. Callbacks: ``prefix`` of the logged keys and
-    ``on_error`` (``"warn"`` or ``"raise"``). Live exports (:mod:`wattprint.export`):
+    (None: local rank 0 only), ``gpu``, ``ranks``. Callbacks: ``prefix`` of the logged keys,
+    ``on_error`` (``"warn"`` or ``"raise"``), ``step_rows`` (also write a CSV row per step
+    interval and per validation pass; off by default) and ``log_every_n_steps`` (step
+    intervals: None follows the framework's logging cadence, 0 turns them off, N closes one
+    every N optimizer steps).
+    Live exports (:mod:`wattprint.export`):
     ``prometheus_port`` (a port, or ``"ADDRESS:PORT"``), ``pushgateway_url`` (user-info in it is
     a secret: never shown), ``pushgateway_job``, ``pushgateway_delete``, ``otel`` (OTLP/HTTP as
     the ``OTEL_*`` variables say), ``otel_endpoint``, ``export_period`` (s).
@@ -73,6 +77,8 @@ class Settings:
     otel: bool = False
     otel_endpoint: str | None = field(default=None, repr=False)
     export_period: float = 10.0
+    step_rows: bool = False
+    log_every_n_steps: int | None = None
     #: The options the caller passed explicitly.
     given: frozenset[str] = field(default=frozenset(), compare=False)
     #: How messages spell the options for this caller.
@@ -110,8 +116,8 @@ class Settings:
 
 
 OPTIONS = tuple(f.name for f in fields(Settings) if f.name not in ("given", "naming"))
-#: The options that configure a Tracker (the callbacks' own are prefix and on_error).
-TRACKER_OPTIONS = tuple(o for o in OPTIONS if o not in ("prefix", "on_error"))
+#: The options that configure a Tracker (the others are the callbacks' own).
+TRACKER_OPTIONS = tuple(o for o in OPTIONS if o not in ("prefix", "on_error", "step_rows", "log_every_n_steps"))
 
 
 def _optional(check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
@@ -127,6 +133,13 @@ def _location_key(value: object, opt: str) -> str:
 def _ranks(value: object, opt: str) -> RankInfo:
     if not isinstance(value, RankInfo):
         raise ConfigError(f"{opt} must be a wattprint.RankInfo(rank, local_rank, world_size), got {value!r}")
+    return value
+
+
+def _steps(value: object, opt: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{opt} must be a whole number of steps >= 0 (0: no step intervals), or None for the "
+                          f"framework's own logging cadence, got {value!r}.")
     return value
 
 
@@ -173,6 +186,8 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "otel": validate.flag,
     "otel_endpoint": lambda v, opt: _endpoints().url(v, opt),
     "export_period": lambda v, opt: _endpoints().export_period(v, opt),
+    "step_rows": validate.flag,
+    "log_every_n_steps": _optional(lambda v, opt: _steps(v, opt)),
 }
 
 

@@ -41,13 +41,31 @@ COLLABORATORS = ("sinks", "sensors", "clock", "intensity", "environ")
 
 @dataclass(eq=False)  # windows are compared by identity
 class Window:
-    """An open window: its name, index, parameters and the snapshot it began with."""
+    """An open window: its name, index, parameters and the snapshot it began with.
+
+    ``work`` is the units of work done in it (samples, tokens, requests: ``unit`` names
+    them), set while it is open or when it closes; its record then carries the energy and
+    CO2e per unit. ``stage`` says what part of the work it measured (``train``, ``predict``...).
+    """
 
     name: str
     index: int | None
     parameters: Mapping[str, Any]
     begin: Snapshot
     closed: bool = field(default=False)
+    stage: str = ""
+    work: float | None = None
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A window to open with :meth:`Tracker.split_windows`: its name, index and stage."""
+
+    name: str
+    index: int | None = None
+    stage: str = ""
+    unit: str = ""
 
 
 class Tracker:
@@ -310,25 +328,51 @@ class Tracker:
 
     # -- windows ---------------------------------------------------------------------------
 
-    def begin_window(self, name: str = "window", *, index: int | None = None, parameters: Mapping[str, Any] | None = None) -> Window:
+    def begin_window(
+        self,
+        name: str = "window",
+        *,
+        index: int | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        stage: str = "",
+        work: float | None = None,
+        unit: str = "",
+    ) -> Window:
         """Open a window now. Windows nest and overlap freely; close each with :meth:`end_window`.
 
+        ``work``/``unit``: the units of work the window will cover (samples, tokens...), if known
+        now; else set ``window.work`` or pass ``work=`` to :meth:`end_window`.
+
         Raises:
-            ConfigError: a name that is not one line of text, an index that is not an integer,
-                parameters that are not a dict or too large (see :mod:`wattprint.core.validate`).
+            ConfigError: a name, stage or unit that is not one line of text, an index that is not
+                an integer, parameters that are not a dict or too large (see
+                :mod:`wattprint.core.validate`), a work count that is not a finite count >= 0.
         """
         name, index = validate.window_name(name), validate.window_index(index)
         parameters = validate.parameters(parameters)
+        stage, unit = validate.text(stage, "stage="), validate.text(unit or "", "unit=")
         meter = self._require_running()
+        work, unit = _checked_work(work, unit)
         with exits.critical():  # the windows lock too: a handler must not wait on it
-            window = Window(name, index, parameters, meter.snapshot())
+            window = Window(name, index, parameters, meter.snapshot(), stage=stage, work=work, unit=unit)
             with self._windows_lock:
                 self._open.append(window)
         return window
 
-    def end_window(self, window: Window, *, interrupted: bool = False, write: bool = True) -> EnergyRecord:
-        """Close ``window`` now and return its record; ``write`` sends it to the outputs too."""
+    def end_window(
+        self, window: Window, *, interrupted: bool = False, write: bool = True, work: float | None = None, unit: str | None = None
+    ) -> EnergyRecord:
+        """Close ``window`` now and return its record; ``write`` sends it to the outputs too.
+
+        ``work`` (and its ``unit``) count the work done in the window: the record then carries
+        ``energy_j_per_unit`` and ``co2_kg_per_unit``.
+        """
         meter = self._require_running()
+        work, unit = _checked_work(work, unit)
+        if work is not None:
+            window.work = work
+        if unit is not None:
+            window.unit = unit
         with exits.critical():
             with self._windows_lock:
                 self._claim(window)
@@ -341,17 +385,31 @@ class Tracker:
         """Close ``window`` and open the next window of its name (numbered ``index``) at the same
         instant, from one reading: consecutive windows then add up exactly."""
         index = validate.window_index(index)
+        opening = Opening(window.name, index, window.stage, window.unit)
+        records, (following,) = self.split_windows([window], [opening], write=write)
+        return records[0], following
+
+    def split_windows(
+        self, closing: Sequence[Window], opening: Sequence[Opening], *, write: bool = False
+    ) -> tuple[list[EnergyRecord], list[Window]]:
+        """Close every window of ``closing`` and open one window per ``opening``, all from one
+        reading: windows that follow each other, and windows of several chains closing
+        together (an epoch and its last step), then add up exactly."""
         meter = self._require_running()
         with exits.critical():
             with self._windows_lock:
-                self._claim(window)
+                if any(w.closed for w in closing):
+                    raise StateError("a window was already closed.")
+                for window in closing:
+                    self._claim(window)
                 snapshot = meter.snapshot()
-                following = Window(window.name, index, {}, snapshot)
-                self._open.append(following)  # the newest: _open stays oldest first
-            record = self._record(window, snapshot, False)
+                following = [Window(o.name, o.index, {}, snapshot, stage=o.stage, unit=o.unit) for o in opening]
+                self._open.extend(following)  # the newest: _open stays oldest first
+            records = [self._record(window, snapshot, False) for window in closing]
             if write:
-                self.write(record)
-        return record, following
+                for record in records:
+                    self.write(record)
+        return records, following
 
     def _claim(self, window: Window) -> None:
         """Mark ``window`` closed, under the windows lock: one closer wins when threads (or
@@ -378,9 +436,23 @@ class Tracker:
             window.closed = True
 
     @contextmanager
-    def window(self, name: str = "window", *, index: int | None = None, parameters: Mapping[str, Any] | None = None) -> Iterator[Window]:
-        """``with tracker.window("epoch", index=3) as w: ...``; the record is then ``w.record``."""
-        w = self.begin_window(name, index=index, parameters=parameters)
+    def window(
+        self,
+        name: str = "window",
+        *,
+        index: int | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        stage: str = "",
+        work: float | None = None,
+        unit: str = "",
+    ) -> Iterator[Window]:
+        """``with tracker.window("epoch", index=3) as w: ...``; the record is then ``w.record``.
+
+        Count the work inside the block with ``w.work = n`` (``unit=`` names it: ``"sample"``,
+        ``"token"``, ``"request"``...): the record then carries ``energy_j_per_unit`` (J) and
+        ``co2_kg_per_unit`` (kg).
+        """
+        w = self.begin_window(name, index=index, parameters=parameters, stage=stage, work=work, unit=unit)
         try:
             yield w
         except BaseException:
@@ -476,7 +548,8 @@ class Tracker:
             intensity_readings=delta.intensity_readings,
         )
         labels = replace(self._labels, window=window.name, index=window.index, parameters=dict(window.parameters),
-                         interrupted=interrupted, start_time=datetime.fromtimestamp(window.begin.t_wall, tz=timezone.utc))
+                         interrupted=interrupted, start_time=datetime.fromtimestamp(window.begin.t_wall, tz=timezone.utc),
+                         stage=window.stage, work=window.work, work_unit=window.unit if window.work is not None else "")
         return EnergyRecord(labels, delta.measurement, carbon)  # the footprint is accounted from these
 
 
@@ -485,6 +558,17 @@ def _exporters(settings: Settings) -> list[Output]:
     from wattprint import export  # the package's own module is light
 
     return export.build(settings) if export.configured(settings) else []
+
+
+def _checked_work(work: float | None, unit: str | None) -> tuple[float | None, str | None]:
+    """A work count (a finite number >= 0, as float) and its unit; ConfigError otherwise."""
+    if work is not None:
+        if isinstance(work, bool) or not isinstance(work, (int, float)) or not 0 <= work < float("inf"):
+            raise ConfigError(f"work= must be a finite count >= 0 (samples, tokens, requests...), got {work!r}.")
+        work = float(work)
+    if unit is not None and not isinstance(unit, str):
+        raise ConfigError(f"unit= must be a text such as 'sample' or 'token', got {unit!r}.")
+    return work, unit
 
 
 def _uname() -> tuple[str, str, str]:

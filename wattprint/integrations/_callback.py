@@ -77,6 +77,11 @@ class EmissionsCallbackBase:
         output_file: CSV file appended to; ``None`` for none.
         prefix: prefix of every logged key.
         on_error: ``"warn"`` or ``"raise"``: what an error inside the callback does.
+        step_rows: also write a CSV row for every logged step interval and every validation
+            pass inside training (default False: the epoch and run rows hold their sum).
+        log_every_n_steps: step intervals. None (default): on the framework's own logging
+            cadence (Lightning's ``Trainer(log_every_n_steps)``, the HF ``logging_steps``;
+            Keras has none, so none); 0: none; N: every N optimizer steps (Keras: batches).
         scope: ``"machine"`` (default) or ``"process"``: whose host energy is counted.
         prometheus_port, pushgateway_url, pushgateway_job, pushgateway_delete, otel,
             otel_endpoint, export_period: live exports while training runs, per process (see
@@ -105,6 +110,8 @@ class EmissionsCallbackBase:
         output_file: str | os.PathLike[str] | None = DEFAULT_OUTPUT_FILE,
         prefix: str = "emissions/",
         on_error: str = "warn",
+        step_rows: bool = False,
+        log_every_n_steps: int | None = None,
         scope: str = "machine",
         prometheus_port: int | str | None = None,
         pushgateway_url: str | None = None,

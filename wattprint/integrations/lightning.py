@@ -19,21 +19,20 @@ from wattprint.integrations._imports import missing, optional
 #: Keys also shown in the progress bar; the rest go to the loggers only.
 _PROGRESS_BAR_KEYS = ("energy_kwh_total", "co2_kg_total")
 
-#: Hooks Lightning calls on every batch. The callback needs none of them.
+#: Hooks Lightning calls on every batch that the callback does not need (its batch-end hooks
+#: count samples and close step intervals).
 _BATCH_HOOKS = (
     "on_train_batch_start",
-    "on_train_batch_end",
     "on_validation_batch_start",
-    "on_validation_batch_end",
     "on_test_batch_start",
-    "on_test_batch_end",
     "on_predict_batch_start",
-    "on_predict_batch_end",
     "on_before_backward",
     "on_after_backward",
     "on_before_optimizer_step",
     "on_before_zero_grad",
 )
+#: Lightning's standalone loops (``trainer.state.fn``), each measured as a run of its own.
+_STAGE_RUNS = ("validate", "test", "predict")
 
 
 class LightningEmissionsMixin(EmissionsCallbackBase):
@@ -53,9 +52,36 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
     * ``emissions/co2_kg_predicted``: CO2e predicted for the planned ``max_epochs`` /
       ``max_steps`` (kg), from the first epoch on; absent when training has no planned end.
 
-    The CSV (``output_file``) gets a row per epoch and a row for the whole fit. A fit whose
-    training loop does not run (``max_epochs`` already reached, ``limit_train_batches=0``)
-    measures nothing and writes no row.
+    * ``emissions/energy_j_per_sample``, ``emissions/co2_kg_per_1k_samples``: this epoch per
+      sample (J) and per 1,000 samples (kg), samples counted from the batches;
+    * ``emissions/train/...``: the same figures for the training part of the epoch (the epoch
+      less its validation passes), handed to the loggers like the step keys below.
+
+    Step intervals: on Lightning's own logging cadence (``Trainer(log_every_n_steps=...)``,
+    default 50; or the callback's ``log_every_n_steps=``, best a multiple of the Trainer's, as
+    Lightning hands step values to its loggers on its own cadence; 0 turns them off), the
+    callback closes a step interval -- the optimizer
+    steps since the last one, so with ``accumulate_grad_batches`` a step is an optimizer step
+    -- and hands ``emissions/step/energy_kwh``, ``.../co2_kg``, ``.../power_w``,
+    ``.../energy_kwh_<domain>``, ``.../energy_kwh_total``, ``.../co2_kg_total`` (since training
+    began) and ``.../energy_j_per_sample`` / ``.../co2_kg_per_1k_samples`` to every logger in
+    ``trainer.loggers`` at the step Lightning logs that batch at (straight to the loggers, as
+    Lightning's own monitors do: ``self.log`` costs about 0.2 ms a key; so step keys are not in
+    ``trainer.callback_metrics``). The epoch's last interval (steps since the last logged one,
+    with the epoch's end-of-epoch validation) closes with the epoch and is logged then; an
+    epoch's intervals add up to it exactly. The counters are read only when an interval closes.
+
+    Validation inside ``fit`` is measured apart: each validation pass logs
+    ``emissions/validation/...`` (from ``on_validation_epoch_end``), and the epoch is its train
+    part plus its validation passes. Standalone ``trainer.validate``, ``trainer.test`` and
+    ``trainer.predict`` are each a run of their own: a CSV row with ``stage`` ``validate``,
+    ``test`` or ``predict``, and (validate, test) keys ``emissions/validate/...`` /
+    ``emissions/test/...`` logged at the loop's end; Lightning lets no callback log during
+    predict, so its figures are in the row and in :attr:`stage_record`.
+
+    The CSV (``output_file``) gets a row per epoch and a row for the whole fit (``step_rows=True``
+    adds one per step interval and per validation pass). A fit whose training loop does not run
+    (``max_epochs`` already reached, ``limit_train_batches=0``) measures nothing and writes no row.
 
     What an epoch contains: everything from the previous epoch's end to this one's, so the
     epoch's validation loop (which Lightning runs before ``on_train_epoch_end``) and checkpoint
@@ -95,6 +121,9 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
 
     def _setup(self) -> None:
         self._restored = False
+        self._every = 0  # Trainer(log_every_n_steps=...): the step-interval cadence
+        self._last_step = 0
+        self._counting = True
         # One key per prefix, so instances with different prefixes may share a Trainer. Built
         # once: Lightning reads state_key around every hook call, batch hooks included.
         self._state_key: str = self._generate_state_key(prefix=self.prefix)  # type: ignore[attr-defined]
@@ -121,12 +150,19 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._restored = self._run.load_state_dict(state_dict)
 
-    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+    def _start(self, trainer: Any, pl_module: Any, stage: str, steps: bool = False) -> None:
         # Rank attributes are final here (the process group exists), and a checkpoint's
         # callback state has already been loaded.
         ranks = RankInfo(trainer.global_rank, trainer.local_rank, trainer.world_size)
         gather = _strategy_gather(trainer, pl_module) if trainer.world_size > 1 else None
-        self._run.start(ranks=ranks, measure_host=trainer.local_rank == 0, gather=gather)
+        self._counting = True
+        self._run.start(ranks=ranks, measure_host=trainer.local_rank == 0, gather=gather, stage=stage, steps=steps, unit="sample")
+
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        chosen = self._run.settings.log_every_n_steps
+        self._every = int(getattr(trainer, "log_every_n_steps", 0) or 0) if chosen is None else chosen
+        self._last_step = trainer.global_step
+        self._start(trainer, pl_module, "train", steps=self._every > 0)
         if not self._restored:
             self._run.reset_totals(origin=_progress(trainer, trainer.current_epoch))
         self._restored = False
@@ -137,11 +173,103 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         self._run.open_epoch(trainer.current_epoch)
 
+    def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self._count(batch)
+        step = trainer.global_step
+        if step == self._last_step or not self._run.active:
+            return  # no optimizer step (accumulating gradients), or nothing measured
+        self._last_step = step
+        # Lightning's own cadence for its step logs (its logger connector's rule).
+        if self._every and (step % self._every == 0 or trainer.should_stop):
+            metrics = self._run.step_end(step)
+            if metrics:
+                self._run.policy.attempt("logging the step metrics", _log_steps, trainer, metrics)
+
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         epoch = trainer.current_epoch
-        metrics = self._run.epoch_end(epoch, progress=_progress(trainer, epoch + 1))
+        metrics = self._run.epoch_end(epoch, progress=_progress(trainer, epoch + 1), step_index=trainer.global_step)
         if metrics:
-            self._run.policy.attempt("logging the epoch metrics", _log, trainer, pl_module, metrics, self.prefix)
+            # The parts (train, last step interval) straight to the loggers, the epoch keys
+            # through self.log (for callback_metrics and monitor=): it costs about 0.2 ms a key.
+            parts = (f"{self.prefix}step/", f"{self.prefix}train/")
+            direct = {k: v for k, v in metrics.items() if k.startswith(parts)}
+            if direct:
+                self._run.policy.attempt("logging the step metrics", _log_steps, trainer, direct, True)
+            rest = {k: v for k, v in metrics.items() if k not in direct}
+            self._run.policy.attempt("logging the epoch metrics", _log, trainer, pl_module, rest, self.prefix)
+
+    # -- validation inside fit, and the standalone loops -----------------------------------
+
+    def _stage_run(self, trainer: Any) -> str | None:
+        fn = getattr(getattr(trainer, "state", None), "fn", None)
+        name = getattr(fn, "value", fn)
+        return name if name in _STAGE_RUNS else None
+
+    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
+        if trainer.sanity_checking:
+            return  # in the run row only
+        stage = self._stage_run(trainer)
+        if stage is not None:
+            self._start(trainer, pl_module, stage)
+        else:
+            self._run.stage_begin("validation")
+
+    def on_validation_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        if not trainer.sanity_checking:
+            self._count(batch)
+
+    def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        if trainer.sanity_checking:
+            return
+        if self._stage_run(trainer) is not None:
+            self._end_stage_run(trainer, pl_module)
+            return
+        metrics = self._run.stage_end()
+        if metrics:
+            self._run.policy.attempt("logging the validation metrics", _log, trainer, pl_module, metrics, self.prefix)
+
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        if self._stage_run(trainer) is not None:
+            self._run.end()  # only if on_validation_epoch_end did not (nothing to log then)
+
+    def on_test_start(self, trainer: Any, pl_module: Any) -> None:
+        self._start(trainer, pl_module, "test")
+
+    def on_test_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._count(batch)
+
+    def on_test_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        self._end_stage_run(trainer, pl_module)
+
+    def on_test_end(self, trainer: Any, pl_module: Any) -> None:
+        self._run.end()
+
+    def on_predict_start(self, trainer: Any, pl_module: Any) -> None:
+        self._start(trainer, pl_module, "predict")
+
+    def on_predict_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._count(batch)
+
+    def on_predict_end(self, trainer: Any, pl_module: Any) -> None:
+        self._run.end()  # Lightning lets no callback log during predict: the row only
+
+    def _end_stage_run(self, trainer: Any, pl_module: Any) -> None:
+        if self._run.active and self._run.end() is not None and self._run.stage_metrics:
+            self._run.policy.attempt("logging the stage metrics", _log, trainer, pl_module, self._run.stage_metrics, self.prefix)
+
+    def _count(self, batch: Any) -> None:
+        if self._counting:
+            size = _batch_size(batch)
+            if size is None:
+                self._counting = False  # a batch of unknown size: no per-sample figures
+                self._run.unit = ""
+            else:
+                self._run.add_work(size)
+
+    @property
+    def stage_record(self) -> Any:
+        """The row of the last standalone validate, test or predict run (summed over ranks), or None."""
+        return self._run.stage_record
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         self._run.end()
@@ -155,7 +283,24 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
         self._run.fail()
 
 
+def _log_steps(trainer: Any, metrics: dict[str, float], epoch_end: bool = False) -> None:
+    """Hand step metrics (already summed over ranks) to every logger, at the step Lightning logs
+    this batch at.
+
+    Straight to the loggers, as Lightning's own monitors do: ``self.log`` costs about 0.2 ms a
+    key (its result collection is walked for each), which at every step would be most of a
+    small model's step. Built-in loggers write on rank 0 only.
+    """
+    loop = getattr(getattr(trainer, "fit_loop", None), "epoch_loop", None)
+    step = getattr(loop, "_batches_that_stepped", trainer.global_step - 1)
+    if epoch_end:
+        step -= 1  # counted on by then; Lightning logs the epoch at its last batch's step, as here
+    for logger in trainer.loggers:
+        logger.log_metrics(metrics, step=step)
+
+
 def _log(trainer: Any, pl_module: Any, metrics: dict[str, float], prefix: str) -> None:
+    """Log ``metrics`` (already summed over ranks) at the epoch of the hook."""
     import torch
 
     distributed = trainer.world_size > 1
@@ -182,6 +327,22 @@ def _progress(trainer: Any, epochs_done: int) -> float | None:
     if max_steps is not None and max_steps > 0:
         fractions.append(trainer.global_step / max_steps)
     return max(fractions) if fractions else None
+
+
+def _batch_size(batch: Any) -> int | None:
+    """The number of samples in a batch: the length of its first tensor (or array), looked
+    for in tuples, lists and dicts; None when there is none."""
+    shape = getattr(batch, "shape", None)
+    if shape is not None:
+        return int(shape[0]) if len(shape) else None
+    if isinstance(batch, dict):
+        batch = list(batch.values())
+    if isinstance(batch, (list, tuple)):
+        for item in batch:
+            size = _batch_size(item)
+            if size is not None:
+                return size
+    return None
 
 
 def _strategy_gather(trainer: Any, pl_module: Any) -> Gather:

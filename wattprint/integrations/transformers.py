@@ -10,7 +10,7 @@ from typing import Any
 from wattprint.core.distributed import RankInfo
 from wattprint.core.progress import RunningTotals
 from wattprint.integrations._callback import EmissionsCallbackBase
-from wattprint.integrations._epochs import Gather
+from wattprint.integrations._epochs import FIT, Gather
 from wattprint.integrations._imports import missing, optional
 
 transformers = optional("transformers")
@@ -34,7 +34,30 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
     * ``emissions/co2_kg_predicted``: CO2e predicted for the planned ``max_steps`` (from
       ``num_train_epochs`` or ``max_steps``), kg.
 
-    The CSV (``output_file``) gets a row per epoch and a row for the whole training.
+    * ``emissions/energy_j_per_token``, ``emissions/co2_kg_per_1k_tokens``: per input token
+      (J) and per 1,000 tokens (kg), when the Trainer counts them
+      (``TrainingArguments(include_num_input_tokens_seen=...)``).
+
+    Step intervals: whenever the Trainer logs on its step cadence (``logging_strategy="steps"``
+    with ``logging_steps``, and ``logging_first_step``), or every ``log_every_n_steps=`` optimizer
+    steps if that is given (0: none), the callback closes a step interval --
+    the optimizer steps since the last one -- and logs ``emissions/step/energy_kwh``,
+    ``.../co2_kg``, ``.../power_w``, ``.../energy_kwh_<domain>``, ``.../energy_kwh_total``,
+    ``.../co2_kg_total`` (since training began) and the per-token keys, at that ``step`` of
+    ``log_history`` and of every ``report_to`` integration. The epoch's last interval closes
+    with the epoch and is logged with its keys; an epoch's intervals add up to it exactly.
+
+    Evaluation during training (``eval_strategy``) is measured apart: from the hook that
+    decides it to ``on_evaluate``, logged as ``emissions/validation/...``; each epoch logs
+    its train part as ``emissions/train/...``. Standalone ``trainer.evaluate()`` and
+    ``trainer.predict()`` are each a run of their own (``stage`` ``evaluate`` / ``predict`` in
+    the CSV) from their first prediction step (the Trainer has no hook before it) to their end,
+    with energy per sample of the evaluated dataset; their keys (``emissions/evaluate/...``,
+    ``emissions/predict/...``) are logged and added to the metrics ``evaluate()`` and
+    ``predict()`` return.
+
+    The CSV (``output_file``) gets a row per epoch and a row for the whole training
+    (``step_rows=True`` adds one per step interval and per evaluation during training).
 
     Finding the Trainer: callbacks are not given the Trainer, so this one finds the Trainer
     that calls its ``on_init_end`` (or ``on_train_begin``), checking that this very callback is
@@ -95,6 +118,7 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
     def _setup(self) -> None:
         self._trainer_ref: weakref.ReferenceType[Any] | None = None
         self._warned_no_trainer = False
+        self._tried_stage = False
 
     # -- the Trainer -----------------------------------------------------------------------
 
@@ -134,9 +158,19 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
                 stacklevel=2,
             )
         ranks = RankInfo(args.process_index, args.local_process_index, args.world_size)
-        self._run.start(ranks=ranks, measure_host=args.local_process_index == 0, gather=_gather(args, self.trainer))
+        tokens = _counts_tokens(args)
+        every = self._run.settings.log_every_n_steps
+        steps = str(getattr(args, "logging_strategy", "")).rsplit(".", 1)[-1].lower() == "steps" if every is None else every > 0
+        # The Trainer gathers its token count over the ranks itself: the job's, not this rank's.
+        self._run.start(ranks=ranks, measure_host=args.local_process_index == 0, gather=_gather(args, self.trainer),
+                        steps=steps, unit="token" if tokens else "", work_global=True)
         self._run.totals = self._resumed_totals(state) or RunningTotals.starting_at(_progress(state))
+        self._tokens(state)
         self._run.open_epoch(int(state.epoch or 0))
+
+    def _tokens(self, state: Any) -> None:
+        if self._run.unit:
+            self._run.set_work(float(getattr(state, "num_input_tokens_seen", 0) or 0))
 
     def _resumed_totals(self, state: Any) -> RunningTotals | None:
         """The totals a resumed training continues: the checkpoint's own, else its last logged epoch."""
@@ -165,17 +199,74 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
         state.stateful_callbacks[self._state_key] = totals
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        # The Trainer saves right after on_step_end and on_epoch_end; should_save is decided
-        # by then (DefaultFlowCallback runs first), the same on every rank.
+        # DefaultFlowCallback has run: should_log says the Trainer logs at this step (its own
+        # cadence), should_evaluate that it evaluates next, should_save that it saves next.
+        every = self._run.settings.log_every_n_steps
+        due = control.should_log if every is None else every > 0 and state.global_step % every == 0
+        if due and self._run.active:
+            self._tokens(state)
+            metrics = self._run.step_end(state.global_step)
+            if metrics:
+                self._run.policy.attempt("logging the step metrics", self._log, state, control, metrics)
+        self._evaluation_next(control)
+        # The Trainer saves right after on_step_end and on_epoch_end, the same on every rank.
         self._keep_totals(state, control)
+
+    def _evaluation_next(self, control: Any) -> None:
+        if control.should_evaluate:
+            self._run.stage_begin("validation")
+
+    def on_prediction_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        # Standalone evaluate() and predict() have no hook before their first batch: the run
+        # starts here, and learns at its end which of the two it was.
+        if not self._run.active and not self._tried_stage:
+            self._tried_stage = True  # once per loop, not per batch, if it cannot start
+            self._find_trainer()
+            ranks = RankInfo(args.process_index, args.local_process_index, args.world_size)
+            self._run.start(ranks=ranks, measure_host=args.local_process_index == 0, gather=_gather(args, self.trainer),
+                            stage="evaluate", unit="sample", work_global=True)
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any) -> None:
+        if self._run.active and self._run.stage == FIT:
+            logged = self._run.stage_end()
+            if logged:
+                self._run.policy.attempt("logging the evaluation metrics", self._log, state, control, logged)
+            return
+        self._end_stage_run("evaluate", state, control, metrics, kwargs.get("eval_dataloader"))
+
+    def on_predict(self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any) -> None:
+        self._end_stage_run("predict", state, control, metrics, kwargs.get("eval_dataloader"))
+
+    def _end_stage_run(self, stage: str, state: Any, control: Any, metrics: Any, dataloader: Any) -> None:
+        self._tried_stage = False
+        if not self._run.active or self._run.stage == FIT:
+            return
+        samples = _dataset_size(dataloader)
+        if samples is not None:
+            self._run.set_work(samples)
+        else:
+            self._run.unit = ""
+        if self._run.end(stage=stage) is None or not self._run.stage_metrics:
+            return
+        logged = dict(self._run.stage_metrics)
+        if isinstance(metrics, dict):
+            metrics.update(logged)  # what evaluate() / predict() return
+        self._run.policy.attempt("logging the stage metrics", self._log, state, control, logged)
+
+    @property
+    def stage_record(self) -> Any:
+        """The row of the last standalone evaluate or predict run (summed over ranks), or None."""
+        return self._run.stage_record
 
     def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._run.open_epoch(int(state.epoch or 0))
 
     def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-        metrics = self._run.epoch_end(progress=_progress(state))
+        self._tokens(state)
+        metrics = self._run.epoch_end(progress=_progress(state), step_index=state.global_step)
         if metrics:
             self._run.policy.attempt("logging the epoch metrics", self._log, state, control, metrics)
+        self._evaluation_next(control)
         self._keep_totals(state, control)
         return control
 
@@ -194,6 +285,7 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
             trainer.control.should_log = keep
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._tokens(state)
         record = self._run.end()
         if self._model_card and record is not None and state.is_world_process_zero:
             self._run.policy.attempt("writing the model card block", _write_model_card, args.output_dir,
@@ -227,6 +319,21 @@ def _calling_trainer(callback: Any) -> Any | None:
         return None
     finally:
         del frame
+
+
+def _counts_tokens(args: Any) -> bool:
+    """Whether the Trainer counts input tokens (``include_num_input_tokens_seen``: True, "all", "non_padding")."""
+    value = getattr(args, "include_num_input_tokens_seen", False)
+    return value not in (False, None, "no", "")
+
+
+def _dataset_size(dataloader: Any) -> int | None:
+    """The samples an evaluation or prediction loop went through: its dataset's length (the
+    whole dataset, on every rank), or None when it has none."""
+    try:
+        return len(dataloader.dataset)
+    except (AttributeError, TypeError):
+        return None
 
 
 def _progress(state: Any) -> float | None:

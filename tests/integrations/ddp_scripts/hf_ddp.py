@@ -70,9 +70,9 @@ def main() -> None:
         ids = torch.randint(0, 100, (16,), generator=g)
         data.append({"input_ids": ids, "labels": ids})
     args = TrainingArguments(output_dir=str(out / "hf"), num_train_epochs=2, per_device_train_batch_size=8,
-                             logging_strategy="epoch", save_strategy="no", report_to="none", use_cpu=True,
+                             logging_strategy="steps", logging_steps=1, include_num_input_tokens_seen=True, save_strategy="no", report_to="none", use_cpu=True,
                              ddp_backend="gloo", disable_tqdm=True)
-    trainer = Trainer(model=model, args=args, train_dataset=data, callbacks=[emissions, Tick(clock), probe])
+    trainer = Trainer(model=model, args=args, train_dataset=data, callbacks=[Tick(clock), emissions, probe])
     trainer.train()
     dump = {
         "rank": rank,

@@ -42,6 +42,12 @@ class Probe(pl.Callback):
         self.emissions = emissions
         self.out = out
         self.epochs: list[dict] = []
+        self.steps: dict[int, float] = {}
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        local = self.emissions._run.last_step_local
+        if local is not None:
+            self.steps[local.index] = local.energy_kwh
 
     def on_train_epoch_end(self, trainer, pl_module):
         local = self.emissions._run.last_local
@@ -55,6 +61,7 @@ class Probe(pl.Callback):
             "measure_host": self.emissions.tracker.measure_host,
             "run_id": self.emissions.tracker.run_id,
             "epochs": self.epochs,
+            "steps": self.steps,
             "logged": {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(PREFIX)},
         }
         (self.out / f"rank{trainer.global_rank}.json").write_text(json.dumps(dump))
