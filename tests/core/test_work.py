@@ -61,7 +61,7 @@ def test_stage_and_work_columns_read_back(tmp_path):
     t.stop()
     with open(tmp_path / "wattprint.csv", newline="") as f:
         header, *rows = list(csv.reader(f))
-    assert tuple(header) == COLUMNS and tuple(header[-3:]) == ("stage", "work", "work_unit")
+    assert tuple(header) == COLUMNS and tuple(header[-4:-1]) == ("stage", "work", "work_unit")
     back = decode_row(header, rows[0]).record
     assert (back.stage, back.work, back.work_unit) == ("predict", 64.0, "sample")
     assert back.energy_j_per_unit == pytest.approx(600 / 64)
