@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -37,30 +36,30 @@ def _error(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from wattprint.core.errors import MissingExtraError
-    from wattprint.report import ReportError, load_files, summarise
+    from wattprint.report import ReportError, summarise
+    from wattprint.report.load import iter_files
     from wattprint.report.whatif import what_if
 
     files = list(args.files) or [DEFAULT_FILE]
     try:
-        rows = load_files(files)
+        # Summed as the files are read: the rows themselves are never all in memory.
+        report = summarise(iter_files(files), files)
     except ReportError as exc:
         _error(str(exc))
         return 2
-    report = summarise(rows, files)
-    if not rows:
+    if not report.rows:
         print(f"wattprint report: no records in {', '.join(files)}", file=sys.stderr)
-    alternatives = what_if(report.total.facility_kwh, report.total.co2_kg) if rows else []
+    alternatives = what_if(report.total.facility_kwh, report.total.co2_kg) if report.rows else []
 
-    if args.json:
-        data = report.as_dict()
-        data["what_if"] = [a.as_dict() for a in alternatives]
-        out = json.dumps(data, indent=2, default=str) + "\n"
-    else:
-        from wattprint.report.text import render_text
-
-        out = render_text(report, alternatives)
     try:
-        sys.stdout.write(out)
+        if args.json:
+            from wattprint.report.jsonout import write_json
+
+            write_json(report, alternatives, sys.stdout.write)
+        else:
+            from wattprint.report.text import render_text
+
+            sys.stdout.write(render_text(report, alternatives))
         sys.stdout.flush()
     except BrokenPipeError:  # `wattprint report | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -12,19 +12,18 @@ and line, never another exception.
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from wattprint.core import csvformat
 from wattprint.core.csvformat import REQUIRED_COLUMNS, parse_epoch
 from wattprint.core.errors import WattprintError
 from wattprint.core.record import EnergyRecord
 
-__all__ = ["REQUIRED_COLUMNS", "ReportError", "Row", "load_file", "load_files", "parse_epoch"]
+__all__ = ["REQUIRED_COLUMNS", "ReportError", "Row", "iter_file", "iter_files", "load_file", "load_files", "parse_epoch"]
 
 
 class ReportError(WattprintError, ValueError):
@@ -61,63 +60,92 @@ class Row:
 
 def load_files(paths: Iterable[str | os.PathLike[str]]) -> list[Row]:
     """Every row of every file, in order. Raises :class:`ReportError` on the first bad file."""
-    rows: list[Row] = []
-    for path in paths:
-        rows.extend(load_file(path))
-    return rows
+    return list(iter_files(paths))
 
 
 def load_file(path: str | os.PathLike[str]) -> list[Row]:
     """The rows of one wattprint or ECO2AI CSV. A header-only or empty file gives ``[]``."""
+    return list(iter_file(path))
+
+
+def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Row]:
+    """:func:`load_files` one row at a time: what :func:`~wattprint.report.summarise` reads, so that
+    a report holds its sums, never the rows (a year of step rows does not fit in memory)."""
+    for path in paths:
+        yield from iter_file(path)
+
+
+def iter_file(path: str | os.PathLike[str]) -> Iterator[Row]:
+    """:func:`load_file` one row at a time, read as the file is read (a few kB in memory at once)."""
     name = os.fspath(path)
     try:
-        data = Path(path).read_bytes()
+        # newline="": the csv module sees line ends as written (a quoted cell may hold one);
+        # -sig: spreadsheets often add a byte-order mark.
+        f = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed by the with below)
     except FileNotFoundError:
         raise ReportError(f"{name}: no such file; pass the CSV written by wattprint or ECO2AI") from None
     except IsADirectoryError:
         raise ReportError(f"{name}: is a directory; pass a CSV file such as {os.path.join(name, 'emissions.csv')}") from None
     except OSError as exc:
         raise ReportError(f"{name}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        text = data.decode("utf-8-sig")  # -sig: spreadsheets often add a byte-order mark
-    except UnicodeDecodeError as exc:
-        raise ReportError(f"{name}: not UTF-8 text (byte {exc.start}); is it really a CSV?") from None
-    try:
-        return _parse(name, text)
-    except csv.Error as exc:
-        raise ReportError(f"{name}: not a readable CSV ({exc})") from None
+    with f:
+        try:
+            yield from _parse(name, f)
+        except UnicodeDecodeError:
+            raise ReportError(f"{name}: not UTF-8 text (byte {_first_bad_byte(path)}); is it really a CSV?") from None
+        except csv.Error as exc:
+            raise ReportError(f"{name}: not a readable CSV ({exc})") from None
+        except OSError as exc:
+            raise ReportError(f"{name}: cannot be read ({exc.strerror or exc})") from None
 
 
-def _parse(name: str, text: str) -> list[Row]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _first_bad_byte(path: str | os.PathLike[str]) -> int:
+    """Where a file stops being UTF-8, counted from its first byte (the text reader only knows its chunk)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 16):
+            pending = len(decoder.getstate()[0])  # the bytes of a character cut by the last chunk
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return offset - pending + exc.start
+            offset += len(chunk)
+    return offset
+
+
+def _parse(name: str, lines: Iterable[str]) -> Iterator[Row]:
+    reader = csv.reader(lines)
     header: list[str] | None = None
-    rows: list[Row] = []
+    layout: str | None = None
     for cells in reader:
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
-        if header is None or csvformat.layout_of(cells) is not None:
+        # (cells[0] first: the full test on every row would cost a tenth of the reading)
+        if header is None or (cells[0].strip() == csvformat.ECO2AI_COLUMNS[0] and csvformat.layout_of(cells) is not None):
             # A second header appears where files were concatenated (``cat a.csv b.csv``).
             header = _check_header(name, cells)
+            layout = csvformat.layout_of(header) or csvformat.ECO2AI
             continue
         where = f"{name}, line {reader.line_num}"
-        wattprint = csvformat.layout_of(header) == csvformat.WATTPRINT
         # wattprint writes every row in its file's columns, so a short row was cut off (a full
         # disk, a power loss) and its last cell cannot be trusted. ECO2AI rows may be shorter.
-        if len(cells) > len(header) or (wattprint and len(cells) < len(header)):
-            raise ReportError(
-                f"{where}: {len(cells)} fields but the header has {len(header)}; the row is damaged "
-                "(delete that line to report the rest)"
-            )
-        present = set(header[: len(cells)])
-        missing = [c for c in REQUIRED_COLUMNS if c not in present]
-        if missing:
-            raise ReportError(f"{where}: only {len(cells)} fields (no {missing[0]}); the row is damaged")
+        if len(cells) != len(header):
+            if len(cells) > len(header) or layout == csvformat.WATTPRINT:
+                raise ReportError(
+                    f"{where}: {len(cells)} fields but the header has {len(header)}; the row is damaged "
+                    "(delete that line to report the rest)"
+                )
+            present = set(header[: len(cells)])
+            missing = [c for c in REQUIRED_COLUMNS if c not in present]
+            if missing:
+                raise ReportError(f"{where}: only {len(cells)} fields (no {missing[0]}); the row is damaged")
         try:
-            decoded = csvformat.decode_row(header, cells, run_id=f"{name}:{reader.line_num}")
+            decoded = csvformat.decode_row(header, cells, run_id=f"{name}:{reader.line_num}", layout=layout)
         except csvformat.RowError as exc:
             raise ReportError(f"{where}: {exc}") from None
-        rows.append(Row(decoded.record, name, reader.line_num, decoded.layout, decoded.label, decoded.parameters))
-    return rows  # an empty file is like a header-only one: a run killed before its first row
+        yield Row(decoded.record, name, reader.line_num, decoded.layout, decoded.label, decoded.parameters)
+    # An empty file is like a header-only one: a run killed before its first row.
 
 
 def _check_header(name: str, cells: list[str]) -> list[str]:

@@ -27,18 +27,21 @@ def _printable(text: str) -> str:
 
 def _table(table: Table, indent: str) -> list[str]:
     body = [*table.rows, *([table.total] if table.total else [])]
-    widths = [max(len(r[i]) for r in [table.headers, *body]) for i in range(len(table.headers))]
+    widths = [max(map(len, column)) for column in zip(table.headers, *body)]
+    # One format for every line (a table may have a million): text columns left, numbers right.
+    pattern = indent + "  ".join(
+        f"{{:{'<' if i in table.text_columns else '>'}{w}}}" for i, w in enumerate(widths)
+    )
 
     def line(cells: list[str]) -> str:
-        padded = [
-            c.ljust(w) if i in table.text_columns else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths))
-        ]
-        return (indent + "  ".join(padded)).rstrip()
+        return pattern.format(*cells).rstrip()
 
     out = [line(table.headers)]
-    for cells, flag in zip(table.rows, table.flags or [False] * len(table.rows)):
-        out.append(line(cells) + ("  (interrupted)" if flag else ""))
+    if table.flags:
+        for cells, flag in zip(table.rows, table.flags):
+            out.append(line(cells) + ("  (interrupted)" if flag else ""))
+    else:
+        out.extend(map(line, table.rows))
     if table.total:
         out.append(line(table.total))
     return out
