@@ -18,7 +18,6 @@ with :func:`decode_row`.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -87,6 +86,12 @@ _TRUE = frozenset({"true", "1", "yes"})
 # Reading only: compiled (and cached) by the re module on first use, not at import.
 _ECO2AI_EPOCH = r"epoch:\s*(-?\d+)\s*(.*)"
 _NAMED_WINDOW = r"(.+?)\s+(-?\d+|N/A)"
+
+
+def _json():
+    import json  # deferred: only rows with parameters need it, and a tracker's start does not
+
+    return json
 
 
 class RowError(ValueError):
@@ -165,7 +170,7 @@ def _cells(record: EnergyRecord, *, facility: bool) -> dict[str, str]:
         "local_rank": str(labels.local_rank),
         "world_size": str(labels.world_size),
         # Keys as text: JSON's object keys are, and sort_keys cannot order mixed key types.
-        "parameters": json.dumps({str(k): v for k, v in labels.parameters.items()}, default=str, sort_keys=True)
+        "parameters": _json().dumps({str(k): v for k, v in labels.parameters.items()}, default=str, sort_keys=True)
         if labels.parameters
         else "",
     }
@@ -332,7 +337,7 @@ def _parameters(text: str, layout: str) -> dict[str, Any]:
         return {}
     if layout == WATTPRINT:
         try:
-            value = json.loads(text)
+            value = _json().loads(text)
         except ValueError:
             return {}
         return value if isinstance(value, dict) else {}

@@ -8,8 +8,6 @@ Tracker's :class:`~wattprint.core.outputs.Outputs` turns that into one warning a
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 from pathlib import Path
 
@@ -56,6 +54,8 @@ def read_header(path: Path, what: str = "output_file=") -> list[str] | None:
         ) from None
     if not first.strip():
         return None
+    import csv  # deferred, as the sinks' other imports: not on the path of a tracker without a file
+
     return next(csv.reader([first]))
 
 
@@ -112,6 +112,8 @@ class CsvSink:
                 else:
                     # The layout is read under the lock: another writer may have just created the file.
                     f.seek(0)
+                    import csv
+
                     columns = tuple(next(csv.reader([f.readline()])))
                     if csvformat.layout_of(columns) is None:  # replaced since construction (another tool's file)
                         raise ConfigError(f"{self.path} is no longer a wattprint or ECO2AI CSV (its header starts "
@@ -142,6 +144,8 @@ class JsonlSink:
         return str(self.path)
 
     def write(self, record: EnergyRecord) -> None:
+        import json  # deferred: JSON Lines is the less common output
+
         line = json.dumps(record.as_dict(), default=str, sort_keys=True) + "\n"
         with open(self.path, "a", encoding="utf-8") as f:
             _lock(f)
