@@ -400,7 +400,8 @@ CpuTimes = Callable[..., Any]
 
 
 def _host_cpu_times(percpu: bool = False) -> Any:
-    from wattprint.core.sensors.host import cpu_times  # /proc/stat on Linux, psutil elsewhere
+    # /proc/stat on Linux, psutil elsewhere
+    from wattprint.core.sensors.host import cpu_times
 
     return cpu_times(percpu=percpu)
 

@@ -18,8 +18,8 @@ __all__ = ["cpu_times", "virtual_memory"]
 
 # /proc/stat's columns, in psutil's names (psutil.cpu_times on Linux), jiffies.
 _CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guest_nice")
-CpuTimes = namedtuple("CpuTimes", _CPU_FIELDS)  # noqa: PYI024 (psutil's shape: _asdict, attributes)
-VirtualMemory = namedtuple("VirtualMemory", ("total", "available"))  # noqa: PYI024
+CpuTimes = namedtuple("CpuTimes", _CPU_FIELDS)  # psutil's shape: _asdict, attributes
+VirtualMemory = namedtuple("VirtualMemory", ("total", "available"))
 
 _STAT = "/proc/stat"
 _MEMINFO = "/proc/meminfo"

@@ -224,6 +224,7 @@ class ScaledHostSensor(Sensor):
 
 
 def _host_virtual_memory() -> Any:
-    from wattprint.core.sensors.host import virtual_memory  # /proc/meminfo on Linux, psutil elsewhere
+    # /proc/meminfo on Linux, psutil elsewhere
+    from wattprint.core.sensors.host import virtual_memory
 
     return virtual_memory()

@@ -60,7 +60,8 @@ def _finite_non_negative(value: object) -> bool:
 
 
 def _host_virtual_memory() -> Any:
-    from wattprint.core.sensors.host import virtual_memory  # /proc/meminfo on Linux, psutil elsewhere
+    # /proc/meminfo on Linux, psutil elsewhere
+    from wattprint.core.sensors.host import virtual_memory
 
     return virtual_memory()
 
