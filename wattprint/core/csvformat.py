@@ -237,32 +237,44 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "",
     window, index, parameters = parse_epoch(label)
     duration_s, energy_kwh = cell.required("duration(s)"), cell.required("power_consumption(kWh)")
     co2_kg = cell.required("CO2_emissions(kg)")
+    carbon = None
     if layout == WATTPRINT:
         window = cell.text("window") or window
         parameters = cell.text("parameters") or parameters
         domains = {d: kwh for d in DOMAINS if (kwh := cell.optional(f"energy_kwh_{d}")) is not None}
         measured = Measurement(duration_s, energy_kwh, domains, {d: cell.text(f"method_{d}").strip() for d in domains},
                                tuple(cell.text("failed_domains").split()))
-        pue = cell.optional("pue")
-        pue = pue if pue is not None and pue >= 1.0 else 1.0
+        # The carbon cells are the same on most rows of a file: one Carbon for them all.
+        carbon_key = tuple(map(cell.raw, _CARBON_COLUMNS))
+        carbon = _carbons.get(carbon_key)
+        if carbon is None:
+            pue = cell.optional("pue")
+            pue = pue if pue is not None and pue >= 1.0 else 1.0
+        else:
+            pue = carbon.pue
     else:
         domains = {d: kwh for d, col in ECO2AI_DOMAIN_COLUMNS.items() if (kwh := cell.optional(col)) is not None}
         measured = Measurement(duration_s, energy_kwh, domains)
         pue = None
     footprint = Footprint(facility_kwh(measured.energy_kwh, pue), co2_kg, cell.optional("cost"))
-    intensity = cell.optional("intensity_g_per_kwh") if layout == WATTPRINT else None
-    carbon = Carbon(
-        pue=pue,
-        intensity_g_per_kwh=intensity if intensity is not None else footprint.intensity_g_per_kwh,
-        currency=cell.text("currency"),
-        intensity_key=cell.text("intensity_key"),
-        intensity_name=cell.text("region/country"),
-        intensity_source=cell.text("intensity_source") if layout == WATTPRINT else "ECO2AI",
-        intensity_basis=cell.text("intensity_basis"),
-        intensity_year=cell.integer("intensity_year"),
-        located_by=cell.text("located_by"),
-        intensity_readings=cell.integer("intensity_readings") or 1,
-    )
+    if carbon is None:
+        intensity = cell.optional("intensity_g_per_kwh") if layout == WATTPRINT else None
+        carbon = Carbon(
+            pue=pue,
+            intensity_g_per_kwh=intensity if intensity is not None else footprint.intensity_g_per_kwh,
+            currency=cell.text("currency"),
+            intensity_key=cell.text("intensity_key"),
+            intensity_name=cell.text("region/country"),
+            intensity_source=cell.text("intensity_source") if layout == WATTPRINT else "ECO2AI",
+            intensity_basis=cell.text("intensity_basis"),
+            intensity_year=cell.integer("intensity_year"),
+            located_by=cell.text("located_by"),
+            intensity_readings=cell.integer("intensity_readings") or 1,
+        )
+        if intensity is not None:  # else the intensity is this row's own CO2e over its energy
+            if len(_carbons) >= 256:  # a live intensity: a new mean on every row
+                _carbons.clear()
+            _carbons[carbon_key] = carbon
     labels = Labels(
         project_name=cell.text("project_name"),
         experiment_description=cell.text("experiment_description"),
@@ -284,11 +296,21 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "",
     return Decoded(EnergyRecord(labels, measured, carbon, footprint), layout, label, parameters)
 
 
+# The cells a wattprint row's Carbon is made of (see decode_row's cache of them).
+_CARBON_COLUMNS = ("pue", "intensity_g_per_kwh", "currency", "intensity_key", "region/country", "intensity_source",
+                   "intensity_basis", "intensity_year", "located_by", "intensity_readings")
+_carbons: dict[tuple[str | None, ...], Carbon] = {}
+
+
 class _Cells:
     """Typed access to one row's cells by column name."""
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self._values = values
+
+    def raw(self, column: str) -> str | None:
+        """The cell as written (None where the row has no such column)."""
+        return self._values.get(column)
 
     def text(self, column: str) -> str:
         # Every cell wattprint writes is guarded, in either layout (it also appends to ECO2AI files).
