@@ -61,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
 
             write_json(report, alternatives, sys.stdout.write)
         else:
-            from wattprint.report.text import render_text
+            from wattprint.report.text import iter_text
 
-            sys.stdout.write(render_text(report, alternatives))
+            sys.stdout.writelines(line + "\n" for line in iter_text(report, alternatives))
         sys.stdout.flush()
     except BrokenPipeError:  # `wattprint report | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

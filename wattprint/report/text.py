@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from wattprint.report.summary import Report
 from wattprint.report.tables import (
@@ -17,7 +17,7 @@ from wattprint.report.tables import (
 )
 from wattprint.report.whatif import Alternative
 
-__all__ = ["render_text"]
+__all__ = ["iter_text", "render_text"]
 
 
 def _printable(text: str) -> str:
@@ -48,34 +48,34 @@ def _table(table: Table, indent: str) -> list[str]:
 
 
 def render_text(report: Report, alternatives: Sequence[Alternative] = ()) -> str:
+    return "\n".join(iter_text(report, alternatives)) + "\n"
+
+
+def iter_text(report: Report, alternatives: Sequence[Alternative] = ()) -> Iterator[str]:
+    """:func:`render_text` line by line (without line ends), one run's table in memory at a time."""
     domains = domains_of(report)
     runs = report.runs
     files = ", ".join(_printable(f) for f in report.files)
-    out = [f"wattprint report: {len(runs)} run(s) in {len(report.groups)} project/experiment group(s) from {files}"]
+    yield f"wattprint report: {len(runs)} run(s) in {len(report.groups)} project/experiment group(s) from {files}"
     for group in report.groups:
-        out.append("")
-        out.append(f"Project: {_printable(group.project) or '(none)'}   Experiment: {_printable(group.experiment) or '(none)'}")
+        yield ""
+        yield f"Project: {_printable(group.project) or '(none)'}   Experiment: {_printable(group.experiment) or '(none)'}"
         for run in group.runs:
-            out.append(f"  {_printable(run_heading(run))}")
+            yield f"  {_printable(run_heading(run))}"
             table = run_table(run, domains)
             if table.rows or table.total:
-                out.extend(_table(table, "    "))
-            out.extend(f"    {_printable(d)}" for d in run_details(run))
+                yield from _table(table, "    ")
+            yield from (f"    {_printable(d)}" for d in run_details(run))
         if len(group.runs) > 1:
             t = group.total
-            out.append(
-                f"  {len(group.runs)} runs: {totals_line(t)}, {t.duration_s:,.1f} s"
-            )
+            yield f"  {len(group.runs)} runs: {totals_line(t)}, {t.duration_s:,.1f} s"
     t = report.total
-    out.append("")
-    out.append(
-        f"Total: {totals_line(t)} over {len(runs)} run(s), {t.duration_s:,.1f} s"
-    )
+    yield ""
+    yield f"Total: {totals_line(t)} over {len(runs)} run(s), {t.duration_s:,.1f} s"
     for note in report.notes:
-        out.append(f"Note: {_printable(note)}")
+        yield f"Note: {_printable(note)}"
     if alternatives:
-        out.append("")
-        out.append(what_if_heading(t))
-        out.extend(_table(what_if_table(alternatives), "  "))
-        out.append("  Annual averages; the cleanest region of each cloud provider in wattprint's bundled tables.")
-    return "\n".join(out) + "\n"
+        yield ""
+        yield what_if_heading(t)
+        yield from _table(what_if_table(alternatives), "  ")
+        yield "  Annual averages; the cleanest region of each cloud provider in wattprint's bundled tables."
