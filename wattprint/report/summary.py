@@ -63,8 +63,9 @@ class RunSummary:
     (the sum of epoch rows), ``"mixed"`` (some processes each), or ``"none"`` (only
     other windows, which are not summed).
 
-    ``epochs`` is built from the run's sums each time a new run is read; the sums take
-    a third of the memory of the lines (a report of a million epochs holds the sums only).
+    ``epochs`` is built from the run's sums (``epoch_sums``) when read, and kept only until
+    another run's are: the sums take about a quarter of the memory of the lines, so a report of
+    a million epochs holds the sums and one run's lines.
     """
 
     run_id: str
