@@ -1,6 +1,6 @@
 """Slowdown of a real training from the framework callbacks.
 
-Run:  python benchmarks/training_overhead.py [--repeats 7] [--steps 3000] [--epochs 3] [--hf [--hf-steps 600]]
+Run:  python benchmarks/training_overhead.py [--repeats 7] [--steps 3000] [--epochs 3] [--keras] [--hf [--hf-steps 600]]
 
 Lightning: a small MLP trained on the CPU for ``--steps`` optimizer steps over ``--epochs``
 epochs, with no tracking and with ``EmissionsCallback`` (real sensors, sampler thread, CSV
@@ -14,7 +14,12 @@ the script also times the callback's own work directly (tracker start and stop, 
 end: close the window, write the CSV row, build the metrics), which bounds the overhead of a
 training of any length: (start + stop + epochs x epoch end) / training time, plus the sampler.
 
-``--hf`` adds the Hugging Face Trainer on a tiny GPT-2: no tracking, ``EmissionsCallback``,
+Inside the same runs it also measures the CPU time of the callback's hooks (each hook's own
+thread CPU clock) and of the sampler thread (its own thread CPU clock), as a share of the
+training's CPU time (the process's, all threads): the overhead in the unit that the noise of a
+shared machine blurs least.
+
+``--keras`` adds Keras 3 (torch backend) on the same MLP. ``--hf`` adds the Hugging Face Trainer on a tiny GPT-2: no tracking, ``EmissionsCallback``,
 and ``report_to="codecarbon"`` (transformers' ``CodeCarbonCallback``) when codecarbon is
 installed; without it that case is skipped. codecarbon is made offline (France) first, so the
 benchmark makes no network call.
@@ -48,16 +53,23 @@ def timed(fn: Callable[[], object]) -> Timing:
 
 
 class HookTimer:
-    """Time spent inside the callback's own hooks (the methods wattprint defines), summed per training.
+    """Time inside the callback's own hooks (the methods wattprint defines) and the sampler thread's
+    CPU time, summed per training.
 
     Measured in the same runs as the end-to-end times: a direct figure for the callback's work
-    that the noise between runs does not blur. Not counted: the framework's dispatch to the
-    callback and the sampler thread (timed apart in the cost tables).
+    that the noise between runs does not blur. Per hook call: wall time (``perf_counter``) and
+    the calling thread's CPU time (``thread_time``: the hook's own work, not the training's other
+    threads). The sampler: its thread's own CPU clock, read as the thread ends (at the tracker's
+    stop, inside the training). Not counted: the framework's dispatch to the callback.
     """
 
     def __init__(self) -> None:
-        self.per_run: list[float] = []
+        self.per_run: list[float] = []  # hooks, wall s
+        self.cpu_per_run: list[float] = []  # hooks, CPU s of the calling thread
+        self.sampler_per_run: list[float] = []  # sampler thread, CPU s
         self._current = 0.0
+        self._current_cpu = 0.0
+        self.sampler_current = 0.0
 
     def wrap(self, callback: object) -> object:
         for name in dir(type(callback)):
@@ -68,28 +80,57 @@ class HookTimer:
 
     def _timed(self, method: Callable[..., object]) -> Callable[..., object]:
         def timed(*args: object, **kwargs: object) -> object:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 return method(*args, **kwargs)
             finally:
+                self._current_cpu += time.thread_time() - c0
                 self._current += time.perf_counter() - t0
 
         return timed
 
     def end_run(self) -> None:
         self.per_run.append(self._current)
-        self._current = 0.0
+        self.cpu_per_run.append(self._current_cpu)
+        self.sampler_per_run.append(self.sampler_current)
+        self._current = self._current_cpu = self.sampler_current = 0.0
 
 
 #: Case name -> the hook time of each of its runs (the warm-up run first).
 HOOK_TIMES: dict[str, HookTimer] = {}
+#: The timer of the training now running: the sampler thread adds its CPU time to it.
+_RUNNING: list[HookTimer] = []
+
+
+def _time_sampler_threads() -> None:
+    """Make every sampler thread add its own CPU time to the running training's timer as it ends."""
+    from wattprint.core.sampler import Sampler
+
+    if getattr(Sampler._run, "_timed", False):
+        return
+    run = Sampler._run
+
+    def timed_run(self: object) -> None:
+        try:
+            run(self)
+        finally:
+            if _RUNNING:
+                _RUNNING[-1].sampler_current += time.thread_time()  # this thread's CPU since it started
+
+    timed_run._timed = True  # type: ignore[attr-defined]
+    Sampler._run = timed_run  # type: ignore[method-assign]
 
 
 def with_hook_timer(case: str, make: Callable[[], object], run: Callable[[list], Timing]) -> Callable[[], Timing]:
     timer = HOOK_TIMES.setdefault(case, HookTimer())
+    _time_sampler_threads()
 
     def go() -> Timing:
-        result = run([timer.wrap(make())])
+        _RUNNING.append(timer)
+        try:
+            result = run([timer.wrap(make())])
+        finally:
+            _RUNNING.pop()
         timer.end_run()
         return result
 
@@ -152,6 +193,31 @@ def lightning_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callabl
         "lightning, an empty Callback": lambda: fit([pl.Callback()]),
         "lightning, EmissionsCallback": with_hook_timer(
             "lightning, EmissionsCallback", lambda: EmissionsCallback(country="FR", output_file=workdir / "lightning.csv"), fit),
+    }
+
+
+def keras_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callable[[], Timing]]:
+    os.environ.setdefault("KERAS_BACKEND", "torch")  # read when keras is first imported
+    import keras
+    import numpy as np
+
+    from wattprint.integrations.keras import EmissionsCallback
+
+    batch = 32
+    rng = np.random.default_rng(0)
+    n = batch * steps // epochs
+    x, y = rng.standard_normal((n, 64), dtype="float32"), rng.standard_normal((n, 1), dtype="float32")
+
+    def fit(callbacks: list) -> Timing:
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+        return timed(lambda: model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, callbacks=callbacks))
+
+    return {
+        "keras, no tracking": lambda: fit([]),
+        "keras, EmissionsCallback": with_hook_timer(
+            "keras, EmissionsCallback", lambda: EmissionsCallback(country="FR", output_file=workdir / "keras.csv"), fit),
     }
 
 
@@ -239,16 +305,29 @@ def table(times: dict[str, list[Timing]]) -> list[str]:
                 slowdown = f"{statistics.median(pairs) * 100:+.2f} % ({min(pairs) * 100:+.1f} .. {max(pairs) * 100:+.1f} %)"
                 fastest = f"{(min(t) / min(base) - 1.0) * 100:+.2f} %"
             lines.append(f"| {name} | {clock} | {statistics.median(t):.3f} | {min(t):.3f}-{max(t):.3f} | {slowdown} | {fastest} |")
+    header = ("| case | hooks, wall (ms) | hooks, CPU (ms) | sampler thread, CPU (ms) "
+              "| hooks + sampler, share of the training's CPU time: median (min-max) | training CPU (s) |")
+    lines += ["", header, "|---|---|---|---|---|---|"]
     for name in names:
         timer = HOOK_TIMES.get(name)
         if timer is not None and len(timer.per_run) > 1:
-            hooks = timer.per_run[1:]  # without the warm-up run
-            walls = [x[0] for x in times[name]]
-            shares = [h / w for h, w in zip(hooks, walls, strict=True)]
-            lines.append(f"\n{name}: inside the callback's hooks {statistics.median(hooks) * 1000:.1f} ms a training "
-                         f"(max {max(hooks) * 1000:.1f}), {statistics.median(shares) * 100:.2f} % of its wall time "
-                         f"(max {max(shares) * 100:.2f} %)")
+            hooks, cpu, sampler = timer.per_run[1:], timer.cpu_per_run[1:], timer.sampler_per_run[1:]  # no warm-up
+            training_cpu = [x[1] for x in times[name]]
+            shares = [(c + s) / t for c, s, t in zip(cpu, sampler, training_cpu, strict=True)]
+            ms = lambda xs: f"{statistics.median(xs) * 1000:.1f} ({min(xs) * 1000:.1f}-{max(xs) * 1000:.1f})"
+            lines.append(f"| {name} | {ms(hooks)} | {ms(cpu)} | {ms(sampler)} | {statistics.median(shares) * 100:.3f} % "
+                         f"({min(shares) * 100:.3f}-{max(shares) * 100:.3f} %) | {statistics.median(training_cpu):.2f} |")
     return lines
+
+
+def cpu_shares(times: dict[str, list[Timing]]) -> dict[str, dict[str, list[float]]]:
+    """The raw per-run figures behind the CPU-share table, for ``--json``."""
+    out = {}
+    for name, timer in HOOK_TIMES.items():
+        if name in times:
+            out[name] = {"hooks_wall_s": timer.per_run[1:], "hooks_cpu_s": timer.cpu_per_run[1:],
+                         "sampler_cpu_s": timer.sampler_per_run[1:], "training_cpu_s": [x[1] for x in times[name]]}
+    return out
 
 
 def lightning_dispatches(workdir: Path) -> dict[str, int]:
@@ -320,6 +399,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--steps", type=int, default=3000, help="optimizer steps per fit")
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--keras", action="store_true", help="also measure Keras 3 (torch backend)")
     parser.add_argument("--hf", action="store_true", help="also measure the Hugging Face Trainer")
     parser.add_argument("--hf-steps", type=int, default=600, help="optimizer steps per Hugging Face training")
     parser.add_argument("--json", type=Path, help="write the raw timings here")
@@ -335,13 +415,17 @@ def main() -> None:
         print("\n".join(callback_work(workdir)) + "\n")
         results["lightning"] = measure(lightning_cases(args.steps, args.epochs, workdir), args.repeats)
         print("\n".join(table(results["lightning"])))
+        if args.keras:
+            results["keras"] = measure(keras_cases(args.steps, args.epochs, workdir), args.repeats)
+            print("\n".join(table(results["keras"])))
         if args.hf:
             results["hf"] = measure(hf_cases(args.hf_steps, args.epochs, workdir), args.repeats)
             print("\n".join(table(results["hf"])))
     print(f"\nLightning {args.steps} steps, HF {args.hf_steps} steps, in {args.epochs} epochs; {args.repeats} "
           f"interleaved repeats after a warm-up; {os.cpu_count()} CPUs.")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        shares = {part: cpu_shares(times) for part, times in results.items()}
+        args.json.write_text(json.dumps({"times": results, "cpu": shares}, indent=2))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,7 @@ suggestions; the model card block (``--model-card``)."""
 from __future__ import annotations
 
 import argparse
-import json
-import math
+import gc
 import os
 import sys
 
@@ -59,68 +58,63 @@ def _error(message: str) -> None:
     print(f"wattprint report: error: {message}", file=sys.stderr)
 
 
-def _json(data: dict) -> str:
-    """JSON without ``Infinity``/``NaN`` (not JSON): a figure that is not finite becomes null, with a warning."""
-    try:
-        return json.dumps(data, indent=2, default=str, allow_nan=False) + "\n"
-    except ValueError:
-        print("wattprint report: warning: a figure is not finite (too large to add up); it is null in the JSON",
-              file=sys.stderr)
-        return json.dumps(_finite(data), indent=2, default=str, allow_nan=False) + "\n"
-
-
-def _finite(value):
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     from wattprint.core.errors import MissingExtraError
     from wattprint.core.safefile import write_atomic
     from wattprint.report import Damaged, ReportError, load_files, summarise
+    from wattprint.report.load import iter_files
     from wattprint.report.whatif import reported_basis, what_if
 
     files = list(args.files) or [DEFAULT_FILE]
     damaged: list[Damaged] = []
+    if args.model_card:  # one run's block: its rows are read whole
+        try:
+            rows = load_files(files, damaged=damaged)
+        except ReportError as exc:
+            _error(str(exc))
+            return 2
+        _warn_damaged(damaged)
+        return _model_card(rows, files, args)
+    # The report makes millions of short-lived objects and no reference cycles: collecting every
+    # 700 allocations would cost a sixth of its time (this is the CLI's own process).
+    gc.set_threshold(100_000, 50, 50)
+    kept = _RunRows(keep_epochs=args.forecast is not None)
+    bases: set[str] = set()
     try:
-        rows = load_files(files, damaged=damaged)
+        # Summed as the files are read: the rows themselves are never all in memory.
+        report = summarise(kept.tee(iter_files(files, damaged=damaged), bases), files)
     except ReportError as exc:
         _error(str(exc))
         return 2
-    for line in damaged:  # the rest is reported; the exit status says something was left out
-        print(f"wattprint report: warning: {line}; skipped", file=sys.stderr)
-    if args.model_card:
-        return _model_card(rows, files, args)
-    report = summarise(rows, files)
+    _warn_damaged(damaged)
     if damaged:  # said in the report itself too (text, HTML, JSON notes), not only on stderr
         where = "; ".join(f"{d.source} line {d.line}" for d in damaged[:5]) + ("; ..." if len(damaged) > 5 else "")
         report.notes.append(f"{len(damaged)} damaged line(s) skipped and left out of the totals ({where})")
-    if not rows:
+    if not report.rows:
         print(f"wattprint report: no records in {', '.join(files)}", file=sys.stderr)
-    basis = reported_basis(r.record.carbon.intensity_basis for r in rows)
-    alternatives = what_if(report.total.facility_kwh, report.total.co2_kg, basis=basis) if rows else []
-    suggestions = _suggestions(rows, files, args)
+    basis = reported_basis(bases)
+    alternatives = what_if(report.total.facility_kwh, report.total.co2_kg, basis=basis) if report.rows else []
+    suggestions = _suggestions(kept.rows(), files, args)
     if suggestions is None:
         return 2
 
-    if args.json:
-        data = report.as_dict()
-        data["what_if"] = [a.as_dict() for a in alternatives]
-        data["skipped_lines"] = [{"file": d.source, "line": d.line, "reason": d.reason} for d in damaged]
-        data["suggestions"] = [s.as_dict() for s in suggestions]
-        out = _json(data)
-    else:
-        from wattprint.report.suggest import render_text as render_suggestions
-        from wattprint.report.text import render_text
-
-        out = render_text(report, alternatives) + render_suggestions(suggestions, args.forecast is not None)
     try:
-        sys.stdout.write(out)
+        if args.json:
+            from wattprint.report.jsonout import write_json
+
+            extra = {
+                "skipped_lines": [{"file": d.source, "line": d.line, "reason": d.reason} for d in damaged],
+                "suggestions": [x.as_dict() for x in suggestions],
+            }
+            if write_json(report, alternatives, sys.stdout.write, extra):
+                print("wattprint report: warning: a figure is not finite (too large to add up); it is null in the JSON",
+                      file=sys.stderr)
+        else:
+            from wattprint.report.suggest import render_text as render_suggestions
+            from wattprint.report.text import iter_text
+
+            sys.stdout.writelines(line + "\n" for line in iter_text(report, alternatives))
+            sys.stdout.write(render_suggestions(suggestions, args.forecast is not None))
         sys.stdout.flush()
     except BrokenPipeError:  # `wattprint report | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -156,6 +150,42 @@ def run(args: argparse.Namespace) -> int:
         print(f"wattprint report: {len(damaged)} damaged line(s) skipped; the totals leave them out", file=sys.stderr)
         return DAMAGED_STATUS
     return 0
+
+
+def _warn_damaged(damaged: list) -> None:
+    for line in damaged:  # the rest is reported; the exit status says something was left out
+        print(f"wattprint report: warning: {line}; skipped", file=sys.stderr)
+
+
+class _RunRows:
+    """The rows the suggestions read, kept while the report streams past the rest: a process's
+    run rows, and its epoch rows only until its run row comes (a run killed early, ECO2AI
+    files: they have none) -- or all epoch rows with ``keep_epochs`` (a forecast's time shift
+    follows the run's energy profile). Step and other windows are never kept."""
+
+    def __init__(self, *, keep_epochs: bool) -> None:
+        self.keep_epochs = keep_epochs
+        self._runs: dict[tuple, list] = {}
+        self._epochs: dict[tuple, list] = {}
+
+    def tee(self, rows, bases: set[str]):
+        """``rows``, passed on unchanged; the intensity bases seen are added to ``bases``."""
+        for row in rows:
+            labels = row.record.labels
+            bases.add(row.record.carbon.intensity_basis)
+            key = (labels.run_id, labels.host, labels.rank)
+            if labels.window == "run":
+                self._runs.setdefault(key, []).append(row)
+                if not self.keep_epochs:
+                    self._epochs.pop(key, None)
+            elif labels.window == "epoch" and (self.keep_epochs or key not in self._runs):
+                self._epochs.setdefault(key, []).append(row)
+            yield row
+
+    def rows(self) -> list:
+        """The kept rows, in order of their first line."""
+        kept = [r for rows in (*self._epochs.values(), *self._runs.values()) for r in rows]
+        return sorted(kept, key=lambda r: (r.source, r.line))
 
 
 def _model_card(rows: list, files: list[str], args: argparse.Namespace) -> int:

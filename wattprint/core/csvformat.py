@@ -21,11 +21,9 @@ that :func:`unguard` undoes it exactly. The sink (:mod:`wattprint.core.sinks`) w
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
@@ -104,6 +102,12 @@ _TRUE = frozenset({"true", "1", "yes"})
 # Reading only: compiled (and cached) by the re module on first use, not at import.
 _ECO2AI_EPOCH = r"epoch:\s*(-?\d+)\s*(.*)"
 _NAMED_WINDOW = r"(.+?)\s+(-?\d+|N/A)"
+
+
+def _json():
+    import json  # deferred: only rows with parameters need it, and a tracker's start does not
+
+    return json
 
 
 class RowError(ValueError):
@@ -187,7 +191,7 @@ def _cells(record: EnergyRecord, *, facility: bool) -> dict[str, str]:
         "local_rank": str(labels.local_rank),
         "world_size": str(labels.world_size),
         # Keys as text: JSON's object keys are, and sort_keys cannot order mixed key types.
-        "parameters": json.dumps({str(k): v for k, v in labels.parameters.items()}, default=str, sort_keys=True)
+        "parameters": _json().dumps({str(k): v for k, v in labels.parameters.items()}, default=str, sort_keys=True)
         if labels.parameters
         else "",
         "stage": labels.stage,
@@ -206,8 +210,11 @@ def _cells(record: EnergyRecord, *, facility: bool) -> dict[str, str]:
 # -- reading -------------------------------------------------------------------------------------
 
 
-def split_records(text: str, width: Callable[[], int | None]) -> Iterator[tuple[int, list[str] | None]]:
-    """The records of a CSV text as ``(line number, cells)``; ``cells`` is None for a damaged line.
+def split_records(text: str | Iterable[str], width: Callable[[], int | None]) -> Iterator[tuple[int, list[str] | None]]:
+    """The records of a CSV as ``(line number, cells)``; ``cells`` is None for a damaged line.
+
+    ``text`` is the whole text, or its lines as a file opened with ``newline="\\n"`` gives them
+    (read lazily: a file of any length streams through a few lines of look-ahead).
 
     A record is one line, except where a quoted cell spans lines (other writers): a line that
     ends inside quotes is joined with the following ones until the quotes close, at most
@@ -215,32 +222,44 @@ def split_records(text: str, width: Callable[[], int | None]) -> Iterator[tuple[
     number). Otherwise that line alone is damaged -- a cut-off row -- and the next line is read
     as a record of its own, so a damaged line never swallows a healthy one.
     """
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    i = 0
-    while i < len(lines):
-        number, chunk = i + 1, lines[i]
-        i += 1
-        if chunk.count('"') % 2:  # ends inside a quoted cell
-            end = i
-            while end < len(lines) and end - i < MAX_SPAN_LINES:
-                end += 1
-                if lines[end - 1].count('"') % 2:
-                    break
-            joined = "\n".join(lines[number - 1:end])
-            cells = _cells_of(joined) if joined.count('"') % 2 == 0 else None
-            expected = width()
-            if cells is None or (expected is not None and len(cells) != expected):
-                yield number, None
-                continue
-            i = end
-            yield number, cells
+    from collections import deque
+
+    if isinstance(text, str):
+        parts = text.split("\n")
+        if parts and parts[-1] == "":
+            parts.pop()
+        source = enumerate(parts, 1)
+    else:
+        source = enumerate((line[:-1] if line.endswith("\n") else line for line in text), 1)
+    ahead: deque[tuple[int, str]] = deque()  # lines read for a span that did not close: read again
+
+    def pull() -> tuple[int, str] | None:
+        return ahead.popleft() if ahead else next(source, None)
+
+    while (item := pull()) is not None:
+        number, chunk = item
+        if chunk.count('"') % 2 == 0:
+            yield number, _cells_of(chunk)
             continue
-        yield number, _cells_of(chunk)
+        # Ends inside a quoted cell: join the following lines until the quotes close.
+        taken: list[tuple[int, str]] = []
+        while len(taken) < MAX_SPAN_LINES and (following := pull()) is not None:
+            taken.append(following)
+            if following[1].count('"') % 2:
+                break
+        joined = "\n".join([chunk, *(line for _, line in taken)])
+        cells = _cells_of(joined) if joined.count('"') % 2 == 0 else None
+        expected = width()
+        if cells is None or (expected is not None and len(cells) != expected):
+            ahead.extendleft(reversed(taken))
+            yield number, None
+            continue
+        yield number, cells
 
 
 def _cells_of(text: str) -> list[str] | None:
+    import csv  # deferred: a tracker that writes no file never parses one
+
     try:
         return next(csv.reader([text], strict=True), [])
     except csv.Error:  # a stray quote, a field over the csv module's size limit
@@ -268,6 +287,8 @@ def parse_epoch(cell: str) -> tuple[str, int | None, str]:
     ``"step 7"`` -> ``("step", 7, "")``. Anything else is a window named after the cell.
     """
     text = cell.strip()
+    if text.isdecimal():  # the common case, without a regular expression (\d is isdecimal's set)
+        return "epoch", int(text), ""
     if text.casefold() in _MISSING:
         return "run", None, ""
     if re.fullmatch(r"-?\d+", text):
@@ -283,44 +304,58 @@ def parse_epoch(cell: str) -> tuple[str, int | None, str]:
     return text, None, ""
 
 
-def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "") -> Decoded:
+def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "", layout: str | None = None) -> Decoded:
     """The row ``cells`` of a file with ``header``; ``run_id`` names a row whose ``id`` is empty.
+
+    ``layout``: the header's :func:`layout_of`, when the caller (a reader of many rows) has it.
 
     Raises:
         RowError: a required figure is missing, not a number, negative or not finite.
     """
-    layout = layout_of(header) or ECO2AI
+    layout = layout or layout_of(header) or ECO2AI
     cell = _Cells(dict(zip(header, cells)))
     label = cell.text("epoch")
     window, index, parameters = parse_epoch(label)
     duration_s, energy_kwh = cell.required("duration(s)"), cell.required("power_consumption(kWh)")
     co2_kg = cell.required("CO2_emissions(kg)")
+    carbon = None
     if layout == WATTPRINT:
         window = cell.text("window") or window
         parameters = cell.text("parameters") or parameters
         domains = {d: kwh for d in DOMAINS if (kwh := cell.optional(f"energy_kwh_{d}")) is not None}
         measured = Measurement(duration_s, energy_kwh, domains, {d: cell.text(f"method_{d}").strip() for d in domains},
                                tuple(cell.text("failed_domains").split()))
-        pue = cell.optional("pue")
-        pue = pue if pue is not None and pue >= 1.0 else 1.0
+        # The carbon cells are the same on most rows of a file: one Carbon for them all.
+        carbon_key = tuple(map(cell.raw, _CARBON_COLUMNS))
+        carbon = _carbons.get(carbon_key)
+        if carbon is None:
+            pue = cell.optional("pue")
+            pue = pue if pue is not None and pue >= 1.0 else 1.0
+        else:
+            pue = carbon.pue
     else:
         domains = {d: kwh for d, col in ECO2AI_DOMAIN_COLUMNS.items() if (kwh := cell.optional(col)) is not None}
         measured = Measurement(duration_s, energy_kwh, domains)
         pue = None
     footprint = Footprint(facility_kwh(measured.energy_kwh, pue), co2_kg, cell.optional("cost"))
-    intensity = cell.optional("intensity_g_per_kwh") if layout == WATTPRINT else None
-    carbon = Carbon(
-        pue=pue,
-        intensity_g_per_kwh=intensity if intensity is not None else footprint.intensity_g_per_kwh,
-        currency=cell.text("currency"),
-        intensity_key=cell.text("intensity_key"),
-        intensity_name=cell.text("region/country"),
-        intensity_source=cell.text("intensity_source") if layout == WATTPRINT else "ECO2AI",
-        intensity_basis=cell.text("intensity_basis"),
-        intensity_year=cell.integer("intensity_year"),
-        located_by=cell.text("located_by"),
-        intensity_readings=cell.integer("intensity_readings") or 1,
-    )
+    if carbon is None:
+        intensity = cell.optional("intensity_g_per_kwh") if layout == WATTPRINT else None
+        carbon = Carbon(
+            pue=pue,
+            intensity_g_per_kwh=intensity if intensity is not None else footprint.intensity_g_per_kwh,
+            currency=cell.text("currency"),
+            intensity_key=cell.text("intensity_key"),
+            intensity_name=cell.text("region/country"),
+            intensity_source=cell.text("intensity_source") if layout == WATTPRINT else "ECO2AI",
+            intensity_basis=cell.text("intensity_basis"),
+            intensity_year=cell.integer("intensity_year"),
+            located_by=cell.text("located_by"),
+            intensity_readings=cell.integer("intensity_readings") or 1,
+        )
+        if intensity is not None:  # else the intensity is this row's own CO2e over its energy
+            if len(_carbons) >= 256:  # a live intensity: a new mean on every row
+                _carbons.clear()
+            _carbons[carbon_key] = carbon
     labels = Labels(
         project_name=cell.text("project_name"),
         experiment_description=cell.text("experiment_description"),
@@ -346,15 +381,26 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "")
     return Decoded(EnergyRecord(labels, measured, carbon, footprint), layout, label, parameters)
 
 
+# The cells a wattprint row's Carbon is made of (see decode_row's cache of them).
+_CARBON_COLUMNS = ("pue", "intensity_g_per_kwh", "currency", "intensity_key", "region/country", "intensity_source",
+                   "intensity_basis", "intensity_year", "located_by", "intensity_readings")
+_carbons: dict[tuple[str | None, ...], Carbon] = {}
+
+
 class _Cells:
     """Typed access to one row's cells by column name."""
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self._values = values
 
+    def raw(self, column: str) -> str | None:
+        """The cell as written (None where the row has no such column)."""
+        return self._values.get(column)
+
     def text(self, column: str) -> str:
         # Every cell wattprint writes is guarded, in either layout (it also appends to ECO2AI files).
-        return unguard(self._values.get(column) or "")
+        value = self._values.get(column) or ""
+        return unguard(value) if value[:1] == "'" else value
 
     def required(self, column: str) -> float:
         """A figure the row cannot do without: a finite number >= 0."""
@@ -374,6 +420,8 @@ class _Cells:
 
     def optional(self, column: str) -> float | None:
         """An optional figure: missing, unreadable, negative or infinite cells read as None."""
+        if not self._values.get(column):
+            return None
         text = self.text(column).strip()
         if text.casefold() in _MISSING:
             return None
@@ -384,6 +432,8 @@ class _Cells:
         return value if math.isfinite(value) and 0 <= value <= MAX_FIGURE else None
 
     def integer(self, column: str) -> int | None:
+        if not self._values.get(column):
+            return None
         try:
             return int(self.text(column).strip())
         except ValueError:
@@ -396,7 +446,7 @@ def _parameters(text: str, layout: str) -> dict[str, Any]:
         return {}
     if layout == WATTPRINT:
         try:
-            value = json.loads(text)
+            value = _json().loads(text)
         except ValueError:
             return {}
         return value if isinstance(value, dict) else {}
@@ -408,10 +458,11 @@ def _time(text: str) -> datetime | None:
     """A start time as both writers format it (UTC assumed where no zone is given); None if unreadable."""
     text = text.strip()
     try:
-        value = datetime.strptime(text, TIME_FORMAT)
+        # fromisoformat reads TIME_FORMAT as written (zero-padded) about 20 times faster than strptime.
+        value = datetime.fromisoformat(text)
     except ValueError:
         try:
-            value = datetime.fromisoformat(text)
+            value = datetime.strptime(text, TIME_FORMAT)
         except ValueError:
             return None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -14,11 +14,10 @@ import sys
 import warnings
 from collections.abc import Mapping
 
-# The host sensors and psutil are imported with this module, which the Tracker's module imports:
-# that moves ~15 ms from Tracker.start(), which runs on the training path, to the first use of
-# `wattprint.Tracker`. GPU vendor modules stay lazy: they are only needed where a driver is present.
-import psutil  # noqa: F401  (imported here for the reason above; used by the sensors)
-
+# The host sensors are imported with this module, which the Tracker's module imports, so that
+# Tracker.start() (on the training path) does not pay their import. They read /proc on Linux;
+# psutil is imported only where it is needed (other platforms, process trees). GPU vendor
+# modules stay lazy: they are only needed where a driver is present.
 from wattprint.core.clock import Clock
 from wattprint.core.distributed import RankInfo
 from wattprint.core.measurement import CPU, GPU, RAM

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -78,7 +77,7 @@ def rank_info(environ: Mapping[str, str] | None = None) -> RankInfo:
     return RankInfo(rank=rank, local_rank=local_rank, world_size=world, local_world_size=max(1, local_world or world))
 
 
-_RUN_NAMESPACE = uuid.UUID("6f1c52f8-3a58-4d55-9a2b-8f1e0c2d7a41")
+_RUN_NAMESPACE = "6f1c52f8-3a58-4d55-9a2b-8f1e0c2d7a41"
 _runs_started = itertools.count()
 
 
@@ -100,4 +99,15 @@ def job_run_id(environ: Mapping[str, str] | None = None) -> str | None:
         job = f"slurm:{slurm_job}.{slurm_step}"
     else:
         return None
-    return str(uuid.uuid5(_RUN_NAMESPACE, f"{job}#{next(_runs_started)}"))
+    import uuid  # deferred: only distributed jobs derive their id (it imports platform and more)
+
+    return str(uuid.uuid5(uuid.UUID(_RUN_NAMESPACE), f"{job}#{next(_runs_started)}"))
+
+
+def random_run_id() -> str:
+    """A random (version 4) UUID as text, as ``str(uuid.uuid4())`` gives it, without importing uuid."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

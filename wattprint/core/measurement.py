@@ -80,4 +80,8 @@ class Measurement:
 def ordered(domains: Iterable[str]) -> list[str]:
     """``domains`` with cpu, gpu, ram first (in that order), any others after them by name."""
     present = set(domains)
-    return [d for d in DOMAINS if d in present] + sorted(present - set(DOMAINS))
+    known = [d for d in DOMAINS if d in present]
+    return known if len(known) == len(present) else known + sorted(present - _KNOWN)
+
+
+_KNOWN = frozenset(DOMAINS)

@@ -14,12 +14,14 @@ report`` when it sums a run's processes, its epochs, or several runs:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from math import isnan
 from typing import Any
 
 from wattprint.core.footprint import Footprint
-from wattprint.core.measurement import Measurement, ordered, weakest
+from wattprint.core.measurement import METHOD_RANK, Measurement, ordered
 from wattprint.core.record import EnergyRecord, expose
 
 
@@ -63,31 +65,115 @@ EMPTY = Total(Measurement(0.0, 0.0), Footprint(0.0, 0.0))
 
 def combine(parts: Iterable[Total | EnergyRecord], *, parallel: bool = False) -> Total:
     """The sum of ``parts`` (records or totals) by the rules above; :data:`EMPTY` for none."""
-    totals = [p if isinstance(p, Total) else Total.of(p) for p in parts]
-    if not totals:
-        return EMPTY
-    by_domain: dict[str, float] = {}
-    methods: dict[str, list[str]] = {}
-    for t in totals:
-        for d, kwh in t.measurement.energy_kwh_by_domain.items():
-            by_domain[d] = by_domain.get(d, 0.0) + kwh
-        for d, method in t.measurement.method_by_domain.items():
-            methods.setdefault(d, []).append(method)
-    durations = [t.measurement.duration_s for t in totals]
-    costs = [t.footprint.cost for t in totals]
-    measurement = Measurement(
-        duration_s=max(durations) if parallel else sum(durations),
-        energy_kwh=sum(t.measurement.energy_kwh for t in totals),
-        energy_kwh_by_domain={d: by_domain[d] for d in ordered(by_domain)},
-        method_by_domain={d: weakest(methods[d]) for d in ordered(methods)},
-        failed_domains=tuple(ordered({d for t in totals for d in t.measurement.failed_domains})),
-    )
-    footprint = Footprint(
-        facility_kwh=sum(t.footprint.facility_kwh for t in totals),
-        co2_kg=sum(t.footprint.co2_kg for t in totals),
-        cost=None if any(c is None for c in costs) else sum(costs),  # type: ignore[arg-type]
-    )
-    return Total(measurement, footprint, any(t.interrupted for t in totals), sum(t.count for t in totals))
+    sums = Sums(parallel=parallel)
+    i = sums.new()
+    for part in parts:
+        sums.add(i, part)
+    return sums.total(i)
+
+
+_NONE = float("nan")  # an absent figure (a domain not reported, a cost unknown) in a column of floats
+
+
+class Sums:
+    """Many sums side by side, each one :func:`combine` done one part at a time.
+
+    What a reader that streams (``wattprint report``) keeps: a run's processes and its epochs are
+    each a position here, and a position is a few numbers in columns (about 100 bytes with two
+    domains), never the parts. ``Sums(parallel=True)`` sums parts measured side by side.
+    """
+
+    __slots__ = ("by_domain", "co2_kg", "cost", "duration_s", "energy_kwh", "facility_kwh", "failed", "interrupted",
+                 "methods", "parallel", "parts", "rows")
+
+    def __init__(self, *, parallel: bool = False) -> None:
+        self.parallel = parallel
+        self.parts = array("q")  # parts added at each position
+        self.rows = array("q")  # rows (records) they sum
+        self.duration_s = array("d")
+        self.energy_kwh = array("d")
+        self.facility_kwh = array("d")
+        self.co2_kg = array("d")
+        self.cost = array("d")  # NaN once any part has no cost
+        self.by_domain: dict[str, array] = {}  # NaN where the domain was never reported
+        self.methods: dict[str, list[str | None]] = {}  # the weakest; the first of equally weak ones
+        self.failed: dict[int, set[str]] = {}  # only positions with a failed domain
+        self.interrupted = bytearray()
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    def new(self) -> int:
+        """Open a position (an empty sum) and return it."""
+        for column in (self.parts, self.rows):
+            column.append(0)
+        for column in (self.duration_s, self.energy_kwh, self.facility_kwh, self.co2_kg, self.cost):
+            column.append(0.0)
+        for column in self.by_domain.values():
+            column.append(_NONE)
+        for names in self.methods.values():
+            names.append(None)
+        self.interrupted.append(0)
+        return len(self.parts) - 1
+
+    def add(self, i: int, part: Total | EnergyRecord) -> None:
+        """Add a record or a :class:`Total` to the sum at position ``i``."""
+        if isinstance(part, Total):
+            m, f, interrupted, rows = part.measurement, part.footprint, part.interrupted, part.count
+        else:
+            m, f, interrupted, rows = part.measurement, part.footprint, part.labels.interrupted, 1
+        self.parts[i] += 1
+        self.rows[i] += rows
+        d = m.duration_s
+        if not self.parallel:
+            self.duration_s[i] += d
+        elif self.parts[i] == 1 or d > self.duration_s[i]:
+            self.duration_s[i] = d
+        self.energy_kwh[i] += m.energy_kwh
+        self.facility_kwh[i] += f.facility_kwh
+        self.co2_kg[i] += f.co2_kg
+        cost = self.cost[i]
+        if not isnan(cost):
+            self.cost[i] = _NONE if f.cost is None else cost + f.cost
+        for domain, kwh in m.energy_kwh_by_domain.items():
+            column = self.by_domain.get(domain)
+            if column is None:
+                column = self.by_domain[domain] = array("d", (_NONE,)) * len(self.parts)
+            now = column[i]
+            column[i] = kwh if isnan(now) else now + kwh
+        for domain, method in m.method_by_domain.items():
+            names = self.methods.get(domain)
+            if names is None:
+                names = self.methods[domain] = [None] * len(self.parts)
+            now = names[i]
+            if now is None or METHOD_RANK.get(method, -1) < METHOD_RANK.get(now, -1):
+                # The vocabulary's own string where it is one: a file's cell would be kept per sum.
+                names[i] = _METHOD_NAMES.get(method, method)
+        if m.failed_domains:
+            self.failed.setdefault(i, set()).update(m.failed_domains)
+        if interrupted:
+            self.interrupted[i] = 1
+
+    def total(self, i: int) -> Total:
+        """The sum at position ``i``; :data:`EMPTY` before its first part."""
+        if not self.parts[i]:
+            return EMPTY
+        by_domain = {d: v for d, column in self.by_domain.items() if not isnan(v := column[i])}
+        methods = {d: names[i] for d, names in self.methods.items() if names[i] is not None}
+        cost = self.cost[i]
+        failed = self.failed.get(i)
+        measurement = Measurement(
+            duration_s=self.duration_s[i],
+            energy_kwh=self.energy_kwh[i],
+            energy_kwh_by_domain={d: by_domain[d] for d in ordered(by_domain)},
+            method_by_domain={d: methods[d] for d in ordered(methods)},
+            failed_domains=tuple(ordered(failed)) if failed else (),
+        )
+        footprint = Footprint(self.facility_kwh[i], self.co2_kg[i], None if isnan(cost) else cost)
+        return Total(measurement, footprint, bool(self.interrupted[i]), self.rows[i])
+
+
+_METHOD_NAMES = {m: m for m in METHOD_RANK}
 
 
 def as_record(total: Total, like: EnergyRecord, **labels: Any) -> EnergyRecord:

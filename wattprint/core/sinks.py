@@ -23,9 +23,7 @@ turns that into one warning and reports it.
 
 from __future__ import annotations
 
-import csv
 import errno
-import json
 import os
 import threading
 import time
@@ -163,6 +161,8 @@ def _header(head: bytes, path: Path, what: str, *, truncated: bool) -> list[str]
                 f"{path} exists but is not a UTF-8 CSV ({exc.reason}); pass another {what}, or move that file away."
             ) from None
         if text.strip():
+            import csv  # deferred, as the sinks' other imports: not on the path of a tracker without a file
+
             return next(csv.reader([text]))
     if truncated:  # only blank lines, then one longer than the limit
         raise ConfigError(f"{path} exists and does not start with a CSV header; pass another {what}, or move that file away.")
@@ -334,4 +334,6 @@ class JsonlSink(_AppendSink):
         super().__init__(path, what)
 
     def _text(self, fd: int, records: list[EnergyRecord]) -> str:
+        import json  # deferred: JSON Lines is the less common output
+
         return "".join(json.dumps(r.as_dict(), default=str, sort_keys=True) + "\n" for r in records)

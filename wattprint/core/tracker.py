@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from wattprint.core import exits, validate
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.discovery import discover
-from wattprint.core.distributed import RankInfo, job_run_id, rank_info
+from wattprint.core.distributed import RankInfo, job_run_id, random_run_id, rank_info
 from wattprint.core.errors import ConfigError, StateError
 from wattprint.core.footprint import Carbon
 from wattprint.core.measurement import CPU, DOMAINS, GPU
@@ -179,7 +178,7 @@ class Tracker:
         elif any(v is not None for v in location.values()):
             raise ConfigError(f"pass either intensity= or location options ({s.spelled(*location)}), not both.")
         self.intensity_source = intensity
-        self.run_id = str(uuid.uuid4())
+        self.run_id = random_run_id()
         self.notes: list[str] = []
         self.last_record: EnergyRecord | None = None
         #: Which outputs took the last record this tracker wrote.

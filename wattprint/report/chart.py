@@ -17,6 +17,11 @@ longer be its share). In a panel: one bar per epoch, and the CO2e line is the ru
 the bars. At most :data:`MAX_PANELS` such panels are drawn, in report order; the figure says how
 many were left out (the first panel and the tables list them all). Axis ticks are plain decimals
 in the named unit, never with a ``1e-5`` multiplier.
+
+A run of more than :data:`MAX_BARS` epochs is drawn as :data:`MAX_BARS` bars or fewer, each the
+mean energy per epoch of consecutive epochs (so the axis still reads "energy per epoch"), and
+its x-axis says so: a panel a few hundred pixels wide cannot show ten thousand bars, and
+drawing them took minutes. The CO2e line is exact at every bar's last epoch.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from wattprint.core.errors import MissingExtraError
+from wattprint.core.merge import combine
 from wattprint.report.scale import CO2_UNITS, ENERGY_UNITS, Unit, amount, pick
 from wattprint.report.summary import Report, RunSummary, Totals
 from wattprint.report.tables import domains_of
@@ -36,7 +42,7 @@ from wattprint.report.tables import domains_of
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["MAX_COMPARED", "MAX_PANELS", "figure", "render_png"]
+__all__ = ["MAX_BARS", "MAX_COMPARED", "MAX_PANELS", "figure", "render_png"]
 
 _COLOURS = {"cpu": "#4c72b0", "gpu": "#dd8452", "ram": "#55a868"}
 _OTHER_COLOURS = ("#8172b3", "#937860", "#da8bc3", "#8c8c8c")
@@ -49,17 +55,34 @@ MAX_PANELS = 12  # epoch panels: beyond this the figure would grow past what a p
 MAX_COMPARED = 200  # bars of the comparison panel (0.3 inch each)
 _TITLE_CHARS = 40
 _LABEL_WIDTH = 36  # characters per line of a run's label in the comparison panel
+MAX_BARS = 100  # per panel: about 5 pixels a bar at the default size
 
 
 @dataclass(frozen=True)
 class _Bar:
     label: str
-    totals: Totals
+    totals: Totals  # summed over the bar's epochs
+    epochs: int = 1  # how many: the bar is drawn at their mean
+    first: str = ""  # the first epoch's label, for a bar of several
+
+
+def _epoch_label(index: int | None) -> str:
+    return "?" if index is None else str(index)
 
 
 def _bars(run: RunSummary) -> list[_Bar]:
-    if run.epochs:
-        return [_Bar("?" if e.index is None else str(e.index), e.totals) for e in run.epochs]
+    epochs = run.epochs
+    if epochs:
+        if len(epochs) <= MAX_BARS:
+            return [_Bar(_epoch_label(e.index), e.totals) for e in epochs]
+        size = -(-len(epochs) // MAX_BARS)
+        bars = []
+        for start in range(0, len(epochs), size):
+            part = epochs[start : start + size]
+            first, last = _epoch_label(part[0].index), _epoch_label(part[-1].index)
+            label = first if len(part) == 1 else f"{first}-{last}"
+            bars.append(_Bar(label, combine(e.totals for e in part), len(part), first))
+        return bars
     if run.counted_from != "none":
         return [_Bar("run", run.total)]
     return []
@@ -149,11 +172,21 @@ def _import():
 def _panel(fig, run: RunSummary, bars: list[_Bar], colours: dict[str, str], max_ticks: int) -> None:
     """One run: energy bars by domain over its cumulative CO2e, in units chosen for this run."""
     ax_e, ax_c = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
-    energy = pick((b.totals.energy_kwh for b in bars), ENERGY_UNITS)
+    energy = pick((b.totals.energy_kwh / b.epochs for b in bars), ENERGY_UNITS)
     co2 = pick((sum(b.totals.co2_kg for b in bars),), CO2_UNITS)
     x = list(range(len(bars)))
-    _stack(lambda *a, left, **k: ax_e.bar(*a, bottom=left, **k), x, [b.totals for b in bars], energy, colours, width=0.8)
-    ax_e.set_ylabel(f"energy ({energy[0]})")
+    bottom = [0.0] * len(bars)
+    for d, colour in colours.items():
+        heights = [b.totals.energy_kwh_by_domain.get(d, 0.0) / energy[1] / b.epochs for b in bars]
+        if any(heights):
+            ax_e.bar(x, heights, bottom=bottom, color=colour, label=d, width=0.8)
+            bottom = [a + h for a, h in zip(bottom, heights)]
+    unsplit = [max(0.0, b.totals.energy_kwh / energy[1] / b.epochs - s) for b, s in zip(bars, bottom)]
+    # Rounding leaves crumbs when the domains do add up; draw only a real remainder.
+    if any(u > 1e-9 * max(1.0, s) for u, s in zip(unsplit, bottom)):
+        ax_e.bar(x, unsplit, bottom=bottom, color=_UNSPLIT, label=_UNSPLIT_LABEL, width=0.8)
+    reduced = max(b.epochs for b in bars) > 1
+    ax_e.set_ylabel(f"energy per epoch ({energy[0]})" if reduced else f"energy ({energy[0]})")
     ax_e.set_title(_title(run), fontsize="medium")
 
     running = 0.0
@@ -165,10 +198,17 @@ def _panel(fig, run: RunSummary, bars: list[_Bar], colours: dict[str, str], max_
     ax_c.fill_between(x, cumulative, color=_CO2, alpha=0.12)
     ax_c.set_ylabel(f"cumulative CO2e ({co2[0]})")
     ax_c.set_ylim(bottom=0)
-    ax_c.set_xlabel("epoch" if run.epochs else "whole run (no epoch rows)")
+    labels = [b.label for b in bars]
+    if reduced:
+        count = sum(b.epochs for b in bars)
+        ax_c.set_xlabel(f"epoch ({count:,} drawn as {len(bars)} bars,\neach the mean of up to {max(b.epochs for b in bars)} epochs)")
+        labels = [b.first or b.label for b in bars]  # "100-199" is too wide for a tick: "100"
+        max_ticks = max(2, max_ticks // 2)  # epoch numbers grow wide
+    else:
+        ax_c.set_xlabel("epoch" if run.epochs else "whole run (no epoch rows)")
     stride = max(1, -(-len(bars) // max_ticks))
     ticks = x[::stride]
-    ax_c.set_xticks(ticks, [bars[i].label for i in ticks])
+    ax_c.set_xticks(ticks, [labels[i] for i in ticks])
     for ax in (ax_e, ax_c):
         _plain_ticks(ax, "y")
         ax.grid(axis="y", alpha=0.3)

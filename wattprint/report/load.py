@@ -16,19 +16,20 @@ next one with it (:func:`~wattprint.core.csvformat.split_records`). CodeCarbon's
 
 from __future__ import annotations
 
+import codecs
 import csv
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from wattprint.core import csvformat
 from wattprint.core.csvformat import REQUIRED_COLUMNS, parse_epoch
 from wattprint.core.errors import WattprintError
 from wattprint.core.record import EnergyRecord
 
-__all__ = ["REQUIRED_COLUMNS", "Damaged", "ReportError", "Row", "load_file", "load_files", "parse_epoch"]
+__all__ = ["REQUIRED_COLUMNS", "Damaged", "ReportError", "Row", "iter_file", "iter_files", "load_file", "load_files",
+           "parse_epoch"]
 
 
 class ReportError(WattprintError, ValueError):
@@ -78,10 +79,7 @@ class Row:
 def load_files(paths: Iterable[str | os.PathLike[str]], *, damaged: list[Damaged] | None = None) -> list[Row]:
     """Every row of every file, in order. Raises :class:`ReportError` on the first bad file (and
     on the first damaged line, unless ``damaged`` is given: see :func:`load_file`)."""
-    rows: list[Row] = []
-    for path in paths:
-        rows.extend(load_file(path, damaged=damaged))
-    return rows
+    return list(iter_files(paths, damaged=damaged))
 
 
 def load_file(path: str | os.PathLike[str], *, damaged: list[Damaged] | None = None) -> list[Row]:
@@ -90,33 +88,77 @@ def load_file(path: str | os.PathLike[str], *, damaged: list[Damaged] | None = N
     A damaged line raises :class:`ReportError`; with a ``damaged`` list it is skipped and
     appended there instead.
     """
+    return list(iter_file(path, damaged=damaged))
+
+
+def iter_files(paths: Iterable[str | os.PathLike[str]], *, damaged: list[Damaged] | None = None) -> Iterator[Row]:
+    """:func:`load_files` one row at a time: what :func:`~wattprint.report.summarise` reads, so that
+    a report holds its sums, never the rows (a year of step rows does not fit in memory)."""
+    for path in paths:
+        yield from iter_file(path, damaged=damaged)
+
+
+def iter_file(path: str | os.PathLike[str], *, damaged: list[Damaged] | None = None) -> Iterator[Row]:
+    """:func:`load_file` one row at a time, read as the file is read (a few kB in memory at once)."""
     name = os.fspath(path)
     try:
         mode = os.stat(path).st_mode
         if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):  # /dev/zero would be read without end
             raise ReportError(f"{name}: is a device, not a CSV file")
-        data = Path(path).read_bytes()
+        if stat.S_ISFIFO(mode):  # would wait for a writer
+            raise ReportError(f"{name}: is a FIFO, not a CSV file")
+        # newline="\n": lines end at LF only, endings kept as written (a quoted cell may hold a CR);
+        # -sig: spreadsheets often add a byte-order mark.
+        f = open(path, encoding="utf-8-sig", newline="\n")  # noqa: SIM115 (closed by the with below)
     except FileNotFoundError:
         raise ReportError(f"{name}: no such file; pass the CSV written by wattprint or ECO2AI") from None
     except IsADirectoryError:
         raise ReportError(f"{name}: is a directory; pass a CSV file such as {os.path.join(name, 'wattprint.csv')}") from None
     except OSError as exc:
         raise ReportError(f"{name}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        text = data.decode("utf-8-sig")  # -sig: spreadsheets often add a byte-order mark
-    except UnicodeDecodeError as exc:
-        raise ReportError(f"{name}: not UTF-8 text (byte {exc.start}); is it really a CSV?") from None
+    with f:
+        try:
+            first = f.readline()
+            if codecarbon_header(first):
+                from wattprint.report import codecarbon  # deferred: it imports this module
+
+                yield from codecarbon.parse(name, first + f.read())
+                return
+            f.seek(0)
+            yield from _parse(name, f, damaged)
+        except UnicodeDecodeError:
+            raise ReportError(f"{name}: not UTF-8 text (byte {_first_bad_byte(path)}); is it really a CSV?") from None
+        except csv.Error as exc:
+            raise ReportError(f"{name}: not a readable CSV ({exc})") from None
+        except OSError as exc:
+            raise ReportError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+
+
+def codecarbon_header(line: str) -> bool:
+    """Whether ``line`` (a file's first line) is CodeCarbon's header."""
     from wattprint.report import codecarbon  # deferred: it imports this module
 
-    try:
-        return codecarbon.parse(name, text) if codecarbon.recognises(text) else _parse(name, text, damaged)
-    except csv.Error as exc:
-        raise ReportError(f"{name}: not a readable CSV ({exc})") from None
+    return codecarbon.recognises(line)
 
 
-def _parse(name: str, text: str, damaged: list[Damaged] | None) -> list[Row]:
+def _first_bad_byte(path: str | os.PathLike[str]) -> int:
+    """Where a file stops being UTF-8, counted from its first byte (the text reader only knows its chunk)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 16):
+            pending = len(decoder.getstate()[0])  # the bytes of a character cut by the last chunk
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return offset - pending + exc.start
+            offset += len(chunk)
+    return offset
+
+
+def _parse(name: str, lines: Iterable[str], damaged: list[Damaged] | None) -> Iterator[Row]:
     header: list[str] | None = None
-    rows: list[Row] = []
+    layout: str | None = None
 
     def skip(line: int, reason: str) -> None:
         if damaged is None:
@@ -124,36 +166,38 @@ def _parse(name: str, text: str, damaged: list[Damaged] | None) -> list[Row]:
         damaged.append(Damaged(name, line, reason))
 
     def width() -> int | None:  # wattprint writes every row in its file's columns
-        return len(header) if header is not None and csvformat.layout_of(header) == csvformat.WATTPRINT else None
+        return len(header) if header is not None and layout == csvformat.WATTPRINT else None
 
-    for number, cells in csvformat.split_records(text, width):
+    for number, cells in csvformat.split_records(lines, width):
         if cells is None:
             skip(number, "not a readable CSV row (a quote never closed, or a cell too long); the row is damaged")
             continue
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
-        if header is None or csvformat.layout_of(cells) is not None:
+        # (cells[0] first: the full test on every row would cost a tenth of the reading)
+        if header is None or (cells[0].strip() == csvformat.ECO2AI_COLUMNS[0] and csvformat.layout_of(cells) is not None):
             # A second header appears where files were concatenated (``cat a.csv b.csv``).
             header = _check_header(name, cells)
+            layout = csvformat.layout_of(header) or csvformat.ECO2AI
             continue
-        wattprint = csvformat.layout_of(header) == csvformat.WATTPRINT
         # wattprint writes every row in its file's columns, so a short row was cut off (a full
         # disk, a power loss) and its last cell cannot be trusted. ECO2AI rows may be shorter.
-        if len(cells) > len(header) or (wattprint and len(cells) < len(header)):
-            skip(number, f"{len(cells)} fields but the header has {len(header)}; the row is damaged")
-            continue
-        present = set(header[: len(cells)])
-        missing = [c for c in REQUIRED_COLUMNS if c not in present]
-        if missing:
-            skip(number, f"only {len(cells)} fields (no {missing[0]}); the row is damaged")
-            continue
+        if len(cells) != len(header):
+            if len(cells) > len(header) or layout == csvformat.WATTPRINT:
+                skip(number, f"{len(cells)} fields but the header has {len(header)}; the row is damaged")
+                continue
+            present = set(header[: len(cells)])
+            missing = [c for c in REQUIRED_COLUMNS if c not in present]
+            if missing:
+                skip(number, f"only {len(cells)} fields (no {missing[0]}); the row is damaged")
+                continue
         try:
-            decoded = csvformat.decode_row(header, cells, run_id=f"{name}:{number}")
+            decoded = csvformat.decode_row(header, cells, run_id=f"{name}:{number}", layout=layout)
         except csvformat.RowError as exc:
             skip(number, str(exc))
             continue
-        rows.append(Row(decoded.record, name, number, decoded.layout, decoded.label, decoded.parameters))
-    return rows  # an empty file is like a header-only one: a run killed before its first row
+        yield Row(decoded.record, name, number, decoded.layout, decoded.label, decoded.parameters)
+    # An empty file is like a header-only one: a run killed before its first row.
 
 
 def _check_header(name: str, cells: list[str]) -> list[str]:

@@ -12,16 +12,23 @@ Rows of one run written by several processes (ranks, hosts: each measures its ow
 and host energy once per node) are summed across processes; their durations overlap, so the
 run lasts as long as the longest. The same row read twice (a file passed twice, a copy) is
 counted once.
+
+:func:`summarise` reads its rows once, as they come (:func:`~wattprint.report.load.iter_files`
+streams them from the files), and keeps sums, not rows: per run, one running sum per process
+and one per epoch, and an 8-byte hash per row to tell a duplicate. A run's epoch lines are
+built when they are read (:attr:`RunSummary.epochs`), and only the last run read keeps them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from wattprint.core.csvformat import TIME_FORMAT
-from wattprint.core.merge import Total, combine
+from wattprint.core.merge import Sums, Total, combine
 from wattprint.core.record import EnergyRecord
 from wattprint.report.load import Row
 
@@ -33,10 +40,6 @@ EPOCH = "epoch"
 #: Sums over rows: energy in kWh (IT energy; ECO2AI rows include PUE), facility energy, CO2e in
 #: kg, time in s; the core's :class:`~wattprint.core.merge.Total`, summed by its one set of rules.
 Totals = Total
-
-
-def _total(rows: Sequence[Row], *, parallel: bool = False) -> Total:
-    return combine((r.record for r in rows), parallel=parallel)
 
 
 @dataclass
@@ -59,6 +62,10 @@ class RunSummary:
     ``counted_from`` says where the total came from: ``"run"`` (run rows), ``"epochs"``
     (the sum of epoch rows), ``"mixed"`` (some processes each), or ``"none"`` (only
     other windows, which are not summed).
+
+    ``epochs`` is built from the run's sums (``epoch_sums``) when read, and kept only until
+    another run's are: the sums take about a quarter of the memory of the lines, so a report of
+    a million epochs holds the sums and one run's lines.
     """
 
     run_id: str
@@ -66,7 +73,7 @@ class RunSummary:
     experiment: str
     format: str
     start_time: str
-    epochs: list[EpochLine]
+    epoch_sums: _Epochs = field(repr=False)
     total: Totals
     counted_from: str
     intensities: list[str]
@@ -76,6 +83,22 @@ class RunSummary:
     other_windows: int = 0
     scopes: list[str] = field(default_factory=list)  # "machine", "process": whose energy the rows count
     exit_statuses: list[int] = field(default_factory=list)  # of the command, on `wattprint run` rows
+
+    @property
+    def epochs(self) -> list[EpochLine]:
+        """One line per epoch, in epoch order (summed across the processes that wrote it)."""
+        cached = _last_epochs.get(id(self))
+        if cached is not None and cached[0] is self:
+            return cached[1]
+        lines = self.epoch_sums.lines()
+        _last_epochs.clear()  # one run's lines at a time: the renderers go run by run
+        _last_epochs[id(self)] = (self, lines)
+        return lines
+
+    @property
+    def domains(self) -> set[str]:
+        """Domains with a per-domain figure in the run's total or any of its epochs."""
+        return set(self.total.energy_kwh_by_domain).union(self.epoch_sums.sums.by_domain)
 
     @property
     def epochs_total(self) -> Totals:
@@ -108,6 +131,10 @@ class RunSummary:
         }
 
 
+# The epoch lines last built, keyed by their run's id() (the run is held too, so the id stays its own).
+_last_epochs: dict[int, tuple[RunSummary, list[EpochLine]]] = {}
+
+
 @dataclass
 class Group:
     """The runs of one project and experiment description."""
@@ -117,12 +144,13 @@ class Group:
     runs: list[RunSummary]
     total: Totals
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, runs: Iterable[Any] | None = None) -> dict[str, Any]:
+        """JSON-ready; ``runs`` stands in for the list of runs' dicts (a writer that streams passes its own)."""
         return {
             "project": self.project,
             "experiment": self.experiment,
             "total": self.total.as_dict(),
-            "runs": [r.as_dict() for r in self.runs],
+            "runs": [r.as_dict() for r in self.runs] if runs is None else runs,
         }
 
 
@@ -134,44 +162,52 @@ class Report:
     total: Totals
     notes: list[str]
     files: list[str]
+    rows: int = 0  # rows read, duplicates included
 
     @property
     def runs(self) -> list[RunSummary]:
         return [r for g in self.groups for r in g.runs]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, groups: Iterable[Any] | None = None) -> dict[str, Any]:
+        """JSON-ready; ``groups`` stands in for the list of groups' dicts (see :mod:`.jsonout`)."""
         return {
             "files": list(self.files),
             "total": self.total.as_dict(),
-            "groups": [g.as_dict() for g in self.groups],
+            "groups": [g.as_dict() for g in self.groups] if groups is None else groups,
             "notes": list(self.notes),
         }
 
 
-def summarise(rows: Sequence[Row], files: Sequence[str] = ()) -> Report:
-    """Group rows into runs and runs into (project, experiment) groups, in order of appearance."""
-    notes: list[str] = []
-    seen: set[tuple] = set()
-    by_run: dict[str, list[Row]] = {}
-    duplicates = 0
-    for row in rows:
-        if row.identity in seen:
-            duplicates += 1
-            continue
-        seen.add(row.identity)
-        by_run.setdefault(row.record.labels.run_id, []).append(row)
-    if duplicates:
-        notes.append(f"{duplicates} duplicate row(s) (the same measurement read twice) counted once")
+def summarise(rows: Iterable[Row], files: Sequence[str] = ()) -> Report:
+    """Group rows into runs and runs into (project, experiment) groups, in order of appearance.
 
+    ``rows`` is read once, in order, and not kept: pass :func:`~wattprint.report.load.iter_files`
+    to report files of any length in memory that grows with runs and epochs, not rows.
+    """
+    notes: list[str] = []
+    by_run: dict[str, _Run] = {}
+    describe = _Descriptions()
+    count = 0
+    for row in rows:
+        count += 1
+        run_id = row.record.labels.run_id
+        run = by_run.get(run_id)
+        if run is None:
+            run = by_run[run_id] = _Run(row)
+        run.add(row, describe)
+    duplicates = 0
     groups: dict[tuple[str, str], list[RunSummary]] = {}
-    for run_id, run_rows in by_run.items():
-        run = _summarise_run(run_id, run_rows)
+    for run_id, acc in by_run.items():
+        run, repeated = acc.summary(run_id)
+        duplicates += repeated
         if run.counted_from == "none":
             notes.append(
                 f"run {run_id[:8]} has only {run.other_windows} sub-window row(s) and no run or epoch row; "
                 "sub-windows may overlap, so it is not totalled"
             )
         groups.setdefault((run.project, run.experiment), []).append(run)
+    if duplicates:
+        notes.insert(0, f"{duplicates} duplicate row(s) (the same measurement read twice) counted once")
 
     out = []
     for (project, experiment), runs in groups.items():
@@ -179,60 +215,178 @@ def summarise(rows: Sequence[Row], files: Sequence[str] = ()) -> Report:
         out.append(Group(project, experiment, runs, combine(r.total for r in runs)))
     if any(r.format == "eco2ai" for g in out for r in g.runs):
         notes.append("ECO2AI rows: energy includes the PUE (ECO2AI does not record it separately)")
-    return Report(out, combine(g.total for g in out), notes, list(files))
+    return Report(out, combine(g.total for g in out), notes, list(files), count)
 
 
-def _summarise_run(run_id: str, rows: list[Row]) -> RunSummary:
-    first = rows[0].record
-    processes: dict[tuple[str, int], list[Row]] = {}
-    for row in rows:
-        processes.setdefault((row.record.labels.host, row.record.labels.rank), []).append(row)
-    parts: list[Total] = []
-    kinds: set[str] = set()
-    for proc_rows in processes.values():
-        runs = [r for r in proc_rows if r.record.labels.window == RUN]
-        epochs = [r for r in proc_rows if r.record.labels.window == EPOCH]
-        if runs:
-            parts.append(_total(runs))
-            kinds.add("run")
-        elif epochs:
-            parts.append(_total(epochs))
-            kinds.add("epochs")
-    counted_from = "none" if not kinds else kinds.pop() if len(kinds) == 1 else "mixed"
+class _Descriptions:
+    """:func:`_describe_intensity` once per distinct intensity, not once per row."""
 
-    by_epoch: dict[int | None, list[Row]] = {}
-    for row in rows:
-        if row.record.labels.window == EPOCH:
-            by_epoch.setdefault(row.record.labels.index, []).append(row)
-    epochs = [
-        EpochLine(index, ers[0].label, ers[0].parameters, _total(ers, parallel=True))
-        for index, ers in sorted(by_epoch.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
-    ]
-    intensities: list[str] = []
-    # A live intensity gives every epoch its own mean; the run rows say it once for the run.
-    for row in [r for r in rows if r.record.labels.window == RUN] or rows:
-        text = _describe_intensity(row.record)
-        if text and text not in intensities:
-            intensities.append(text)
-    pues = sorted({row.record.carbon.pue for row in rows if row.record.carbon.pue is not None})
-    starts = [r.record.labels.start_time for r in rows if r.record.labels.start_time is not None]
-    return RunSummary(
-        run_id=run_id,
-        project=first.labels.project_name,
-        experiment=first.labels.experiment_description,
-        format=rows[0].format,
-        start_time=min(starts).strftime(TIME_FORMAT) if starts else "",
-        epochs=epochs,
-        total=combine(parts, parallel=True),
-        counted_from=counted_from,
-        intensities=intensities,
-        pues=pues,
-        processes=len(processes),
-        sources=sorted({r.source for r in rows}),
-        other_windows=sum(1 for r in rows if r.record.labels.window not in (RUN, EPOCH)),
-        scopes=sorted({r.record.labels.scope for r in rows} if rows[0].format == "wattprint" else ()),
-        exit_statuses=sorted({s for r in rows if (s := r.record.labels.exit_status) is not None}),
-    )
+    def __init__(self) -> None:
+        self._seen: dict[tuple, str] = {}
+
+    def __call__(self, record: EnergyRecord) -> str:
+        c = record.carbon
+        key = (c.intensity_key, c.intensity_name, c.intensity_g_per_kwh, c.intensity_year,
+               c.intensity_basis, c.intensity_source)
+        text = self._seen.get(key)
+        if text is None:
+            if len(self._seen) > 4096:  # a live intensity: a new mean per window
+                self._seen.clear()
+            text = self._seen[key] = _describe_intensity(record)
+        return text
+
+
+class _Epochs:
+    """A run's epochs while it is read: one position of a :class:`Sums` (parallel: the processes
+    that wrote an epoch measured it side by side) per epoch index, with the first row's cells."""
+
+    __slots__ = ("first_hash", "labels", "more_hashes", "parameters", "positions", "sums")
+
+    def __init__(self) -> None:
+        self.positions: dict[int | None, int] = {}
+        self.labels: list[str | None] = []  # None: the index as written ("3")
+        self.parameters: list[str] = []
+        self.sums = Sums(parallel=True)
+        # To tell a duplicate: the hash of each epoch's first row, a set only where there are more
+        # (one per process); 8 bytes an epoch where a set of every row would take a hundred.
+        self.first_hash = array("q")
+        self.more_hashes: dict[int, set[int]] = {}
+
+    def add(self, row: Row, key: int) -> bool:
+        """Add ``row`` (whose identity hashes to ``key``); False, adding nothing, for a duplicate."""
+        index = row.record.labels.index
+        i = self.positions.get(index)
+        if i is None:
+            i = self.positions[index] = self.sums.new()
+            self.labels.append(None if index is not None and row.label == str(index) else row.label)
+            self.parameters.append(row.parameters)
+            self.first_hash.append(key)
+        elif self.first_hash[i] == key:
+            return False
+        else:
+            more = self.more_hashes.setdefault(i, set())
+            if key in more:
+                return False
+            more.add(key)
+        self.sums.add(i, row.record)
+        return True
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def lines(self) -> list[EpochLine]:
+        """In epoch order, the epoch without an index last."""
+        out = []
+        for index, i in sorted(self.positions.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+            label = self.labels[i]
+            out.append(EpochLine(index, str(index) if label is None else label, self.parameters[i], self.sums.total(i)))
+        return out
+
+
+class _Run:
+    """What :func:`summarise` keeps of one run while it reads: sums, never rows."""
+
+    __slots__ = ("epochs", "exit_statuses", "first", "format", "has_run_row", "intensities", "other_hashes", "processes",
+                 "pues", "run_intensities", "scopes", "sources", "start", "summed_seen", "sums")
+
+    def __init__(self, row: Row) -> None:
+        self.first = row.record.labels
+        self.format = row.format
+        self.summed_seen: set[int] = set()  # hashes of the run rows added (epochs keep their own)
+        self.other_hashes = array("q")  # of the other windows' rows: only counted, so told apart at the end
+        # (host, rank) -> positions in self.sums of its run rows' sum and its epoch rows' sum (-1: none)
+        self.processes: dict[tuple[str, int], list[int]] = {}
+        self.sums = Sums()
+        self.epochs = _Epochs()
+        self.run_intensities: list[str] = []  # a live intensity gives every epoch its own mean;
+        self.intensities: list[str] = []  # the run rows say it once for the run
+        self.has_run_row = False
+        self.pues: set[float] = set()
+        self.start: datetime | None = None
+        self.sources: set[str] = set()
+        self.scopes: set[str] = set()  # "machine", "process": whose energy the rows count
+        self.exit_statuses: set[int] = set()  # of the command, on `wattprint run` rows
+
+    def add(self, row: Row, describe: _Descriptions) -> None:
+        record = row.record
+        labels = record.labels
+        window = labels.window
+        key = hash(row.identity)
+        if window == EPOCH:
+            if not self.epochs.add(row, key):
+                self.other_hashes.append(0)  # counted as a duplicate below, never as a sub-window
+                return
+        elif window == RUN:
+            if key in self.summed_seen:
+                self.other_hashes.append(0)
+                return
+            self.summed_seen.add(key)
+        else:
+            self.other_hashes.append(key or 1)
+        proc = self.processes.get((labels.host, labels.rank))
+        if proc is None:
+            proc = self.processes[(labels.host, labels.rank)] = [-1, -1]
+        if window == RUN:
+            self.has_run_row = True
+            if proc[0] < 0:
+                proc[0] = self.sums.new()
+            self.sums.add(proc[0], record)
+        elif window == EPOCH:
+            if proc[1] < 0:
+                proc[1] = self.sums.new()
+            self.sums.add(proc[1], record)
+        text = describe(record)
+        if text:
+            mine = self.run_intensities if window == RUN else None if self.has_run_row else self.intensities
+            if mine is not None and text not in mine:
+                mine.append(text)
+        pue = record.carbon.pue
+        if pue is not None:
+            self.pues.add(pue)
+        start = labels.start_time
+        if start is not None and (self.start is None or start < self.start):
+            self.start = start
+        self.sources.add(row.source)
+        if row.format == "wattprint":
+            self.scopes.add(labels.scope)
+        if labels.exit_status is not None:
+            self.exit_statuses.add(labels.exit_status)
+
+    def summary(self, run_id: str) -> tuple[RunSummary, int]:
+        """The run, and how many of its rows were duplicates."""
+        parts: list[Total] = []
+        kinds: set[str] = set()
+        for runs, epochs in self.processes.values():
+            if runs >= 0:
+                parts.append(self.sums.total(runs))
+                kinds.add("run")
+            elif epochs >= 0:
+                parts.append(self.sums.total(epochs))
+                kinds.add("epochs")
+        counted_from = "none" if not kinds else kinds.pop() if len(kinds) == 1 else "mixed"
+        others = self.other_hashes
+        repeated = others.count(0)
+        distinct = len(set(others)) - (1 if repeated else 0)
+        repeated += len(others) - repeated - distinct
+        first = self.first
+        run = RunSummary(
+            run_id=run_id,
+            project=first.project_name,
+            experiment=first.experiment_description,
+            format=self.format,
+            start_time=self.start.strftime(TIME_FORMAT) if self.start is not None else "",
+            epoch_sums=self.epochs,
+            total=combine(parts, parallel=True),
+            counted_from=counted_from,
+            intensities=self.run_intensities if self.has_run_row else self.intensities,
+            pues=sorted(self.pues),
+            processes=len(self.processes),
+            sources=sorted(self.sources),
+            other_windows=distinct,
+            scopes=sorted(self.scopes),
+            exit_statuses=sorted(self.exit_statuses),
+        )
+        return run, repeated
 
 
 def _describe_intensity(record: EnergyRecord) -> str:

@@ -73,9 +73,7 @@ def domains_of(report: Report) -> list[str]:
     """Domains with a per-domain figure anywhere in the report, cpu/gpu/ram first."""
     seen: set[str] = set()
     for run in report.runs:
-        seen.update(run.total.energy_kwh_by_domain)
-        for e in run.epochs:
-            seen.update(e.totals.energy_kwh_by_domain)
+        seen.update(run.domains)
     return [d for d in DOMAINS if d in seen] + sorted(seen - set(DOMAINS))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from wattprint.report.scale import seconds
 from wattprint.report.summary import Report
@@ -20,7 +20,7 @@ from wattprint.report.tables import (
 )
 from wattprint.report.whatif import Alternative
 
-__all__ = ["render_text"]
+__all__ = ["iter_text", "render_text"]
 
 
 def _printable(text: str) -> str:
@@ -30,52 +30,55 @@ def _printable(text: str) -> str:
 
 def _table(table: Table, indent: str) -> list[str]:
     body = [*table.rows, *([table.total] if table.total else [])]
-    widths = [max(len(r[i]) for r in [table.headers, *body]) for i in range(len(table.headers))]
+    widths = [max(map(len, column)) for column in zip(table.headers, *body)]
+    # One format for every line (a table may have a million): text columns left, numbers right.
+    pattern = indent + "  ".join(
+        f"{{:{'<' if i in table.text_columns else '>'}{w}}}" for i, w in enumerate(widths)
+    )
 
     def line(cells: list[str]) -> str:
-        padded = [
-            c.ljust(w) if i in table.text_columns else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths))
-        ]
-        return (indent + "  ".join(padded)).rstrip()
+        return pattern.format(*cells).rstrip()
 
     out = [line(table.headers)]
-    for cells, flag in zip(table.rows, table.flags or [False] * len(table.rows)):
-        out.append(line(cells) + ("  (interrupted)" if flag else ""))
+    if table.flags:
+        for cells, flag in zip(table.rows, table.flags):
+            out.append(line(cells) + ("  (interrupted)" if flag else ""))
+    else:
+        out.extend(map(line, table.rows))
     if table.total:
         out.append(line(table.total))
     return out
 
 
 def render_text(report: Report, alternatives: Sequence[Alternative] = ()) -> str:
+    return "\n".join(iter_text(report, alternatives)) + "\n"
+
+
+def iter_text(report: Report, alternatives: Sequence[Alternative] = ()) -> Iterator[str]:
+    """:func:`render_text` line by line (without line ends), one run's table in memory at a time."""
     domains = domains_of(report)
     runs = report.runs
     files = ", ".join(_printable(f) for f in report.files)
-    out = [f"wattprint report: {len(runs)} run(s) in {len(report.groups)} project/experiment group(s) from {files}"]
+    yield f"wattprint report: {len(runs)} run(s) in {len(report.groups)} project/experiment group(s) from {files}"
     for group in report.groups:
-        out.append("")
-        out.append(f"Project: {_printable(group.project) or '(none)'}   Experiment: {_printable(group.experiment) or '(none)'}")
+        yield ""
+        yield f"Project: {_printable(group.project) or '(none)'}   Experiment: {_printable(group.experiment) or '(none)'}"
         for run in group.runs:
-            out.append(f"  {_printable(run_heading(run))}")
+            yield f"  {_printable(run_heading(run))}"
             table = run_table(run, domains)
             if table.rows or table.total:
-                out.extend(_table(table, "    "))
-            out.extend(f"    {_printable(d)}" for d in run_details(run))
+                yield from _table(table, "    ")
+            yield from (f"    {_printable(d)}" for d in run_details(run))
         if len(group.runs) > 1:
             t = group.total
-            out.append(
-                f"  {len(group.runs)} runs: {totals_line(t)}, {seconds(t.duration_s)} s{group_scope_note(group.runs)}"
-            )
+            yield f"  {len(group.runs)} runs: {totals_line(t)}, {seconds(t.duration_s)} s{group_scope_note(group.runs)}"
     t = report.total
-    out.append("")
-    out.append(
-        f"Total: {totals_line(t)} over {len(runs)} run(s), {seconds(t.duration_s)} s"
-    )
+    yield ""
+    yield f"Total: {totals_line(t)} over {len(runs)} run(s), {seconds(t.duration_s)} s"
     for note in report.notes:
-        out.append(f"Note: {_printable(note)}")
+        yield f"Note: {_printable(note)}"
     if alternatives:
-        out.append("")
-        out.append(what_if_heading(t))
-        out.extend(_table(what_if_table(alternatives), "  "))
-        out.append(f"  {what_if_note(alternatives)}")
-    return "\n".join(out) + "\n"
+        yield ""
+        yield what_if_heading(t)
+        yield from _table(what_if_table(alternatives), "  ")
+        yield f"  {what_if_note(alternatives)}"

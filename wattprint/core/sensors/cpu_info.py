@@ -399,10 +399,11 @@ CpuTimes = Callable[..., Any]
 """``psutil.cpu_times``-like: ``cpu_times(percpu=False)`` -> namedtuple of seconds."""
 
 
-def _psutil_cpu_times(percpu: bool = False) -> Any:
-    import psutil
+def _host_cpu_times(percpu: bool = False) -> Any:
+    # /proc/stat on Linux, psutil elsewhere
+    from wattprint.core.sensors.host import cpu_times
 
-    return psutil.cpu_times(percpu=percpu)
+    return cpu_times(percpu=percpu)
 
 
 class SliceBusy:
@@ -410,13 +411,13 @@ class SliceBusy:
 
     Where a cgroup quota sets the slice and the cgroup's usage file is readable, that usage
     is the slice's busy time (a 2-CPU container on a 64-CPU host is busy when *it* works).
-    Otherwise ``psutil.cpu_times()`` of the CPUs in the affinity mask: every CPU when the mask
+    Otherwise the CPU times (``/proc/stat``, psutil off Linux) of the CPUs in the affinity mask: every CPU when the mask
     holds them all (one aggregate read), else the per-CPU times of those in the mask. With a
     quota but no readable usage file, the affinity CPUs' utilisation stands in for the slice's.
     """
 
     def __init__(self, slice_: CpuSlice, cpu_times: CpuTimes | None = None) -> None:
-        self._cpu_times = cpu_times or _psutil_cpu_times
+        self._cpu_times = cpu_times or _host_cpu_times
         limiting = slice_.cgroup if slice_.quota_limits else None
         self._usage_file = limiting.usage_file if limiting else None
         self._ids: tuple[int, ...] | None = None
@@ -427,7 +428,7 @@ class SliceBusy:
             self.cpus = float(len(slice_.affinity))
             if len(slice_.affinity) < slice_.logical_cpus:
                 self._ids = tuple(sorted(slice_.affinity))
-            self.source = "psutil.cpu_times"
+            self.source = "CPU times"
 
     def busy_s(self) -> float:
         """Busy CPU-seconds since an arbitrary origin. Raises :class:`SensorError`."""
@@ -446,7 +447,7 @@ class SliceBusy:
 def machine_busy_s(cpu_times: CpuTimes | None = None) -> float:
     """Busy CPU-seconds of the whole machine (all CPUs). Raises :class:`SensorError`."""
     try:
-        return busy_seconds((cpu_times or _psutil_cpu_times)(percpu=False))
+        return busy_seconds((cpu_times or _host_cpu_times)(percpu=False))
     except (OSError, RuntimeError, AttributeError) as exc:
         raise SensorError(f"cannot read CPU times: {exc}") from exc
 

@@ -199,7 +199,7 @@ class ScaledHostSensor(Sensor):
     def _share(self) -> float:
         sample = self._tree.sample()
         if self._basis == "memory":
-            vm = self._virtual_memory() if self._virtual_memory else _psutil_virtual_memory()
+            vm = self._virtual_memory() if self._virtual_memory else _host_virtual_memory()
             used = vm.total - vm.available
             return min(1.0, sample.rss_bytes / used) if used > 0 else 0.0
         busy_s = machine_busy_s(self._cpu_times)
@@ -223,7 +223,8 @@ class ScaledHostSensor(Sensor):
         self._inner.close()
 
 
-def _psutil_virtual_memory() -> Any:
-    import psutil
+def _host_virtual_memory() -> Any:
+    # /proc/meminfo on Linux, psutil elsewhere
+    from wattprint.core.sensors.host import virtual_memory
 
-    return psutil.virtual_memory()
+    return virtual_memory()

@@ -59,10 +59,11 @@ def _finite_non_negative(value: object) -> bool:
     )
 
 
-def _psutil_virtual_memory() -> Any:
-    import psutil
+def _host_virtual_memory() -> Any:
+    # /proc/meminfo on Linux, psutil elsewhere
+    from wattprint.core.sensors.host import virtual_memory
 
-    return psutil.virtual_memory()
+    return virtual_memory()
 
 
 # Per cgroup version: the limit file, the usage file, and the memory.stat field of file pages
@@ -156,7 +157,7 @@ class RamEstimateSensor(PowerSampledSensor):
         self.scope = scope
         self._process = process if scope == PROCESS else None
         self._cgroup = cgroup if scope == MACHINE else None
-        self._virtual_memory = virtual_memory or _psutil_virtual_memory
+        self._virtual_memory = virtual_memory or _host_virtual_memory
         what = "memory in use" if scope == MACHINE else "process tree RSS"
         how = what
         if self._cgroup is not None:
@@ -218,7 +219,7 @@ def ram_estimate_sensor(
         process = ProcessTree(clock=clock)
     cgroup = None
     if scope == MACHINE:
-        cgroup = _find_cgroup(virtual_memory or _psutil_virtual_memory, cgroup_root, self_cgroup)
+        cgroup = _find_cgroup(virtual_memory or _host_virtual_memory, cgroup_root, self_cgroup)
     return RamEstimateSensor(
         w_per_gb=DEFAULT_W_PER_GB if w_per_gb is None else w_per_gb,
         scope=scope,
