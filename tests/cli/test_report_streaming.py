@@ -141,7 +141,7 @@ def test_a_long_run_is_drawn_as_at_most_max_bars_and_the_chart_says_so(tmp_path)
     _epochs_csv(path, 1000)
     report = summarise(iter_files([path]))
     fig = figure(report)
-    energy_ax, co2_ax = fig.subfigs[0].axes
+    energy_ax, co2_ax = fig.axes  # one run: no comparison panel, its epochs panel only
     assert len(energy_ax.patches) <= 2 * MAX_BARS  # two domains
     assert "1,000 drawn as 100 bars" in co2_ax.get_xlabel() and "mean of up to 10 epochs" in co2_ax.get_xlabel()
     units = {"kWh": 1.0, "Wh": 1e-3, "kg": 1.0, "g": 1e-3, "mg": 1e-6}

@@ -400,7 +400,8 @@ class _Cells:
     def text(self, column: str) -> str:
         # Every cell wattprint writes is guarded, in either layout (it also appends to ECO2AI files).
         value = self._values.get(column) or ""
-        return unguard(value) if value[:1] == "'" else value
+        # unguard only where guard may have written: a leading quote, or a line break in the cell
+        return unguard(value) if value[:1] == "'" or "\n" in value or "\r" in value else value
 
     def required(self, column: str) -> float:
         """A figure the row cannot do without: a finite number >= 0."""

@@ -8,7 +8,6 @@ see :mod:`wattprint.core.naming`) and returns the value in its canonical type, o
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import warnings
@@ -163,6 +162,8 @@ def parameters(value: object, opt: str = "parameters=") -> dict[str, Any]:
     if not out:
         return out
     try:
+        import json  # deferred: a tracker's start opens no window with parameters
+
         size = len(json.dumps({str(k): v for k, v in out.items()}, default=str))
     except (TypeError, ValueError) as exc:  # a value whose str() fails, a circular structure
         raise ConfigError(f"{opt} cannot be written as JSON ({exc}); pass plain numbers and text.") from None
