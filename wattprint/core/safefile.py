@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 
 O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -148,6 +147,8 @@ def write_atomic(path: str, data: bytes) -> None:
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise UnsafeFileError(f"{path} is {_kind(st.st_mode)}; give the path of a file to write")
     directory = os.path.dirname(target) or "."
+    import tempfile  # deferred: only report files are written this way, never on a tracker's start
+
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
     try:
         try:
