@@ -238,6 +238,12 @@ def split_records(text: str | Iterable[str], width: Callable[[], int | None]) ->
 
     while (item := pull()) is not None:
         number, chunk = item
+        if '"' not in chunk and "\r" not in chunk and "\x00" not in chunk and 0 < len(chunk) <= _PLAIN_MAX:
+            # No quotes, no CR (a line end to the csv module), no NUL (an error to it before
+            # Python 3.11), no cell over its size limit: the cells are the text between the
+            # commas, as csv.reader reads them, at a fraction of the cost.
+            yield number, chunk.split(",")
+            continue
         if chunk.count('"') % 2 == 0:
             yield number, _cells_of(chunk)
             continue
@@ -255,6 +261,10 @@ def split_records(text: str | Iterable[str], width: Callable[[], int | None]) ->
             yield number, None
             continue
         yield number, cells
+
+
+# Lines up to this length cannot hold a cell over the csv module's limit (131,072 characters).
+_PLAIN_MAX = 100_000
 
 
 def _cells_of(text: str) -> list[str] | None:
