@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 from wattprint.core.footprint import Carbon, Footprint, facility_kwh
 from wattprint.core.measurement import DOMAINS, Measurement
-from wattprint.core.record import EnergyRecord, Labels
+from wattprint.core.record import EnergyRecord, Labels, made
 
 ECO2AI_COLUMNS = (
     "id",
@@ -347,7 +347,7 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "",
         window = text[at["window"]] or window
         parameters = text[at["parameters"]] or parameters
         domains = {d: kwh for d in DOMAINS if (kwh := cell.optional(f"energy_kwh_{d}")) is not None}
-        measured = _made(Measurement, duration_s=duration_s, energy_kwh=energy_kwh, energy_kwh_by_domain=domains,
+        measured = made(Measurement, duration_s=duration_s, energy_kwh=energy_kwh, energy_kwh_by_domain=domains,
                          method_by_domain={d: text[at[f"method_{d}"]].strip() for d in domains},
                          failed_domains=tuple(text[at["failed_domains"]].split()))
         # The carbon cells are the same on most rows of a file: one Carbon for them all.
@@ -362,7 +362,7 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "",
         domains = {d: kwh for d, col in ECO2AI_DOMAIN_COLUMNS.items() if (kwh := cell.optional(col)) is not None}
         measured = Measurement(duration_s, energy_kwh, domains)
         pue = None
-    footprint = _made(Footprint, facility_kwh=facility_kwh(measured.energy_kwh, pue), co2_kg=co2_kg,
+    footprint = made(Footprint, facility_kwh=facility_kwh(measured.energy_kwh, pue), co2_kg=co2_kg,
                       cost=cell.optional("cost"))
     if carbon is None:
         intensity = cell.optional("intensity_g_per_kwh") if layout == WATTPRINT else None
@@ -382,7 +382,7 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "",
             if len(_carbons) >= 256:  # a live intensity: a new mean on every row
                 _carbons.clear()
             _carbons[carbon_key] = carbon
-    labels = _made(
+    labels = made(
         Labels,
         project_name=text[at["project_name"]],
         experiment_description=text[at["experiment_description"]],
@@ -406,14 +406,6 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "",
         work_unit=text[at["work_unit"]],
     )
     return Decoded(EnergyRecord(labels, measured, carbon, footprint), layout, label, parameters)
-
-
-def _made(cls: type, **values: Any) -> Any:
-    """A frozen dataclass given every one of its fields, without the generated ``__init__``'s
-    one ``object.__setattr__`` per field (a third of decoding a row); equal to ``cls(**values)``."""
-    made = object.__new__(cls)
-    made.__dict__.update(values)
-    return made
 
 
 # The cells a wattprint row's Carbon is made of (see decode_row's cache of them).

@@ -22,7 +22,7 @@ from typing import Any
 
 from wattprint.core.footprint import Footprint
 from wattprint.core.measurement import METHOD_RANK, Measurement, ordered
-from wattprint.core.record import EnergyRecord, expose
+from wattprint.core.record import EnergyRecord, expose, made
 
 
 @dataclass(frozen=True)
@@ -122,19 +122,22 @@ class Sums:
             m, f, interrupted, rows = part.measurement, part.footprint, part.interrupted, part.count
         else:
             m, f, interrupted, rows = part.measurement, part.footprint, part.labels.interrupted, 1
-        self.parts[i] += 1
+        parts = self.parts
+        n = parts[i] = parts[i] + 1
         self.rows[i] += rows
         d = m.duration_s
+        durations = self.duration_s
         if not self.parallel:
-            self.duration_s[i] += d
-        elif self.parts[i] == 1 or d > self.duration_s[i]:
-            self.duration_s[i] = d
+            durations[i] += d
+        elif n == 1 or d > durations[i]:
+            durations[i] = d
         self.energy_kwh[i] += m.energy_kwh
         self.facility_kwh[i] += f.facility_kwh
         self.co2_kg[i] += f.co2_kg
-        cost = self.cost[i]
+        costs = self.cost
+        cost = costs[i]
         if not isnan(cost):
-            self.cost[i] = _NONE if f.cost is None else cost + f.cost
+            costs[i] = _NONE if f.cost is None else cost + f.cost
         for domain, kwh in m.energy_kwh_by_domain.items():
             column = self.by_domain.get(domain)
             if column is None:
@@ -162,15 +165,19 @@ class Sums:
         methods = {d: names[i] for d, names in self.methods.items() if names[i] is not None}
         cost = self.cost[i]
         failed = self.failed.get(i)
-        measurement = Measurement(
+        # Built as the decoder builds a row's parts (made): a report makes one per epoch.
+        measurement = made(
+            Measurement,
             duration_s=self.duration_s[i],
             energy_kwh=self.energy_kwh[i],
             energy_kwh_by_domain={d: by_domain[d] for d in ordered(by_domain)},
             method_by_domain={d: methods[d] for d in ordered(methods)},
             failed_domains=tuple(ordered(failed)) if failed else (),
         )
-        footprint = Footprint(self.facility_kwh[i], self.co2_kg[i], None if isnan(cost) else cost)
-        return Total(measurement, footprint, bool(self.interrupted[i]), self.rows[i])
+        footprint = made(Footprint, facility_kwh=self.facility_kwh[i], co2_kg=self.co2_kg[i],
+                         cost=None if isnan(cost) else cost)
+        return made(Total, measurement=measurement, footprint=footprint, interrupted=bool(self.interrupted[i]),
+                    count=self.rows[i])
 
 
 _METHOD_NAMES = {m: m for m in METHOD_RANK}
