@@ -130,7 +130,7 @@ def test_parameters_with_keys_of_mixed_types_are_written_with_text_keys():
     assert _read(line(COLUMNS) + encode_row(record)).parameters == {"loss": 0.1, "1": "one"}
 
 
-def test_a_decoded_row_s_parts_hold_every_field_and_equal_parts_built_by_their_classes():
+def test_a_decoded_row_s_parts_hold_every_field_and_equal_parts_built_by_their_classes(tmp_path):
     # The decoder builds the parts without their __init__: a field it left out would read the
     # class default silently; here every field is in each part's own __dict__.
     from dataclasses import fields
@@ -149,3 +149,10 @@ def test_a_decoded_row_s_parts_hold_every_field_and_equal_parts_built_by_their_c
         assert part == cls(**vars(part))
     assert set(vars(total)) == {f.name for f in fields(Total)} and total.count == 2
     assert back.labels == record.labels and back.measurement == record.measurement
+    assert set(vars(back)) == {f.name for f in fields(EnergyRecord)}
+    from wattprint.report.load import Row, load_file
+
+    path = tmp_path / "e.csv"
+    path.write_text(csvformat.line(COLUMNS) + encode_row(record), encoding="utf-8")
+    (row,) = load_file(path)
+    assert set(vars(row)) == {f.name for f in fields(Row)} and row.record == back and row.line == 2

@@ -405,7 +405,8 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "",
         work=cell.optional("work"),
         work_unit=text[at["work_unit"]],
     )
-    return Decoded(EnergyRecord(labels, measured, carbon, footprint), layout, label, parameters)
+    record = made(EnergyRecord, labels=labels, measurement=measured, carbon=carbon, footprint=footprint)
+    return Decoded(record, layout, label, parameters)
 
 
 # The cells a wattprint row's Carbon is made of (see decode_row's cache of them).
