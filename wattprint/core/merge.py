@@ -138,18 +138,21 @@ class Sums:
         cost = costs[i]
         if not isnan(cost):
             costs[i] = _NONE if f.cost is None else cost + f.cost
+        by_domain = self.by_domain
         for domain, kwh in m.energy_kwh_by_domain.items():
-            column = self.by_domain.get(domain)
+            column = by_domain.get(domain)
             if column is None:
-                column = self.by_domain[domain] = array("d", (_NONE,)) * len(self.parts)
+                column = by_domain[domain] = array("d", (_NONE,)) * len(parts)
             now = column[i]
             column[i] = kwh if isnan(now) else now + kwh
+        methods = self.methods
         for domain, method in m.method_by_domain.items():
-            names = self.methods.get(domain)
+            names = methods.get(domain)
             if names is None:
-                names = self.methods[domain] = [None] * len(self.parts)
+                names = methods[domain] = [None] * len(parts)
             now = names[i]
-            if now is None or METHOD_RANK.get(method, -1) < METHOD_RANK.get(now, -1):
+            # (the same method as kept, the common case, changes nothing: no ranking needed)
+            if now is None or (now != method and METHOD_RANK.get(method, -1) < METHOD_RANK.get(now, -1)):
                 # The vocabulary's own string where it is one: a file's cell would be kept per sum.
                 names[i] = _METHOD_NAMES.get(method, method)
         if m.failed_domains:
