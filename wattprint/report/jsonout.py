@@ -68,11 +68,16 @@ def write_json(report: Report, alternatives: Sequence[Alternative], write: Calla
     return len(nonfinite)
 
 
+# What json.dumps(value, default=str, allow_nan=False) builds on every call, made once: the
+# report writes one piece per epoch.
+_ENCODE = json.JSONEncoder(default=str, allow_nan=False).encode
+
+
 def _dumps(value: Any, nonfinite: list[Any]) -> str:
     try:
-        return json.dumps(value, default=str, allow_nan=False)
+        return _ENCODE(value)
     except ValueError:  # rare: only then walk the value
-        return json.dumps(_finite(value, nonfinite), default=str, allow_nan=False)
+        return _ENCODE(_finite(value, nonfinite))
 
 
 def _finite(value: Any, nonfinite: list[Any]) -> Any:
