@@ -164,8 +164,11 @@ class Sums:
         """The sum at position ``i``; :data:`EMPTY` before its first part."""
         if not self.parts[i]:
             return EMPTY
-        by_domain = {d: v for d, column in self.by_domain.items() if not isnan(v := column[i])}
-        methods = {d: names[i] for d, names in self.methods.items() if names[i] is not None}
+        # In domain order at once (ordered() of all the columns, then those this sum has, is the
+        # order ordered() gives the ones it has).
+        columns, kept = self.by_domain, self.methods
+        by_domain = {d: v for d in ordered(columns) if not isnan(v := columns[d][i])}
+        methods = {d: name for d in ordered(kept) if (name := kept[d][i]) is not None}
         cost = self.cost[i]
         failed = self.failed.get(i)
         # Built as the decoder builds a row's parts (made): a report makes one per epoch.
@@ -173,8 +176,8 @@ class Sums:
             Measurement,
             duration_s=self.duration_s[i],
             energy_kwh=self.energy_kwh[i],
-            energy_kwh_by_domain={d: by_domain[d] for d in ordered(by_domain)},
-            method_by_domain={d: methods[d] for d in ordered(methods)},
+            energy_kwh_by_domain=by_domain,
+            method_by_domain=methods,
             failed_domains=tuple(ordered(failed)) if failed else (),
         )
         footprint = made(Footprint, facility_kwh=self.facility_kwh[i], co2_kg=self.co2_kg[i],
