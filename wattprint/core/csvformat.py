@@ -415,11 +415,15 @@ _CARBON_COLUMNS = ("pue", "intensity_g_per_kwh", "currency", "intensity_key", "r
 _carbons: dict[tuple[str | None, ...], Carbon] = {}
 _READ_COLUMNS = frozenset(COLUMNS) | frozenset(ECO2AI_DOMAIN_COLUMNS.values())
 _positions_of: dict[tuple[str, ...], dict[str, int]] = {}
+_last_positions: list = [None, None]  # a copy of the last header as a list, and its positions
 
 
 def _positions(header: Sequence[str]) -> dict[str, int]:
     """Each column decode_row reads -> its position in ``header`` (the last of equal names, as a
     dict of the row would keep); -1, the empty cell after the row, for a column the header lacks."""
+    last_header, at = _last_positions
+    if at is not None and header == last_header:  # the file's header again: no tuple to hash
+        return at
     key = tuple(header)
     at = _positions_of.get(key)
     if at is None:
@@ -428,6 +432,7 @@ def _positions(header: Sequence[str]) -> dict[str, int]:
         at = dict.fromkeys(_READ_COLUMNS, -1)
         at.update((c, i) for i, c in enumerate(header) if c in _READ_COLUMNS)
         _positions_of[key] = at
+    _last_positions[:] = [list(header), at]
     return at
 
 
