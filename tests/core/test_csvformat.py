@@ -128,3 +128,31 @@ def test_layouts_are_told_apart_by_the_header(header, layout):
 def test_parameters_with_keys_of_mixed_types_are_written_with_text_keys():
     record = EnergyRecord(window="epoch", index=1, parameters={"loss": 0.1, 1: "one"}, run_id="r")
     assert _read(line(COLUMNS) + encode_row(record)).parameters == {"loss": 0.1, "1": "one"}
+
+
+def test_a_decoded_row_s_parts_hold_every_field_and_equal_parts_built_by_their_classes(tmp_path):
+    # The decoder builds the parts without their __init__: a field it left out would read the
+    # class default silently; here every field is in each part's own __dict__.
+    from dataclasses import fields
+
+    from wattprint.core.footprint import Footprint
+    from wattprint.core.merge import Total, combine
+
+    record = EnergyRecord(project_name="p", run_id="r", window="epoch", index=2, duration_s=5.0,
+                          energy_kwh_by_domain={"cpu": 1e-3, "gpu": 2e-3}, method_by_domain={"cpu": "estimated", "gpu": "counter"},
+                          pue=1.3, intensity_g_per_kwh=50.0, intensity_key="FR", host="h", work=3.0, work_unit="samples")
+    back = decode_row(COLUMNS, next(csv.reader([encode_row(record)]))).record
+    total = combine([back, back])
+    for part, cls in ((back.labels, Labels), (back.measurement, Measurement), (back.footprint, Footprint),
+                      (total.measurement, Measurement), (total.footprint, Footprint)):
+        assert set(vars(part)) == {f.name for f in fields(cls)}
+        assert part == cls(**vars(part))
+    assert set(vars(total)) == {f.name for f in fields(Total)} and total.count == 2
+    assert back.labels == record.labels and back.measurement == record.measurement
+    assert set(vars(back)) == {f.name for f in fields(EnergyRecord)}
+    from wattprint.report.load import Row, load_file
+
+    path = tmp_path / "e.csv"
+    path.write_text(csvformat.line(COLUMNS) + encode_row(record), encoding="utf-8")
+    (row,) = load_file(path)
+    assert set(vars(row)) == {f.name for f in fields(Row)} and row.record == back and row.line == 2

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 from wattprint.core.footprint import Carbon, Footprint, facility_kwh
 from wattprint.core.measurement import DOMAINS, Measurement
-from wattprint.core.record import EnergyRecord, Labels
+from wattprint.core.record import EnergyRecord, Labels, made
 
 ECO2AI_COLUMNS = (
     "id",
@@ -238,6 +238,12 @@ def split_records(text: str | Iterable[str], width: Callable[[], int | None]) ->
 
     while (item := pull()) is not None:
         number, chunk = item
+        if '"' not in chunk and "\r" not in chunk and "\x00" not in chunk and 0 < len(chunk) <= _PLAIN_MAX:
+            # No quotes, no CR (a line end to the csv module), no NUL (an error to it before
+            # Python 3.11), no cell over its size limit: the cells are the text between the
+            # commas, as csv.reader reads them, at a fraction of the cost.
+            yield number, chunk.split(",")
+            continue
         if chunk.count('"') % 2 == 0:
             yield number, _cells_of(chunk)
             continue
@@ -255,6 +261,10 @@ def split_records(text: str | Iterable[str], width: Callable[[], int | None]) ->
             yield number, None
             continue
         yield number, cells
+
+
+# Lines up to this length cannot hold a cell over the csv module's limit (131,072 characters).
+_PLAIN_MAX = 100_000
 
 
 def _cells_of(text: str) -> list[str] | None:
@@ -313,20 +323,35 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "",
         RowError: a required figure is missing, not a number, negative or not finite.
     """
     layout = layout or layout_of(header) or ECO2AI
-    cell = _Cells(dict(zip(header, cells)))
-    label = cell.text("epoch")
+    at = _positions(header)
+    # Cells by position (a header's positions are worked out once): a cell past the row's end,
+    # or of a column the header lacks, reads as the empty cell appended last (position -1).
+    raw = list(cells[: len(header)])
+    if len(raw) < len(header):
+        raw.extend([""] * (len(header) - len(raw)))
+    raw.append("")
+    # Every cell wattprint writes is guarded, in either layout (it also appends to ECO2AI files);
+    # unguard only where guard may have written: a leading quote, or a line break in the cell.
+    joined = "".join(raw)
+    if "'" in joined or "\n" in joined or "\r" in joined:
+        text = [unguard(v) if v[:1] == "'" or "\n" in v or "\r" in v else v for v in raw]
+    else:
+        text = raw
+    cell = _Cells(text, at)
+    label = text[at["epoch"]]
     window, index, parameters = parse_epoch(label)
     duration_s, energy_kwh = cell.required("duration(s)"), cell.required("power_consumption(kWh)")
     co2_kg = cell.required("CO2_emissions(kg)")
     carbon = None
     if layout == WATTPRINT:
-        window = cell.text("window") or window
-        parameters = cell.text("parameters") or parameters
+        window = text[at["window"]] or window
+        parameters = text[at["parameters"]] or parameters
         domains = {d: kwh for d in DOMAINS if (kwh := cell.optional(f"energy_kwh_{d}")) is not None}
-        measured = Measurement(duration_s, energy_kwh, domains, {d: cell.text(f"method_{d}").strip() for d in domains},
-                               tuple(cell.text("failed_domains").split()))
+        measured = made(Measurement, duration_s=duration_s, energy_kwh=energy_kwh, energy_kwh_by_domain=domains,
+                         method_by_domain={d: text[at[f"method_{d}"]].strip() for d in domains},
+                         failed_domains=tuple(text[at["failed_domains"]].split()))
         # The carbon cells are the same on most rows of a file: one Carbon for them all.
-        carbon_key = tuple(map(cell.raw, _CARBON_COLUMNS))
+        carbon_key = tuple([raw[at[c]] for c in _CARBON_COLUMNS])
         carbon = _carbons.get(carbon_key)
         if carbon is None:
             pue = cell.optional("pue")
@@ -337,75 +362,98 @@ def decode_row(header: Sequence[str], cells: Sequence[str], *, run_id: str = "",
         domains = {d: kwh for d, col in ECO2AI_DOMAIN_COLUMNS.items() if (kwh := cell.optional(col)) is not None}
         measured = Measurement(duration_s, energy_kwh, domains)
         pue = None
-    footprint = Footprint(facility_kwh(measured.energy_kwh, pue), co2_kg, cell.optional("cost"))
+    footprint = made(Footprint, facility_kwh=facility_kwh(measured.energy_kwh, pue), co2_kg=co2_kg,
+                      cost=cell.optional("cost"))
     if carbon is None:
         intensity = cell.optional("intensity_g_per_kwh") if layout == WATTPRINT else None
         carbon = Carbon(
             pue=pue,
             intensity_g_per_kwh=intensity if intensity is not None else footprint.intensity_g_per_kwh,
-            currency=cell.text("currency"),
-            intensity_key=cell.text("intensity_key"),
-            intensity_name=cell.text("region/country"),
-            intensity_source=cell.text("intensity_source") if layout == WATTPRINT else "ECO2AI",
-            intensity_basis=cell.text("intensity_basis"),
+            currency=text[at["currency"]],
+            intensity_key=text[at["intensity_key"]],
+            intensity_name=text[at["region/country"]],
+            intensity_source=text[at["intensity_source"]] if layout == WATTPRINT else "ECO2AI",
+            intensity_basis=text[at["intensity_basis"]],
             intensity_year=cell.integer("intensity_year"),
-            located_by=cell.text("located_by"),
+            located_by=text[at["located_by"]],
             intensity_readings=cell.integer("intensity_readings") or 1,
         )
         if intensity is not None:  # else the intensity is this row's own CO2e over its energy
             if len(_carbons) >= 256:  # a live intensity: a new mean on every row
                 _carbons.clear()
             _carbons[carbon_key] = carbon
-    labels = Labels(
-        project_name=cell.text("project_name"),
-        experiment_description=cell.text("experiment_description"),
-        run_id=cell.text("id") or run_id,
+    labels = made(
+        Labels,
+        project_name=text[at["project_name"]],
+        experiment_description=text[at["experiment_description"]],
+        run_id=text[at["id"]] or run_id,
         window=window,
         index=index,
         parameters=_parameters(parameters, layout),
-        start_time=_time(cell.text("start_time")),
-        interrupted=cell.text("interrupted").strip().casefold() in _TRUE,
-        scope=cell.text("scope") or "machine",
-        host=cell.text("host"),
+        start_time=_time(text[at["start_time"]]),
+        interrupted=text[at["interrupted"]].strip().casefold() in _TRUE,
+        scope=text[at["scope"]] or "machine",
+        host=text[at["host"]],
         rank=cell.integer("rank") or 0,
         local_rank=cell.integer("local_rank") or 0,
         world_size=cell.integer("world_size") or 1,
-        cpu_name=cell.text("CPU_name"),
-        gpu_name=cell.text("GPU_name"),
-        os=cell.text("OS"),
-        stage=cell.text("stage"),
-        work=cell.optional("work"),
-        work_unit=cell.text("work_unit"),
+        cpu_name=text[at["CPU_name"]],
+        gpu_name=text[at["GPU_name"]],
+        os=text[at["OS"]],
         exit_status=cell.integer("exit_status"),
+        stage=text[at["stage"]],
+        work=cell.optional("work"),
+        work_unit=text[at["work_unit"]],
     )
-    return Decoded(EnergyRecord(labels, measured, carbon, footprint), layout, label, parameters)
+    record = made(EnergyRecord, labels=labels, measurement=measured, carbon=carbon, footprint=footprint)
+    return Decoded(record, layout, label, parameters)
 
 
 # The cells a wattprint row's Carbon is made of (see decode_row's cache of them).
 _CARBON_COLUMNS = ("pue", "intensity_g_per_kwh", "currency", "intensity_key", "region/country", "intensity_source",
                    "intensity_basis", "intensity_year", "located_by", "intensity_readings")
 _carbons: dict[tuple[str | None, ...], Carbon] = {}
+_READ_COLUMNS = frozenset(COLUMNS) | frozenset(ECO2AI_DOMAIN_COLUMNS.values())
+_positions_of: dict[tuple[str, ...], dict[str, int]] = {}
+_last_positions: list = [None, None]  # a copy of the last header as a list, and its positions
+
+
+def _positions(header: Sequence[str]) -> dict[str, int]:
+    """Each column decode_row reads -> its position in ``header`` (the last of equal names, as a
+    dict of the row would keep); -1, the empty cell after the row, for a column the header lacks."""
+    last_header, at = _last_positions
+    if at is not None and header == last_header:  # the file's header again: no tuple to hash
+        return at
+    key = tuple(header)
+    at = _positions_of.get(key)
+    if at is None:
+        if len(_positions_of) >= 64:
+            _positions_of.clear()
+        at = dict.fromkeys(_READ_COLUMNS, -1)
+        at.update((c, i) for i, c in enumerate(header) if c in _READ_COLUMNS)
+        _positions_of[key] = at
+    _last_positions[:] = [list(header), at]
+    return at
 
 
 class _Cells:
-    """Typed access to one row's cells by column name."""
+    """Typed access to one row's cells (formula guard undone) by column name."""
 
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self._values = values
+    __slots__ = ("_at", "_text")
 
-    def raw(self, column: str) -> str | None:
-        """The cell as written (None where the row has no such column)."""
-        return self._values.get(column)
-
-    def text(self, column: str) -> str:
-        # Every cell wattprint writes is guarded, in either layout (it also appends to ECO2AI files).
-        value = self._values.get(column) or ""
-        # unguard only where guard may have written: a leading quote, or a line break in the cell
-        return unguard(value) if value[:1] == "'" or "\n" in value or "\r" in value else value
+    def __init__(self, text: list[str], at: Mapping[str, int]) -> None:
+        self._text = text
+        self._at = at
 
     def required(self, column: str) -> float:
         """A figure the row cannot do without: a finite number >= 0."""
-        raw = self.text(column)
+        raw = self._text[self._at[column]]
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if 0 <= value <= MAX_FIGURE:  # the common case; NaN fails it
+            return value
         text = raw.strip()
         if text.casefold() in _MISSING:
             raise RowError(f"{column} is empty; the row is damaged")
@@ -415,28 +463,25 @@ class _Cells:
             raise RowError(f"{column} is {raw!r}, not a number") from None
         if not math.isfinite(value) or value < 0:
             raise RowError(f"{column} is {raw!r}; expected a finite number >= 0")
-        if value > MAX_FIGURE:
-            raise RowError(f"{column} is {raw!r}, above {MAX_FIGURE:g}: not a possible measurement")
-        return value
+        raise RowError(f"{column} is {raw!r}, above {MAX_FIGURE:g}: not a possible measurement")
 
     def optional(self, column: str) -> float | None:
         """An optional figure: missing, unreadable, negative or infinite cells read as None."""
-        if not self._values.get(column):
+        text = self._text[self._at[column]]
+        if not text:
             return None
-        text = self.text(column).strip()
-        if text.casefold() in _MISSING:
-            return None
-        try:
+        try:  # float() skips the spaces around a number; "nan" and "inf" fail the range below
             value = float(text)
         except ValueError:
             return None
-        return value if math.isfinite(value) and 0 <= value <= MAX_FIGURE else None
+        return value if 0 <= value <= MAX_FIGURE else None
 
     def integer(self, column: str) -> int | None:
-        if not self._values.get(column):
+        text = self._text[self._at[column]]
+        if not text:
             return None
         try:
-            return int(self.text(column).strip())
+            return int(text)  # int() skips the spaces around a number
         except ValueError:
             return None
 

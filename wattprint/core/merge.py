@@ -22,7 +22,7 @@ from typing import Any
 
 from wattprint.core.footprint import Footprint
 from wattprint.core.measurement import METHOD_RANK, Measurement, ordered
-from wattprint.core.record import EnergyRecord, expose
+from wattprint.core.record import EnergyRecord, expose, made
 
 
 @dataclass(frozen=True)
@@ -122,31 +122,37 @@ class Sums:
             m, f, interrupted, rows = part.measurement, part.footprint, part.interrupted, part.count
         else:
             m, f, interrupted, rows = part.measurement, part.footprint, part.labels.interrupted, 1
-        self.parts[i] += 1
+        parts = self.parts
+        n = parts[i] = parts[i] + 1
         self.rows[i] += rows
         d = m.duration_s
+        durations = self.duration_s
         if not self.parallel:
-            self.duration_s[i] += d
-        elif self.parts[i] == 1 or d > self.duration_s[i]:
-            self.duration_s[i] = d
+            durations[i] += d
+        elif n == 1 or d > durations[i]:
+            durations[i] = d
         self.energy_kwh[i] += m.energy_kwh
         self.facility_kwh[i] += f.facility_kwh
         self.co2_kg[i] += f.co2_kg
-        cost = self.cost[i]
+        costs = self.cost
+        cost = costs[i]
         if not isnan(cost):
-            self.cost[i] = _NONE if f.cost is None else cost + f.cost
+            costs[i] = _NONE if f.cost is None else cost + f.cost
+        by_domain = self.by_domain
         for domain, kwh in m.energy_kwh_by_domain.items():
-            column = self.by_domain.get(domain)
+            column = by_domain.get(domain)
             if column is None:
-                column = self.by_domain[domain] = array("d", (_NONE,)) * len(self.parts)
+                column = by_domain[domain] = array("d", (_NONE,)) * len(parts)
             now = column[i]
             column[i] = kwh if isnan(now) else now + kwh
+        methods = self.methods
         for domain, method in m.method_by_domain.items():
-            names = self.methods.get(domain)
+            names = methods.get(domain)
             if names is None:
-                names = self.methods[domain] = [None] * len(self.parts)
+                names = methods[domain] = [None] * len(parts)
             now = names[i]
-            if now is None or METHOD_RANK.get(method, -1) < METHOD_RANK.get(now, -1):
+            # (the same method as kept, the common case, changes nothing: no ranking needed)
+            if now is None or (now != method and METHOD_RANK.get(method, -1) < METHOD_RANK.get(now, -1)):
                 # The vocabulary's own string where it is one: a file's cell would be kept per sum.
                 names[i] = _METHOD_NAMES.get(method, method)
         if m.failed_domains:
@@ -158,19 +164,26 @@ class Sums:
         """The sum at position ``i``; :data:`EMPTY` before its first part."""
         if not self.parts[i]:
             return EMPTY
-        by_domain = {d: v for d, column in self.by_domain.items() if not isnan(v := column[i])}
-        methods = {d: names[i] for d, names in self.methods.items() if names[i] is not None}
+        # In domain order at once (ordered() of all the columns, then those this sum has, is the
+        # order ordered() gives the ones it has).
+        columns, kept = self.by_domain, self.methods
+        by_domain = {d: v for d in ordered(columns) if not isnan(v := columns[d][i])}
+        methods = {d: name for d in ordered(kept) if (name := kept[d][i]) is not None}
         cost = self.cost[i]
         failed = self.failed.get(i)
-        measurement = Measurement(
+        # Built as the decoder builds a row's parts (made): a report makes one per epoch.
+        measurement = made(
+            Measurement,
             duration_s=self.duration_s[i],
             energy_kwh=self.energy_kwh[i],
-            energy_kwh_by_domain={d: by_domain[d] for d in ordered(by_domain)},
-            method_by_domain={d: methods[d] for d in ordered(methods)},
+            energy_kwh_by_domain=by_domain,
+            method_by_domain=methods,
             failed_domains=tuple(ordered(failed)) if failed else (),
         )
-        footprint = Footprint(self.facility_kwh[i], self.co2_kg[i], None if isnan(cost) else cost)
-        return Total(measurement, footprint, bool(self.interrupted[i]), self.rows[i])
+        footprint = made(Footprint, facility_kwh=self.facility_kwh[i], co2_kg=self.co2_kg[i],
+                         cost=None if isnan(cost) else cost)
+        return made(Total, measurement=measurement, footprint=footprint, interrupted=bool(self.interrupted[i]),
+                    count=self.rows[i])
 
 
 _METHOD_NAMES = {m: m for m in METHOD_RANK}

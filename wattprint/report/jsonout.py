@@ -20,6 +20,7 @@ from wattprint.report.whatif import Alternative
 __all__ = ["iter_json", "write_json"]
 
 _ONE_LINE_EACH = "epochs"  # lists whose items are written one per line
+_BATCH = 256  # such lines per piece (a piece of a long run stays a few tens of kB)
 
 
 class _Lazy:
@@ -68,11 +69,16 @@ def write_json(report: Report, alternatives: Sequence[Alternative], write: Calla
     return len(nonfinite)
 
 
+# What json.dumps(value, default=str, allow_nan=False) builds on every call, made once: the
+# report writes one piece per epoch.
+_ENCODE = json.JSONEncoder(default=str, allow_nan=False).encode
+
+
 def _dumps(value: Any, nonfinite: list[Any]) -> str:
     try:
-        return json.dumps(value, default=str, allow_nan=False)
+        return _ENCODE(value)
     except ValueError:  # rare: only then walk the value
-        return json.dumps(_finite(value, nonfinite), default=str, allow_nan=False)
+        return _ENCODE(_finite(value, nonfinite))
 
 
 def _finite(value: Any, nonfinite: list[Any]) -> Any:
@@ -100,12 +106,22 @@ def _pieces(value: Any, level: int, *, one_line_each: bool, nonfinite: list[Any]
         yield f"\n{outer}}}"
     elif isinstance(value, (list, tuple, _Lazy)):
         sep = "[\n"
-        for item in value:
-            yield sep + inner
-            sep = ",\n"
-            if one_line_each:
-                yield _dumps(item, nonfinite)
-            else:
+        if one_line_each:
+            # Lines joined in batches: each piece yielded here passes up through every enclosing
+            # generator, which cost more than encoding the line itself.
+            batch: list[str] = []
+            for item in value:
+                batch.append(sep + inner + _dumps(item, nonfinite))
+                sep = ",\n"
+                if len(batch) >= _BATCH:
+                    yield "".join(batch)
+                    batch.clear()
+            if batch:
+                yield "".join(batch)
+        else:
+            for item in value:
+                yield sep + inner
+                sep = ",\n"
                 yield from _pieces(item, level + 1, one_line_each=False, nonfinite=nonfinite)
         yield "[]" if sep == "[\n" else f"\n{outer}]"
     else:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from wattprint.core import csvformat
 from wattprint.core.csvformat import REQUIRED_COLUMNS, parse_epoch
 from wattprint.core.errors import WattprintError
-from wattprint.core.record import EnergyRecord
+from wattprint.core.record import EnergyRecord, made
 
 __all__ = ["REQUIRED_COLUMNS", "Damaged", "ReportError", "Row", "iter_file", "iter_files", "load_file", "load_files",
            "parse_epoch"]
@@ -196,7 +196,9 @@ def _parse(name: str, lines: Iterable[str], damaged: list[Damaged] | None) -> It
         except csvformat.RowError as exc:
             skip(number, str(exc))
             continue
-        yield Row(decoded.record, name, number, decoded.layout, decoded.label, decoded.parameters)
+        # (made: a frozen dataclass per row, without its __init__'s per-field __setattr__)
+        yield made(Row, record=decoded.record, source=name, line=number, format=decoded.layout, label=decoded.label,
+                   parameters=decoded.parameters)
     # An empty file is like a header-only one: a run killed before its first row.
 
 

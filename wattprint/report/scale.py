@@ -50,10 +50,14 @@ def fmt(value: float, unit: Unit, significant: int = SIGNIFICANT) -> str:
     scaled = value / unit[1]
     if not scaled or not math.isfinite(scaled):
         return "0" if scaled == 0 else str(scaled)
-    places = max(0, min(MAX_DECIMALS, significant - 1 - math.floor(math.log10(abs(scaled)))))
-    if round(abs(scaled), places) == 0:
+    magnitude = abs(scaled)
+    places = max(0, min(MAX_DECIMALS, significant - 1 - math.floor(math.log10(magnitude))))
+    if round(magnitude, places) == 0:
         return f"<{10.0 ** -places:.{places}f}"
-    return f"{scaled:,.{places}f}"
+    return format(scaled, _SPECS[places])  # a table formats hundreds of thousands
+
+
+_SPECS = tuple(f",.{places}f" for places in range(MAX_DECIMALS + 1))
 
 
 def amount(value: float, units: tuple[Unit, ...]) -> str:

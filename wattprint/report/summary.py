@@ -102,7 +102,14 @@ class RunSummary:
 
     @property
     def epochs_total(self) -> Totals:
-        return combine(e.totals for e in self.epochs)
+        """The sum of :attr:`epochs` (the text report asks twice per run: kept for the last run asked)."""
+        cached = _last_epochs_total.get(id(self))
+        if cached is not None and cached[0] is self:
+            return cached[1]
+        total = combine(e.totals for e in self.epochs)
+        _last_epochs_total.clear()
+        _last_epochs_total[id(self)] = (self, total)
+        return total
 
     @property
     def incomplete(self) -> bool:
@@ -133,6 +140,7 @@ class RunSummary:
 
 # The epoch lines last built, keyed by their run's id() (the run is held too, so the id stays its own).
 _last_epochs: dict[int, tuple[RunSummary, list[EpochLine]]] = {}
+_last_epochs_total: dict[int, tuple[RunSummary, Totals]] = {}
 
 
 @dataclass
