@@ -39,6 +39,7 @@ from wattprint.core import exits, rankvector
 from wattprint.core.chain import STAGES, Chain, Move, advance_together, begin_together
 from wattprint.core.distributed import RankInfo
 from wattprint.core.errors import ConfigError, StateError
+from wattprint.core.measurement import DOMAINS
 from wattprint.core.merge import Total, as_record, combine
 from wattprint.core.metrics import STEP, TRAIN, epoch_metrics, part_metrics
 from wattprint.core.policy import ErrorPolicy
@@ -548,6 +549,9 @@ class EpochRun:
         Every rank passes the same number of parts (None for one it could not measure).
         Work counts add over ranks, unless the adapter counts the whole job's work already.
         """
+        if self._gather is None and not self.ranks.distributed and all(r is None or _encodable(r) for r in locals_):
+            # One process: its own figures are the sums, without encoding them for a collective.
+            return [None if r is None else (combine([r], parallel=True), r.labels.work) for r in locals_]
         ok, vectors = self.policy.attempt(doing, self._gathered, encode_parts(locals_))
         if not ok or vectors is None:
             return None
@@ -601,6 +605,12 @@ def _joined(pieces: list[EnergyRecord], like: EnergyRecord) -> EnergyRecord:
     works = [p.labels.work for p in pieces if p.labels.work is not None]
     return as_record(combine(pieces), like, window=TRAIN, stage=TRAIN, work=sum(works) if works else None,
                      work_unit=like.labels.work_unit if works else "")
+
+
+def _encodable(record: EnergyRecord) -> bool:
+    """Whether :func:`encode_parts` keeps every figure the keys show (it drops domains outside
+    the vocabulary's), so that one process may skip it and get the same sums."""
+    return all(domain in DOMAINS for domain in record.measurement.energy_kwh_by_domain)
 
 
 #: Floats per record in the collectives: its figures (:mod:`~wattprint.core.rankvector`), then [has work, work].

@@ -174,13 +174,15 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
         self._run.open_epoch(trainer.current_epoch)
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-        self._count(batch)
+        # Runs on every batch: the cheap tests first, the counters only when an interval closes.
+        if self._counting:
+            self._count(batch)
         step = trainer.global_step
-        if step == self._last_step or not self._run.active:
-            return  # no optimizer step (accumulating gradients), or nothing measured
+        if step == self._last_step:
+            return  # no optimizer step (accumulating gradients)
         self._last_step = step
         # Lightning's own cadence for its step logs (its logger connector's rule).
-        if self._every and (step % self._every == 0 or trainer.should_stop):
+        if self._every and (step % self._every == 0 or trainer.should_stop) and self._run.active:
             metrics = self._run.step_end(step)
             if metrics:
                 self._run.policy.attempt("logging the step metrics", _log_steps, trainer, metrics)
@@ -332,6 +334,10 @@ def _progress(trainer: Any, epochs_done: int) -> float | None:
 def _batch_size(batch: Any) -> int | None:
     """The number of samples in a batch: the length of its first tensor (or array), looked
     for in tuples, lists and dicts; None when there is none."""
+    if type(batch) in (list, tuple) and batch:  # the common (inputs, targets), on every batch
+        shape = getattr(batch[0], "shape", None)
+        if shape is not None and len(shape):
+            return int(shape[0])
     shape = getattr(batch, "shape", None)
     if shape is not None:
         return int(shape[0]) if len(shape) else None
