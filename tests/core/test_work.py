@@ -1,4 +1,4 @@
-"""Work counts on windows: energy and CO2e per unit, the stage/work/work_unit columns, older files."""
+"""Work counts on windows: energy and CO2e per unit, the stage, work and work_unit columns, older files."""
 
 from __future__ import annotations
 

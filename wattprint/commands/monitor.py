@@ -14,18 +14,14 @@ import signal
 import sys
 import threading
 
-from wattprint.core.settings import DEFAULT_OUTPUT_FILE
-
 _PROG = "wattprint monitor"
 #: The Tracker's options this command takes as they are (its arguments have the options' names).
-_OPTIONS = ("project_name", "experiment_description", "country", "region", "cloud", "carbon_intensity", "pue",
-            "output_file", "measure_period")
+_OPTIONS = ("project_name", "experiment_description")
 _STOPPING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def add_parser(sub) -> None:
-    from wattprint.commands import _exports
-    from wattprint.commands.run import _number_or_name
+    from wattprint.commands import _exports, _measure_options
 
     p = sub.add_parser(
         "monitor",
@@ -37,20 +33,14 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--project-name", default="wattprint", metavar="NAME", help="label of the series and the row")
     p.add_argument("--experiment-description", default="monitor", metavar="TEXT", help="label (default: monitor)")
-    p.add_argument("--country", metavar="KEY", help='grid location: ISO code or name ("FR", "France")')
-    p.add_argument("--region", metavar="KEY", help='sub-national grid ("US-CA", "SE-SE3")')
-    p.add_argument("--cloud", metavar="KEY", help='cloud region ("aws:us-east-1")')
-    p.add_argument("--carbon-intensity", type=float, metavar="G", help="a fixed grid intensity in gCO2e/kWh")
-    p.add_argument("--pue", type=_number_or_name, default=1.0, metavar="N", help="power usage effectiveness (default 1.0)")
-    p.add_argument("--output-file", default=DEFAULT_OUTPUT_FILE, metavar="PATH", help=f"CSV to append the row to (default: {DEFAULT_OUTPUT_FILE})")
-    p.add_argument("--measure-period", type=float, default=1.0, metavar="S", help="sampling period in seconds (default 1.0)")
+    _measure_options.add_arguments(p, output_help="CSV to append the row to")
     p.add_argument("--duration", type=float, metavar="S", help="stop by itself after S seconds")
     _exports.add_arguments(p)
     p.set_defaults(func=monitor, _parser=p)
 
 
 def monitor(args: argparse.Namespace) -> int:
-    from wattprint.commands import _exports
+    from wattprint.commands import _exports, _measure_options
     from wattprint.commands.run import _plain_warnings
     from wattprint.core.errors import WattprintError
     from wattprint.core.naming import CLI
@@ -72,6 +62,7 @@ def monitor(args: argparse.Namespace) -> int:
     try:
         with _plain_warnings(err):
             options = {name: getattr(args, name) for name in _OPTIONS}
+            options.update(_measure_options.options(args))
             options.update(measure_host=True, **_exports.options(args))
             try:
                 tracker = Tracker(settings=Settings.build(options, naming=CLI))

@@ -16,6 +16,8 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from wattprint.commands._measure_options import number_or_name
+
 if TYPE_CHECKING:
     from wattprint.planner import Plan
 
@@ -42,7 +44,7 @@ def add_parser(sub) -> None:
     p.add_argument("--deadline", default="24h", metavar="D|TIME",
                    help="when it must have finished: a duration from now (12h) or a local time "
                         "(2026-12-07T06:00); default 24h")
-    p.add_argument("--pue", type=_number_or_name, default=1.0, metavar="N",
+    p.add_argument("--pue", type=number_or_name, default=1.0, metavar="N",
                    help="power usage effectiveness applied to --power (number or preset); default 1.0")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=run)
@@ -59,13 +61,6 @@ def add_location_options(p: argparse.ArgumentParser, *, location: bool = True) -
                         "(WATTTIME_USERNAME, WATTTIME_PASSWORD, WATTTIME_REGION), optionally with its own "
                         "area: uk:RG10 (a GB postcode area), uk:13 (a GB region id), watttime:CAISO_NORTH; "
                         "default: the one that serves the location (GB and DK-DK1/DK-DK2 need no token)")
-
-
-def _number_or_name(text: str) -> float | str:
-    try:
-        return float(text)
-    except ValueError:
-        return text
 
 
 def run(args: argparse.Namespace) -> int:

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
-from wattprint.core.settings import DEFAULT_OUTPUT_FILE
+from wattprint.commands import _measure_options
 from wattprint.core.validate import MAX_NAME_CHARS
 
 if TYPE_CHECKING:
@@ -66,20 +66,13 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--project-name", default="wattprint", metavar="NAME", help="label of the row (default: wattprint)")
     p.add_argument("--experiment-description", metavar="TEXT", help="label of the row (default: the command line)")
-    p.add_argument("--country", metavar="KEY", help='grid location: ISO code or name ("FR", "France")')
-    p.add_argument("--region", metavar="KEY", help='sub-national grid ("US-CA", "SE-SE3")')
-    p.add_argument("--cloud", metavar="KEY", help='cloud region ("aws:us-east-1", "gcp:europe-west1")')
-    p.add_argument("--carbon-intensity", type=float, metavar="G", help="a fixed grid intensity in gCO2e/kWh, instead of a location")
-    p.add_argument("--pue", type=_number_or_name, default=1.0, metavar="N",
-                   help="power usage effectiveness: a number >= 1 or a preset (aws, gcp, azure, industry); default 1.0")
-    p.add_argument("--output-file", default=DEFAULT_OUTPUT_FILE, metavar="PATH", help=f"CSV to append to (default: {DEFAULT_OUTPUT_FILE})")
+    _measure_options.add_arguments(p)
     p.add_argument(
         "--scope",
         choices=("machine", "process"),
         default="machine",
         help="host energy of the whole machine (default) or of this process tree (the command and its children)",
     )
-    p.add_argument("--measure-period", type=float, default=1.0, metavar="S", help="sampling period in seconds (default 1.0)")
     p.add_argument(
         "--live",
         action="store_true",
@@ -93,14 +86,6 @@ def add_parser(sub) -> None:
     _exports.add_arguments(p)
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS...]", help="the command to run, after --")
     p.set_defaults(func=run, _parser=p)
-
-
-def _number_or_name(text: str) -> float | str:
-    """``--pue 1.2`` is the number 1.2; ``--pue aws`` a preset name (the settings check both)."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
 
 
 def _describe(command: Sequence[str]) -> str:
@@ -253,14 +238,8 @@ def run(args: argparse.Namespace) -> int:
             "experiment_description": (
                 _describe(command) if args.experiment_description is None else args.experiment_description
             ),
-            "country": args.country,
-            "region": args.region,
-            "cloud": args.cloud,
-            "carbon_intensity": args.carbon_intensity,
-            "pue": args.pue,
-            "output_file": args.output_file,
+            **_measure_options.options(args),
             "scope": args.scope,
-            "measure_period": args.measure_period,
             "measure_host": True,
             **_exports.options(args),
         }
