@@ -65,7 +65,12 @@ def part_metrics(
     ``energy_kwh_total`` and ``co2_kg_total`` (since training began) when ``totals`` (kWh, kg)
     is given.
     """
-    return _figures(f"{prefix}{part}/", figures, totals, None, work, unit)
+    return _figures(part_keys(prefix, part), figures, totals, None, work, unit)
+
+
+def part_keys(prefix: str, part: str) -> str:
+    """What every key of ``part`` starts with: ``{prefix}{part}/``."""
+    return f"{prefix}{part}/"
 
 
 def _figures(

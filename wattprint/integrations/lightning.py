@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from wattprint.core.distributed import RankInfo
+from wattprint.core.metrics import STEP, TRAIN, part_keys
 from wattprint.integrations._callback import EmissionsCallbackBase
 from wattprint.integrations._epochs import Gather
 from wattprint.integrations._imports import missing, optional
@@ -193,7 +194,7 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
         if metrics:
             # The parts (train, last step interval) straight to the loggers, the epoch keys
             # through self.log (for callback_metrics and monitor=): it costs about 0.2 ms a key.
-            parts = (f"{self.prefix}step/", f"{self.prefix}train/")
+            parts = (part_keys(self.prefix, STEP), part_keys(self.prefix, TRAIN))
             direct = {k: v for k, v in metrics.items() if k.startswith(parts)}
             if direct:
                 self._run.policy.attempt("logging the step metrics", _log_steps, trainer, direct, True)
