@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.core.safefile import write_atomic
     from wattprint.report import Damaged, ReportError, load_files, summarise
     from wattprint.report.load import iter_files
+    from wattprint.report.runrecords import RowsKept
     from wattprint.report.whatif import reported_basis, what_if
 
     files = list(args.files) or [DEFAULT_FILE]
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     # The report makes millions of short-lived objects and no reference cycles: collecting every
     # 700 allocations would cost a sixth of its time (this is the CLI's own process).
     gc.set_threshold(100_000, 50, 50)
-    kept = _RunRows(keep_epochs=args.forecast is not None)
+    kept = RowsKept(keep_epochs=args.forecast is not None)
     bases: set[str] = set()
     try:
         # Summed as the files are read: the rows themselves are never all in memory.
@@ -155,37 +156,6 @@ def run(args: argparse.Namespace) -> int:
 def _warn_damaged(damaged: list) -> None:
     for line in damaged:  # the rest is reported; the exit status says something was left out
         print(f"wattprint report: warning: {line}; skipped", file=sys.stderr)
-
-
-class _RunRows:
-    """The rows the suggestions read, kept while the report streams past the rest: a process's
-    run rows, and its epoch rows only until its run row comes (a run killed early, ECO2AI
-    files: they have none) -- or all epoch rows with ``keep_epochs`` (a forecast's time shift
-    follows the run's energy profile). Step and other windows are never kept."""
-
-    def __init__(self, *, keep_epochs: bool) -> None:
-        self.keep_epochs = keep_epochs
-        self._runs: dict[tuple, list] = {}
-        self._epochs: dict[tuple, list] = {}
-
-    def tee(self, rows, bases: set[str]):
-        """``rows``, passed on unchanged; the intensity bases seen are added to ``bases``."""
-        for row in rows:
-            labels = row.record.labels
-            bases.add(row.record.carbon.intensity_basis)
-            key = (labels.run_id, labels.host, labels.rank)
-            if labels.window == "run":
-                self._runs.setdefault(key, []).append(row)
-                if not self.keep_epochs:
-                    self._epochs.pop(key, None)
-            elif labels.window == "epoch" and (self.keep_epochs or key not in self._runs):
-                self._epochs.setdefault(key, []).append(row)
-            yield row
-
-    def rows(self) -> list:
-        """The kept rows, in order of their first line."""
-        kept = [r for rows in (*self._epochs.values(), *self._runs.values()) for r in rows]
-        return sorted(kept, key=lambda r: (r.source, r.line))
 
 
 def _model_card(rows: list, files: list[str], args: argparse.Namespace) -> int:

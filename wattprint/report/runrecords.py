@@ -8,13 +8,13 @@ the whole run; a process without one (a run killed early, ECO2AI files) is cover
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from wattprint.core.errors import ConfigError
 from wattprint.core.record import EnergyRecord
 from wattprint.report.load import Row
 
-__all__ = ["choose_run", "records_of", "run_ids", "whole_run"]
+__all__ = ["RowsKept", "choose_run", "records_of", "run_ids", "whole_run"]
 
 
 def run_ids(rows: Sequence[Row]) -> list[str]:
@@ -53,3 +53,34 @@ def whole_run(records: Sequence[EnergyRecord]) -> list[EnergyRecord]:
         runs = [r for r in recs if r.labels.window == "run"]
         out.extend(runs or [r for r in recs if r.labels.window == "epoch"])
     return out
+
+
+class RowsKept:
+    """The rows that cover each run once (:func:`whole_run`'s rule), kept while a report streams
+    past the rest: a process's run rows, and its epoch rows only until its run row comes (a run
+    killed early, ECO2AI files: they have none) -- or all epoch rows with ``keep_epochs`` (a
+    forecast's time shift follows the run's energy profile). Step and other windows are never kept."""
+
+    def __init__(self, *, keep_epochs: bool) -> None:
+        self.keep_epochs = keep_epochs
+        self._runs: dict[tuple, list[Row]] = {}
+        self._epochs: dict[tuple, list[Row]] = {}
+
+    def tee(self, rows: Iterable[Row], bases: set[str]) -> Iterator[Row]:
+        """``rows``, passed on unchanged; the intensity bases seen are added to ``bases``."""
+        for row in rows:
+            labels = row.record.labels
+            bases.add(row.record.carbon.intensity_basis)
+            key = (labels.run_id, labels.host, labels.rank)
+            if labels.window == "run":
+                self._runs.setdefault(key, []).append(row)
+                if not self.keep_epochs:
+                    self._epochs.pop(key, None)
+            elif labels.window == "epoch" and (self.keep_epochs or key not in self._runs):
+                self._epochs.setdefault(key, []).append(row)
+            yield row
+
+    def rows(self) -> list[Row]:
+        """The kept rows, in order of their first line."""
+        kept = [r for rows in (*self._epochs.values(), *self._runs.values()) for r in rows]
+        return sorted(kept, key=lambda r: (r.source, r.line))
