@@ -14,7 +14,6 @@ host sensors.
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import TYPE_CHECKING, Any
 
 from wattprint.core.errors import (
@@ -35,8 +34,6 @@ if TYPE_CHECKING:
     from wattprint.planner import Plan, plan
 
 __version__ = "0.1.0"
-
-logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 #: Public name -> the module that defines it.
 _LAZY = {

@@ -8,18 +8,18 @@ current during it), which is exact for a constant intensity and follows a live o
 
 from __future__ import annotations
 
-import logging
 import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from wattprint._log import getLogger
 from wattprint.core.clock import Clock
 from wattprint.core.measurement import Measurement, weakest
 from wattprint.core.sensors.base import Sensor
 from wattprint.core.units import J_PER_KWH
 
-log = logging.getLogger(__name__)
+log = getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,14 @@ reported the same way.
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Iterable
 from typing import NamedTuple, Protocol
 
+from wattprint._log import getLogger
 from wattprint.core.record import EnergyRecord, Labels
 
-log = logging.getLogger(__name__)
+log = getLogger(__name__)
 
 
 class OutputBusy(OSError):

@@ -26,13 +26,13 @@ Nothing here opens a socket: live data is used only when ``live=`` asks for it.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from wattprint._log import getLogger
 from wattprint.core.carbon.intensity import (
     WORLD_AVERAGE,
     Intensity,
@@ -59,7 +59,7 @@ __all__ = [
     "timezone_country",
 ]
 
-logger = logging.getLogger(__name__)
+logger = getLogger(__name__)
 
 ENV_CARBON_INTENSITY = "WATTPRINT_CARBON_INTENSITY"
 ENV_CLOUD = "WATTPRINT_CLOUD"

@@ -16,7 +16,6 @@ stdlib calls; nothing spawns a process. Every source can be injected for tests.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import sys
@@ -26,11 +25,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from wattprint._log import getLogger
 from wattprint.core.errors import SensorError
 from wattprint.core.sensors import cpu_table
 from wattprint.core.sensors.cpu_table import CpuRow
 
-logger = logging.getLogger(__name__)
+logger = getLogger(__name__)
 
 CPUINFO_PATH = Path("/proc/cpuinfo")
 SELF_CGROUP_PATH = Path("/proc/self/cgroup")

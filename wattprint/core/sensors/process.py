@@ -18,19 +18,19 @@ Windows ``children_*`` is always zero: the CPU time of children that exited is l
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from wattprint._log import getLogger
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import ConfigError, SensorError
 from wattprint.core.sensors.base import Sensor
 from wattprint.core.sensors.cpu_info import CpuTimes, machine_busy_s
 
-logger = logging.getLogger(__name__)
+logger = getLogger(__name__)
 
 PROCESS = "process"
 MACHINE = "machine"

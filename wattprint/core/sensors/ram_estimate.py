@@ -26,13 +26,13 @@ Other tenants of the host are not charged to this run.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wattprint._log import getLogger
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import ConfigError, SensorError
 from wattprint.core.measurement import ESTIMATED, RAM
@@ -40,7 +40,7 @@ from wattprint.core.sensors.base import PowerSampledSensor
 from wattprint.core.sensors.cpu_info import CGROUP_ROOT, cgroup_dirs, read_cgroup_file
 from wattprint.core.sensors.process import MACHINE, PROCESS, ProcessTree, check_scope
 
-logger = logging.getLogger(__name__)
+logger = getLogger(__name__)
 
 #: Watts per GB (2**30 bytes) of memory in use: ECO2AI's "3 W per 8 GB".
 DEFAULT_W_PER_GB = 3.0 / 8.0
