@@ -14,7 +14,6 @@ host sensors.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from wattprint.core.errors import (
     CarbonDataError,
@@ -25,7 +24,10 @@ from wattprint.core.errors import (
     WattprintError,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any
+
     from wattprint.core.distributed import RankInfo
     from wattprint.core.record import EnergyRecord
     from wattprint.core.settings import Settings

@@ -33,6 +33,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
 from wattprint._log import getLogger
 
 log = getLogger(__name__)

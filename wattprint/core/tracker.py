@@ -14,7 +14,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
 
 from wattprint.core import exits, validate
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
@@ -31,7 +30,10 @@ from wattprint.core.sensors.base import Sensor
 from wattprint.core.settings import DEFAULT_OUTPUT_FILE, Settings, accepts_settings
 from wattprint.core.sinks import CsvSink, JsonlSink
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any
+
     from wattprint.core.chain import Chain
 
 #: The Tracker's arguments that are objects to use rather than options to validate.

@@ -36,7 +36,6 @@ from wattprint._log import getLogger
 from wattprint.core.carbon.intensity import (
     WORLD_AVERAGE,
     Intensity,
-    IntensitySource,
     StaticIntensity,
     custom_intensity,
 )
@@ -44,6 +43,10 @@ from wattprint.core.carbon.table import lookup, row_for
 from wattprint.core.errors import CarbonDataError, ConfigError
 from wattprint.core.naming import PYTHON, Naming
 from wattprint.core.userwarn import warn_user
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from wattprint.core.carbon.source import IntensitySource
 
 __all__ = [
     "CLOUD_HINTS",

@@ -18,8 +18,8 @@ from __future__ import annotations
 import io
 import re
 import threading
+from collections import namedtuple
 from dataclasses import replace
-from typing import NamedTuple
 
 from wattprint.core.carbon.intensity import WORLD_AVERAGE, Intensity
 from wattprint.core.datafiles import read_data
@@ -34,9 +34,12 @@ _WORLD_KEYS = ("world", "global")
 
 
 # Named tuples, not dataclasses: hundreds of rows are built on the first lookup, and a named
-# tuple is cheaper to define at import and to build per row; both are immutable.
-class Source(NamedTuple):
+# tuple is cheaper to define at import and to build per row; both are immutable. From
+# collections, not typing.NamedTuple: a tracker's start does not import typing.
+class Source(namedtuple("Source", ("id", "name", "basis", "licence", "url"))):
     """One dataset the tables draw from (a row of ``data/sources.csv``)."""
+
+    __slots__ = ()
 
     id: str
     name: str
@@ -45,9 +48,13 @@ class Source(NamedTuple):
     url: str
 
 
-class Row(NamedTuple):
+_ROW_FIELDS = ("kind", "key", "name", "country_iso3", "g_per_kwh", "year", "source", "zone", "iso2", "aliases")
+
+
+class Row(namedtuple("Row", _ROW_FIELDS, defaults=("", "", ()))):
     """One bundled figure. ``zone`` is the Electricity Maps zone the figure is for, if any."""
 
+    __slots__ = ()
     kind: str
     key: str
     name: str
@@ -55,9 +62,9 @@ class Row(NamedTuple):
     g_per_kwh: float
     year: int
     source: Source
-    zone: str = ""
-    iso2: str = ""
-    aliases: tuple[str, ...] = ()
+    zone: str
+    iso2: str
+    aliases: tuple[str, ...]
 
     def intensity(self, located_by: str = "argument") -> Intensity:
         source = self.source.name

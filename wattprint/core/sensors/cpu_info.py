@@ -23,12 +23,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from wattprint._log import getLogger
 from wattprint.core.errors import SensorError
 from wattprint.core.sensors import cpu_table
 from wattprint.core.sensors.cpu_table import CpuRow
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 logger = getLogger(__name__)
 
@@ -395,7 +398,7 @@ def busy_seconds(times: Any) -> float:
     return float(sum(v for k, v in times._asdict().items() if k not in _NOT_BUSY))
 
 
-CpuTimes = Callable[..., Any]
+CpuTimes = Callable[..., "Any"]  # a string: Any is imported for type checkers only
 """``psutil.cpu_times``-like: ``cpu_times(percpu=False)`` -> namedtuple of seconds."""
 
 
