@@ -60,7 +60,9 @@ def gather(scope: str = "machine", **location) -> dict:
 
         from wattprint.core.sensors.cpu_info import cpu_info
 
-        cpu = {k: v for k, v in asdict(cpu_info()).items()}
+        info = cpu_info()
+        cpu = asdict(info)
+        cpu["row"] = info.row._asdict() if info.row is not None else None  # a named tuple: a JSON object too
     except Exception as exc:  # info must always print something useful
         cpu = {"error": str(exc)}
     return {

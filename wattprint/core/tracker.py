@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import namedtuple
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -59,14 +60,14 @@ class Window:
     unit: str = ""
 
 
-@dataclass(frozen=True)
-class Opening:
+class Opening(namedtuple("Opening", ("name", "index", "stage", "unit"), defaults=(None, "", ""))):
     """A window to open with :meth:`Tracker.split_windows`: its name, index and stage."""
 
+    __slots__ = ()
     name: str
-    index: int | None = None
-    stage: str = ""
-    unit: str = ""
+    index: int | None
+    stage: str
+    unit: str
 
 
 class Tracker:

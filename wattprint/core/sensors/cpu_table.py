@@ -20,8 +20,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import namedtuple
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 from wattprint.core.datafiles import read_data
@@ -99,10 +99,10 @@ _APPLE_M = r"^M\d+\b"
 _SPACED_HYPHEN = r"\s*-\s*"
 
 
-@dataclass(frozen=True)
-class CpuRow:
+class CpuRow(namedtuple("CpuRow", ("vendor", "model", "tdp_w", "cores", "threads", "source"))):
     """One row of the TDP table: TDP in watts **per socket**; cores and threads per socket."""
 
+    __slots__ = ()
     vendor: str
     model: str
     tdp_w: float
@@ -111,10 +111,10 @@ class CpuRow:
     source: str
 
 
-@dataclass(frozen=True)
-class TableMatch:
+class TableMatch(namedtuple("TableMatch", ("row", "level"))):
     """A table row and how it was found (``"exact"`` or ``"suffix"``)."""
 
+    __slots__ = ()
     row: CpuRow
     level: str
 
@@ -225,10 +225,10 @@ def load_table() -> tuple[CpuRow, ...]:
     return tuple(_to_row(rec) for rec in _bundled_records())
 
 
-@dataclass(frozen=True)
-class _Index:
+class _Index(namedtuple("_Index", ("rows", "exact", "by_stem"))):
     """Match keys -> positions in ``rows``; rows become :class:`CpuRow` only when matched."""
 
+    __slots__ = ()
     rows: Sequence[CpuRow] | Sequence[_Record]
     exact: dict[tuple[str, str], int]
     by_stem: dict[tuple[str, str], tuple[int, ...]]

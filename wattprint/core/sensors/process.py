@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from wattprint._log import getLogger
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
@@ -47,8 +47,7 @@ def check_scope(scope: str) -> str:
     return scope
 
 
-@dataclass(frozen=True)
-class TreeSample:
+class TreeSample(namedtuple("TreeSample", ("cpu_s", "rss_bytes", "processes", "t"))):
     """One reading of the process tree.
 
     ``cpu_s``: cumulative CPU-seconds of the tree since the :class:`ProcessTree` was created
@@ -56,6 +55,7 @@ class TreeSample:
     ``processes``: how many were alive; ``t``: monotonic time of the reading (s).
     """
 
+    __slots__ = ()
     cpu_s: float
     rss_bytes: int
     processes: int

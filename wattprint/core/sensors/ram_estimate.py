@@ -27,8 +27,8 @@ Other tenants of the host are not charged to this run.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from wattprint._log import getLogger
@@ -75,10 +75,10 @@ _V2_FILES = ("memory.max", "memory.current", "inactive_file")
 _V1_FILES = ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
 
 
-@dataclass(frozen=True)
-class CgroupMemory:
+class CgroupMemory(namedtuple("CgroupMemory", ("version", "directory", "limit_bytes"))):
     """The cgroup whose memory limit binds this process: ``limit_bytes`` set on ``directory``."""
 
+    __slots__ = ()
     version: int
     directory: Path
     limit_bytes: int

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections import namedtuple
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from wattprint._log import getLogger
 from wattprint.core.errors import SensorError
@@ -64,10 +64,10 @@ def read_sysfs(path: str) -> str:
         return handle.read()
 
 
-@dataclass(frozen=True)
-class RaplZone:
+class RaplZone(namedtuple("RaplZone", ("path", "dirname", "name"))):
     """A powercap zone as found on disk: its directory, directory name and ``name`` file."""
 
+    __slots__ = ()
     path: str
     dirname: str
     name: str
