@@ -17,7 +17,6 @@ No fuzzy ratio is used: a bare family string such as ``AMD EPYC`` would "match" 
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections import namedtuple
@@ -196,6 +195,8 @@ def _int_or_none(text: str) -> int | None:
 
 
 def _records(text: str) -> list[_Record]:
+    import csv  # deferred: most CPU names are matched without reading the table
+
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header != _HEADER:
