@@ -56,13 +56,11 @@ def gather(scope: str = "machine", **location) -> dict:
         s.close()
     cpu = {}
     try:
-        from dataclasses import asdict
-
         from wattprint.core.sensors.cpu_info import cpu_info
 
         info = cpu_info()
-        cpu = asdict(info)
-        cpu["row"] = info.row._asdict() if info.row is not None else None  # a named tuple: a JSON object too
+        cpu = info._asdict()
+        cpu["row"] = info.row._asdict() if info.row is not None else None  # named tuples: JSON objects
     except Exception as exc:  # info must always print something useful
         cpu = {"error": str(exc)}
     return {

@@ -21,7 +21,6 @@ import os
 import sys
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -465,8 +464,12 @@ def machine_busy_s(cpu_times: CpuTimes | None = None) -> float:
 # Putting it together: which watts per thread the estimate uses.
 
 
-@dataclass(frozen=True)
-class CpuInfo:
+class CpuInfo(namedtuple(
+    "CpuInfo",
+    ("model_raw", "vendor", "model", "visible_cpus", "logical_cpus", "row", "match_level", "w_per_thread", "basis",
+     "hypervisor", "quota_cpus"),
+    defaults=(False, None),
+)):
     """The CPU as the estimate sees it (printed by ``wattprint info``).
 
     ``match_level`` is ``"exact"`` or ``"suffix"`` (a table row was used), ``"median"`` (a
@@ -474,6 +477,7 @@ class CpuInfo:
     words where ``w_per_thread`` (watts per logical CPU at TDP) came from.
     """
 
+    __slots__ = ()
     model_raw: str
     vendor: str
     model: str
@@ -483,8 +487,8 @@ class CpuInfo:
     match_level: str
     w_per_thread: float
     basis: str
-    hypervisor: bool = False
-    quota_cpus: float | None = None
+    hypervisor: bool
+    quota_cpus: float | None
 
     @property
     def label(self) -> str:
