@@ -14,6 +14,7 @@ host sensors.
 from __future__ import annotations
 
 import importlib
+import sys
 
 from wattprint.core.errors import (
     CarbonDataError,
@@ -36,6 +37,11 @@ if TYPE_CHECKING:
     from wattprint.planner import Plan, plan
 
 __version__ = "0.1.0"
+
+if "logging" in sys.modules:  # already loaded: the package logger gets its NullHandler now, at no cost
+    from wattprint import _log
+
+    _log.end_at_null_handler(sys.modules["logging"])
 
 #: Public name -> the module that defines it.
 _LAZY = {

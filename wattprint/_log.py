@@ -27,11 +27,7 @@ class LazyLogger:
         if self._logger is None:
             import logging
 
-            package = logging.getLogger(PACKAGE)
-            if not any(isinstance(h, logging.NullHandler) for h in package.handlers):
-                # A library's loggers end at a NullHandler: without a configured handler,
-                # Python's last-resort handler would print wattprint's warnings to stderr.
-                package.addHandler(logging.NullHandler())
+            end_at_null_handler(logging)
             self._logger = logging.getLogger(self.name)
         return self._logger
 
@@ -62,6 +58,17 @@ class LazyLogger:
 
     def __repr__(self) -> str:
         return f"<LazyLogger {self.name}>"
+
+
+def end_at_null_handler(logging) -> None:
+    """Give the ``wattprint`` logger its NullHandler (once), as a library's loggers have.
+
+    Without a configured handler, Python's last-resort handler would print wattprint's
+    warnings to stderr. ``logging`` is the module, passed by a caller that has it already.
+    """
+    package = logging.getLogger(PACKAGE)
+    if not any(isinstance(h, logging.NullHandler) for h in package.handlers):
+        package.addHandler(logging.NullHandler())
 
 
 def getLogger(name: str) -> LazyLogger:

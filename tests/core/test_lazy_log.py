@@ -69,3 +69,16 @@ def test_the_package_logger_ends_at_a_null_handler(tmp_path):
                           timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "not shown" not in proc.stderr
+
+
+def test_where_logging_is_loaded_already_the_package_logger_has_its_null_handler_at_import(tmp_path):
+    code = textwrap.dedent(
+        """
+        import logging
+        import wattprint
+        assert any(isinstance(h, logging.NullHandler) for h in logging.getLogger("wattprint").handlers)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
