@@ -5,7 +5,7 @@
 everything loaded before a tracker is built, as a training script does it. The bare
 ``import wattprint`` (what ``wattprint report`` and ``wattprint intensity`` pay) is its own row.
 
-Run:  python benchmarks/core_overhead.py [--repeats 15] [--idle 20] [--against DIR] [--python PATH]
+Run:  python benchmarks/core_overhead.py [--repeats 15] [--idle 20] [--against DIR [DIR ...]] [--python PATH]
 
 Every figure is a median of interleaved runs in fresh interpreters (this machine is shared and
 noisy, so the baseline is measured alternately with the case, and results are ratios or
@@ -176,8 +176,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--idle", type=float, default=20.0, help="seconds of idle tracking per run for the sampler CPU figure (3 runs)")
-    ap.add_argument("--against", metavar="DIR",
-                    help="another checkout of wattprint (such as `git worktree add DIR main`), measured in the same rounds")
+    ap.add_argument("--against", metavar="DIR", nargs="+", default=[],
+                    help="other checkouts of wattprint (such as `git worktree add DIR main`; several: one per "
+                    "commit of a series), measured in the same rounds")
     ap.add_argument("--python", metavar="PATH", help="the interpreter to probe with, such as a clean virtual "
                     "environment's with only this tree installed (default: this one)")
     args = ap.parse_args()
@@ -187,12 +188,12 @@ def main() -> None:
         subprocess.run([args.python, "-c", compile_here], check=True)
     compile_package()
     trees: list[str | None] = [None]
-    if args.against:
-        compile_package(args.against)
-        trees.append(os.path.abspath(args.against))
+    for tree in args.against:
+        compile_package(tree)
+        trees.append(os.path.abspath(tree))
     figures = measure(trees, args.repeats, args.idle)
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.repeats} interleaved runs, medians\n")
-    against = f" | {trees[1]}" if args.against else ""
+    against = "".join(f" | {t}" for t in trees[1:])
     print(f"| what | this tree{against} | target |")
     print("|" + "---|" * (2 + len(trees)))
     for i, what in enumerate(ROWS):

@@ -14,8 +14,7 @@ host sensors.
 from __future__ import annotations
 
 import importlib
-import logging
-from typing import TYPE_CHECKING, Any
+import sys
 
 from wattprint.core.errors import (
     CarbonDataError,
@@ -26,7 +25,10 @@ from wattprint.core.errors import (
     WattprintError,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any
+
     from wattprint.core.distributed import RankInfo
     from wattprint.core.record import EnergyRecord
     from wattprint.core.settings import Settings
@@ -36,7 +38,10 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+if "logging" in sys.modules:  # already loaded: the package logger gets its NullHandler now, at no cost
+    from wattprint import _log
+
+    _log.end_at_null_handler(sys.modules["logging"])
 
 #: Public name -> the module that defines it.
 _LAZY = {

@@ -119,6 +119,17 @@ def test_region_and_cloud_spellings(spelling, key):
     assert lookup(spelling).key == key
 
 
+def test_a_country_code_finds_the_row_every_spelling_would():
+    # Codes are looked up before (and without) the index of every name and alias: both must agree.
+    from wattprint.core.carbon import table
+
+    tables = table._get("country")
+    full = tables.spellings("country")
+    assert len(tables.codes) > 400
+    for spelling, row in tables.codes.items():
+        assert full[spelling] is row, spelling
+
+
 def test_kind_restricts_the_search():
     assert lookup("FR", "country").key == "FR"
     with pytest.raises(CarbonDataError, match="is a country key; pass it as country='FR'"):

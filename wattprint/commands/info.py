@@ -56,11 +56,11 @@ def gather(scope: str = "machine", **location) -> dict:
         s.close()
     cpu = {}
     try:
-        from dataclasses import asdict
-
         from wattprint.core.sensors.cpu_info import cpu_info
 
-        cpu = {k: v for k, v in asdict(cpu_info()).items()}
+        info = cpu_info()
+        cpu = info._asdict()
+        cpu["row"] = info.row._asdict() if info.row is not None else None  # named tuples: JSON objects
     except Exception as exc:  # info must always print something useful
         cpu = {"error": str(exc)}
     return {

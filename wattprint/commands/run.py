@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import logging
 import os
 import shlex
 import shutil
@@ -37,6 +36,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
+from wattprint._log import getLogger
 from wattprint.commands import _measure_options
 from wattprint.core.validate import MAX_NAME_CHARS
 
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from wattprint.core.record import EnergyRecord
     from wattprint.core.tracker import Tracker
 
-log = logging.getLogger(__name__)
+log = getLogger(__name__)
 
 _PROG = "wattprint run"
 _FORWARDED = tuple(

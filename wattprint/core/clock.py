@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Protocol
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # the interface is for type checkers; nothing checks it at run time
 
 
 class Clock(Protocol):
@@ -11,11 +16,9 @@ class Clock(Protocol):
 
     def monotonic(self) -> float:
         """Seconds from an arbitrary origin; never goes backwards."""
-        ...
 
     def time(self) -> float:
         """Wall-clock seconds since the Unix epoch (UTC); only used to label records."""
-        ...
 
 
 class SystemClock:

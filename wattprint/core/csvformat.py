@@ -23,13 +23,17 @@ from __future__ import annotations
 
 import math
 import re
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
 
 from wattprint.core.footprint import Carbon, Footprint, facility_kwh
 from wattprint.core.measurement import DOMAINS, Measurement
 from wattprint.core.record import EnergyRecord, Labels, made
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 ECO2AI_COLUMNS = (
     "id",
@@ -276,13 +280,14 @@ def _cells_of(text: str) -> list[str] | None:
         return None
 
 
-class Decoded(NamedTuple):
+class Decoded(namedtuple("Decoded", ("record", "layout", "label", "parameters"))):
     """A row read back: its record, the file's layout, and two cells kept as written, for display.
 
     ``label`` is the ``epoch`` cell; ``parameters`` the parameters as text (wattprint's JSON,
     or ECO2AI's ``name: value`` list from its ``epoch`` cell).
     """
 
+    __slots__ = ()
     record: EnergyRecord
     layout: str
     label: str

@@ -8,7 +8,6 @@ multi-process job where a rank sees several GPUs, the rank keeps the one at its 
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import warnings
@@ -18,6 +17,7 @@ from collections.abc import Mapping
 # Tracker.start() (on the training path) does not pay their import. They read /proc on Linux;
 # psutil is imported only where it is needed (other platforms, process trees). GPU vendor
 # modules stay lazy: they are only needed where a driver is present.
+from wattprint._log import getLogger
 from wattprint.core.clock import Clock
 from wattprint.core.distributed import RankInfo
 from wattprint.core.measurement import CPU, GPU, RAM
@@ -27,7 +27,7 @@ from wattprint.core.sensors.process import ProcessTree, ScaledHostSensor
 from wattprint.core.sensors.ram_estimate import ram_estimate_sensor
 from wattprint.core.sensors.rapl import discover_rapl
 
-log = logging.getLogger(__name__)
+log = getLogger(__name__)
 
 
 def discover(

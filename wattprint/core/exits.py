@@ -28,14 +28,15 @@ gives up early, so a signal is never held up for long.
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-log = logging.getLogger(__name__)
+from wattprint._log import getLogger
+
+log = getLogger(__name__)
 
 TRAINING = "training"
 TRACKER = "tracker"

@@ -8,40 +8,41 @@ current during it), which is exact for a constant intensity and follows a live o
 
 from __future__ import annotations
 
-import logging
 import threading
 import warnings
+from collections import namedtuple
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
+from wattprint._log import getLogger
 from wattprint.core.clock import Clock
 from wattprint.core.measurement import Measurement, weakest
 from wattprint.core.sensors.base import Sensor
 from wattprint.core.units import J_PER_KWH
 
-log = logging.getLogger(__name__)
+log = getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(namedtuple("Snapshot", ("t_mono", "t_wall", "energy_j", "co2_g", "intensity_readings", "failed"),
+                          defaults=(frozenset(),))):
     """Cumulative readings at one instant. ``energy_j`` is keyed by sensor key."""
 
+    __slots__ = ()
     t_mono: float
     t_wall: float
     energy_j: dict[str, float]
     co2_g: float  # cumulative, before PUE
     intensity_readings: int
-    failed: frozenset[str] = field(default_factory=frozenset)
+    failed: frozenset[str]
 
 
-@dataclass(frozen=True)
-class Delta:
+class Delta(namedtuple("Delta", ("measurement", "mean_g_per_kwh", "intensity_readings"))):
     """What happened between two snapshots: the measurement, and the intensity it was drawn at.
 
     ``mean_g_per_kwh`` is the energy-weighted mean intensity (gCO2e/kWh) over the interval,
     None when no energy was drawn; ``intensity_readings`` how many readings it spans.
     """
 
+    __slots__ = ()
     measurement: Measurement
     mean_g_per_kwh: float | None
     intensity_readings: int

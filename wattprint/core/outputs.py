@@ -17,14 +17,20 @@ reported the same way.
 
 from __future__ import annotations
 
-import logging
 import warnings
+from collections import namedtuple
 from collections.abc import Iterable
-from typing import NamedTuple, Protocol
 
+from wattprint._log import getLogger
 from wattprint.core.record import EnergyRecord, Labels
 
-log = logging.getLogger(__name__)
+log = getLogger(__name__)
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # the interface is for type checkers; nothing checks it at run time
 
 
 class OutputBusy(OSError):
@@ -45,13 +51,14 @@ def name_of(output: object) -> str:
     return name if isinstance(name, str) and name else repr(output)
 
 
-class Delivery(NamedTuple):
+class Delivery(namedtuple("Delivery", ("written", "failed", "held"), defaults=((), (), ()))):
     """Which outputs took a record (``written``), which kept it to write later (``held``) and
     which failed, with why (``failed``)."""
 
-    written: tuple[Output, ...] = ()
-    failed: tuple[tuple[Output, str], ...] = ()
-    held: tuple[Output, ...] = ()
+    __slots__ = ()
+    written: tuple[Output, ...]
+    failed: tuple[tuple[Output, str], ...]
+    held: tuple[Output, ...]
 
     @property
     def ok(self) -> bool:

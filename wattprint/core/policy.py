@@ -6,11 +6,11 @@ the work that failed is skipped; training goes on. ``raise``: the error propagat
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from wattprint._log import getLogger
 from wattprint.core.naming import PYTHON, Naming
 
 T = TypeVar("T")
@@ -21,7 +21,7 @@ class ErrorPolicy:
 
     def __init__(self, on_error: str, logger: str, naming: Naming = PYTHON) -> None:
         self.on_error = on_error
-        self._log = logging.getLogger(logger)
+        self._log = getLogger(logger)
         self._naming = naming
         self._warned = False
 

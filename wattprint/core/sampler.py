@@ -7,14 +7,14 @@ after it starts and every ``sample_s`` after. When nothing needs it, no thread i
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
 
+from wattprint._log import getLogger
 from wattprint.core.meter import Meter
 
-log = logging.getLogger(__name__)
+log = getLogger(__name__)
 
 
 class Sampler:

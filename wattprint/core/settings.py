@@ -18,12 +18,15 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
 
 from wattprint.core import validate
 from wattprint.core.distributed import RankInfo
 from wattprint.core.errors import ConfigError
 from wattprint.core.naming import PYTHON, Naming
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 #: wattprint's own default CSV: neither CodeCarbon's ``emissions.csv`` nor ECO2AI's ``emission.csv``,
 #: so running next to either tool never meets the other's file.

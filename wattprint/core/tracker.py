@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import namedtuple
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
 
 from wattprint.core import exits, validate
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
@@ -31,7 +31,10 @@ from wattprint.core.sensors.base import Sensor
 from wattprint.core.settings import DEFAULT_OUTPUT_FILE, Settings, accepts_settings
 from wattprint.core.sinks import CsvSink, JsonlSink
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any
+
     from wattprint.core.chain import Chain
 
 #: The Tracker's arguments that are objects to use rather than options to validate.
@@ -57,14 +60,14 @@ class Window:
     unit: str = ""
 
 
-@dataclass(frozen=True)
-class Opening:
+class Opening(namedtuple("Opening", ("name", "index", "stage", "unit"), defaults=(None, "", ""))):
     """A window to open with :meth:`Tracker.split_windows`: its name, index and stage."""
 
+    __slots__ = ()
     name: str
-    index: int | None = None
-    stage: str = ""
-    unit: str = ""
+    index: int | None
+    stage: str
+    unit: str
 
 
 class Tracker:

@@ -12,9 +12,12 @@ import math
 import os
 import warnings
 from collections.abc import Mapping
-from typing import Any
 
 from wattprint.core.errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 SCOPES = ("machine", "process")
 ON_ERROR = ("warn", "raise")

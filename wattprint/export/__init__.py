@@ -11,8 +11,7 @@ thread never waits on them. Each lives in its own module, imported only when its
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     from wattprint.core.outputs import Output
     from wattprint.core.settings import Settings

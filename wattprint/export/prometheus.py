@@ -16,16 +16,16 @@ so summing the series of a run counts nothing twice.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Any
 
+from wattprint._log import getLogger
 from wattprint.core.errors import MissingExtraError
 from wattprint.core.record import EnergyRecord, Labels
 from wattprint.export.endpoints import address, credentials, redact, scrub
 from wattprint.export.reading import LABELS, Reading, Readings
 
-log = logging.getLogger(__name__)
+log = getLogger(__name__)
 
 ENERGY = "wattprint_energy_joules"
 POWER = "wattprint_power_watts"

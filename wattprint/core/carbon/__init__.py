@@ -14,13 +14,16 @@ from __future__ import annotations
 from wattprint.core.carbon.intensity import (
     WORLD_AVERAGE,
     Intensity,
-    IntensitySource,
     StaticIntensity,
     custom_intensity,
 )
 from wattprint.core.carbon.location import locate, resolve_source
 from wattprint.core.carbon.pue import PUE_PRESETS, validate_price, validate_pue
 from wattprint.core.carbon.table import lookup
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from wattprint.core.carbon.source import IntensitySource
 
 __all__ = [
     "PUE_PRESETS",
@@ -35,3 +38,12 @@ __all__ = [
     "validate_price",
     "validate_pue",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # IntensitySource on first use: the Protocol's module imports typing (see its docstring).
+    if name == "IntensitySource":
+        from wattprint.core.carbon.source import IntensitySource
+
+        return IntensitySource
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,10 +8,13 @@ record can always say which figure produced its CO2.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 from wattprint.core.errors import ConfigError
 from wattprint.core.validate import nonnegative
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from wattprint.core.carbon.source import IntensitySource
 
 __all__ = [
     "BASES",
@@ -71,18 +74,6 @@ class Intensity:
             f"{self.name} ({self.key}): {self.g_per_kwh:g} gCO2e/kWh, {self.basis}{year}, "
             f"{self.source} [{self.licence}]; location from {self.located_by}"
         )
-
-
-@runtime_checkable
-class IntensitySource(Protocol):
-    """Anything the meter can ask for the intensity now.
-
-    ``current()`` must never raise: a live provider that cannot reach its service returns the
-    bundled figure for the same location. A source may also define ``refresh_s`` (seconds), how
-    often the meter should call ``current()`` during a run; ``None`` or absent means static.
-    """
-
-    def current(self) -> Intensity: ...
 
 
 class StaticIntensity:
@@ -148,3 +139,12 @@ WORLD_AVERAGE = Intensity(
 )
 """Used when no location is given or found: Ember, World, 2024, lifecycle (472.99 rounded).
 Keep it in the same release as the bundled country table and update both together."""
+
+
+def __getattr__(name: str) -> object:
+    # IntensitySource on first use: the Protocol's module imports typing (see its docstring).
+    if name == "IntensitySource":
+        from wattprint.core.carbon.source import IntensitySource
+
+        return IntensitySource
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,17 +26,16 @@ Nothing here opens a socket: live data is used only when ``live=`` asks for it.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from wattprint._log import getLogger
 from wattprint.core.carbon.intensity import (
     WORLD_AVERAGE,
     Intensity,
-    IntensitySource,
     StaticIntensity,
     custom_intensity,
 )
@@ -44,6 +43,10 @@ from wattprint.core.carbon.table import lookup, row_for
 from wattprint.core.errors import CarbonDataError, ConfigError
 from wattprint.core.naming import PYTHON, Naming
 from wattprint.core.userwarn import warn_user
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from wattprint.core.carbon.source import IntensitySource
 
 __all__ = [
     "CLOUD_HINTS",
@@ -59,7 +62,7 @@ __all__ = [
     "timezone_country",
 ]
 
-logger = logging.getLogger(__name__)
+logger = getLogger(__name__)
 
 ENV_CARBON_INTENSITY = "WATTPRINT_CARBON_INTENSITY"
 ENV_CLOUD = "WATTPRINT_CLOUD"

@@ -18,8 +18,8 @@ from __future__ import annotations
 import io
 import re
 import threading
+from collections import namedtuple
 from dataclasses import replace
-from typing import NamedTuple
 
 from wattprint.core.carbon.intensity import WORLD_AVERAGE, Intensity
 from wattprint.core.datafiles import read_data
@@ -34,9 +34,12 @@ _WORLD_KEYS = ("world", "global")
 
 
 # Named tuples, not dataclasses: hundreds of rows are built on the first lookup, and a named
-# tuple is cheaper to define at import and to build per row; both are immutable.
-class Source(NamedTuple):
+# tuple is cheaper to define at import and to build per row; both are immutable. From
+# collections, not typing.NamedTuple: a tracker's start does not import typing.
+class Source(namedtuple("Source", ("id", "name", "basis", "licence", "url"))):
     """One dataset the tables draw from (a row of ``data/sources.csv``)."""
+
+    __slots__ = ()
 
     id: str
     name: str
@@ -45,9 +48,13 @@ class Source(NamedTuple):
     url: str
 
 
-class Row(NamedTuple):
+_ROW_FIELDS = ("kind", "key", "name", "country_iso3", "g_per_kwh", "year", "source", "zone", "iso2", "aliases")
+
+
+class Row(namedtuple("Row", _ROW_FIELDS, defaults=("", "", ()))):
     """One bundled figure. ``zone`` is the Electricity Maps zone the figure is for, if any."""
 
+    __slots__ = ()
     kind: str
     key: str
     name: str
@@ -55,9 +62,9 @@ class Row(NamedTuple):
     g_per_kwh: float
     year: int
     source: Source
-    zone: str = ""
-    iso2: str = ""
-    aliases: tuple[str, ...] = ()
+    zone: str
+    iso2: str
+    aliases: tuple[str, ...]
 
     def intensity(self, located_by: str = "argument") -> Intensity:
         source = self.source.name
@@ -88,7 +95,8 @@ class _Tables:
     def __init__(self) -> None:
         self.sources: dict[str, Source] = {}
         self.by_kind: dict[str, tuple[Row, ...]] = {}  # the kinds parsed so far
-        self.index: dict[str, dict[str, Row]] = {}  # kind -> normalised spelling -> row
+        self.index: dict[str, dict[str, Row]] = {}  # kind -> normalised spelling -> row, on first use
+        self.codes: dict[str, Row] = {}  # normalised ISO 3166 alpha-2 and alpha-3 code -> country row
         self.by_key: dict[str, Row] = {}  # canonical key -> row (keys are unique across kinds)
         self._rows: dict[str, list[Row]] = {k: [] for k in KINDS}
         self._files: set[str] = set()
@@ -103,9 +111,19 @@ class _Tables:
             if name not in self._files:
                 self._parse(name)
                 self._files.add(name)
-        self.index[kind] = _index(kind, self._rows[kind])
+        if kind == "country":
+            for row in self._rows[kind]:
+                for code in (row.key, row.country_iso3):
+                    self.codes.setdefault(normalise(code), row)
         self.by_key.update((r.key, r) for r in self._rows[kind])
         self.by_kind[kind] = tuple(sorted(self._rows[kind], key=lambda r: r.key))  # last: it marks the kind ready
+
+    def spellings(self, kind: str) -> dict[str, Row]:
+        """Every accepted spelling of ``kind``'s keys, normalised, to its row; indexed on first use."""
+        index = self.index.get(kind)
+        if index is None:  # two threads may both build it: the same dict, and either one is kept
+            index = self.index[kind] = _index(kind, self._rows[kind])
+        return index
 
     def _parse(self, name: str) -> None:
         records = read_csv(name)
@@ -221,9 +239,13 @@ def _check_kind(kind: str | None) -> None:
 
 
 def _find(key: str, kind: str) -> Row | None:
-    index = _get(kind).index[kind]
+    tables = _get(kind)
     if kind == "country":
-        return index.get(normalise(key))
+        spelling = normalise(key)
+        # A country code, the usual key, is found without normalising every name and alias of
+        # every country (which imports unicodedata for the names in other scripts).
+        return tables.codes.get(spelling) or tables.spellings(kind).get(spelling)
+    index = tables.spellings(kind)
     spelling = key.strip().casefold()
     if kind == "cloud":
         spelling = re.sub(r"\s*[:/]\s*", ":", spelling, count=1)

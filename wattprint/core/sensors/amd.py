@@ -22,13 +22,13 @@ Which GPUs
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wattprint._log import getLogger
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import SensorError
 from wattprint.core.measurement import COUNTER
@@ -48,7 +48,7 @@ from wattprint.core.sensors.gpu_common import (
 )
 from wattprint.core.units import uj_to_j
 
-log = logging.getLogger(__name__)
+log = getLogger(__name__)
 
 ROCR_ENV = "ROCR_VISIBLE_DEVICES"
 HIP_ENV = "HIP_VISIBLE_DEVICES"

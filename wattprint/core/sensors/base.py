@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import SensorError
@@ -152,12 +151,18 @@ class PowerSampledSensor(IntegratingSensor):
         return energy_j
 
 
-@dataclass
 class Discovery:
-    """What a discovery function found: usable sensors, and notes saying what was (not) found and why."""
+    """What a discovery function found: usable sensors, and notes saying what was (not) found and why.
 
-    sensors: list[Sensor] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    A plain class: a container filled as discovery goes, compared by nobody.
+    """
+
+    def __init__(self, sensors: list[Sensor] | None = None, notes: list[str] | None = None) -> None:
+        self.sensors: list[Sensor] = [] if sensors is None else sensors
+        self.notes: list[str] = [] if notes is None else notes
+
+    def __repr__(self) -> str:
+        return f"Discovery(sensors={self.sensors!r}, notes={self.notes!r})"
 
     def extend(self, other: Discovery) -> None:
         self.sensors.extend(other.sensors)

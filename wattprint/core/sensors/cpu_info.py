@@ -16,21 +16,24 @@ stdlib calls; nothing spawns a process. Every source can be injected for tests.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import sys
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
+from wattprint._log import getLogger
 from wattprint.core.errors import SensorError
 from wattprint.core.sensors import cpu_table
 from wattprint.core.sensors.cpu_table import CpuRow
 
-logger = logging.getLogger(__name__)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+logger = getLogger(__name__)
 
 CPUINFO_PATH = Path("/proc/cpuinfo")
 SELF_CGROUP_PATH = Path("/proc/self/cgroup")
@@ -58,22 +61,27 @@ _ARM_IMPLEMENTERS = {
 }
 
 
-@dataclass(frozen=True)
-class HostCpu:
+class HostCpu(namedtuple(
+    "HostCpu",
+    ("model_raw", "vendor_id", "family", "model_number", "hypervisor", "threads_per_socket", "cores_per_socket",
+     "sockets"),
+    defaults=("", "", None, None, False, None, None, None),
+)):
     """What the operating system says about the CPU.
 
     ``threads_per_socket`` and ``cores_per_socket`` are ``/proc/cpuinfo``'s ``siblings`` and
     ``cpu cores``; inside a VM they describe the virtual topology, not the chip.
     """
 
-    model_raw: str = ""
-    vendor_id: str = ""
-    family: int | None = None
-    model_number: int | None = None
-    hypervisor: bool = False
-    threads_per_socket: int | None = None
-    cores_per_socket: int | None = None
-    sockets: int | None = None
+    __slots__ = ()
+    model_raw: str
+    vendor_id: str
+    family: int | None
+    model_number: int | None
+    hypervisor: bool
+    threads_per_socket: int | None
+    cores_per_socket: int | None
+    sockets: int | None
 
     @property
     def vendor(self) -> str:
@@ -178,14 +186,14 @@ def _host_cpu() -> HostCpu:
 # The slice of CPUs this process may use.
 
 
-@dataclass(frozen=True)
-class CgroupCpu:
+class CgroupCpu(namedtuple("CgroupCpu", ("quota_cpus", "usage_file"))):
     """The tightest cgroup CPU quota on this process's path, and where its usage is counted.
 
     ``usage_file`` is v2 ``cpu.stat`` (``usage_usec``) or v1 ``cpuacct.usage`` (ns) of the
     cgroup that holds the quota; ``None`` when it could not be found.
     """
 
+    __slots__ = ()
     quota_cpus: float
     usage_file: Path | None
 
@@ -226,14 +234,14 @@ def read_cgroup_file(path: Path) -> str | None:
         return None
 
 
-@dataclass(frozen=True)
-class CgroupDirs:
+class CgroupDirs(namedtuple("CgroupDirs", ("version", "root", "dirs"))):
     """Where one controller's files are for this process.
 
     ``version`` is 2 (unified hierarchy) or 1; ``root`` is the hierarchy's mount; ``dirs`` runs
     from this process's cgroup up to ``root`` (limits set on any of them apply to the process).
     """
 
+    __slots__ = ()
     version: int
     root: Path
     dirs: tuple[Path, ...]
@@ -327,17 +335,17 @@ def read_cgroup_usage_s(usage_file: Path) -> float:
     raise SensorError(f"unexpected content in {usage_file}: {text[:40]!r}")
 
 
-@dataclass(frozen=True)
-class CpuSlice:
+class CpuSlice(namedtuple("CpuSlice", ("affinity", "logical_cpus", "cgroup"), defaults=(None,))):
     """The logical CPUs this process may use.
 
     ``affinity`` are the CPU ids it may run on; ``quota_cpus`` the cgroup quota in CPUs
     (``None``: unlimited); ``logical_cpus`` all logical CPUs of the machine.
     """
 
+    __slots__ = ()
     affinity: frozenset[int]
     logical_cpus: int
-    cgroup: CgroupCpu | None = None
+    cgroup: CgroupCpu | None
 
     @property
     def quota_cpus(self) -> float | None:
@@ -395,7 +403,7 @@ def busy_seconds(times: Any) -> float:
     return float(sum(v for k, v in times._asdict().items() if k not in _NOT_BUSY))
 
 
-CpuTimes = Callable[..., Any]
+CpuTimes = Callable[..., "Any"]  # a string: Any is imported for type checkers only
 """``psutil.cpu_times``-like: ``cpu_times(percpu=False)`` -> namedtuple of seconds."""
 
 
@@ -456,8 +464,12 @@ def machine_busy_s(cpu_times: CpuTimes | None = None) -> float:
 # Putting it together: which watts per thread the estimate uses.
 
 
-@dataclass(frozen=True)
-class CpuInfo:
+class CpuInfo(namedtuple(
+    "CpuInfo",
+    ("model_raw", "vendor", "model", "visible_cpus", "logical_cpus", "row", "match_level", "w_per_thread", "basis",
+     "hypervisor", "quota_cpus"),
+    defaults=(False, None),
+)):
     """The CPU as the estimate sees it (printed by ``wattprint info``).
 
     ``match_level`` is ``"exact"`` or ``"suffix"`` (a table row was used), ``"median"`` (a
@@ -465,6 +477,7 @@ class CpuInfo:
     words where ``w_per_thread`` (watts per logical CPU at TDP) came from.
     """
 
+    __slots__ = ()
     model_raw: str
     vendor: str
     model: str
@@ -474,8 +487,8 @@ class CpuInfo:
     match_level: str
     w_per_thread: float
     basis: str
-    hypervisor: bool = False
-    quota_cpus: float | None = None
+    hypervisor: bool
+    quota_cpus: float | None
 
     @property
     def label(self) -> str:

@@ -17,11 +17,10 @@ No fuzzy ratio is used: a bare family string such as ``AMD EPYC`` would "match" 
 
 from __future__ import annotations
 
-import csv
 import io
 import re
+from collections import namedtuple
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 from wattprint.core.datafiles import read_data
@@ -82,26 +81,27 @@ _VENDOR_WORDS = {
     "nvidia": "NVIDIA",
 }
 
-_TRADEMARKS = re.compile(r"\((?:r|tm|c)\)|[®™©]", re.IGNORECASE)
-_PARENS = re.compile(r"\([^)]*\)")
-_ORDINAL_GEN = re.compile(r"\b\d+(?:st|nd|rd|th)\s+gen(?:eration)?\b", re.IGNORECASE)
-_RADEON = re.compile(r"\b(?:with\s+|w/\s*)?radeon\b.*$", re.IGNORECASE)
-_GRAPHICS = re.compile(r"\b(?:with|w/)\s.*\bgraphics\b.*$", re.IGNORECASE)
-_N_CORE = re.compile(
-    r"\b(?:\d+|dual|triple|quad|six|eight|ten|twelve|sixteen)-cores?\b", re.IGNORECASE
-)
-_FILLER = re.compile(r"\b(?:cpu|processor|coprocessor|apu|soc)\b", re.IGNORECASE)
-_CORE2 = re.compile(r"\bCore2\b", re.IGNORECASE)
-_UPPER_V = re.compile(r"\bV(\d)\b")
-_APPLE_M = re.compile(r"^M\d+\b")
-_SPACES = re.compile(r"\s+")
-_SPACED_HYPHEN = re.compile(r"\s*-\s*")
+# Patterns as text, each applied only when a cheap substring test says it can match: re
+# compiles (and caches) one the first time it is used, so a typical brand string compiles a
+# few of them, once, and importing this module compiles none.
+_TRADEMARKS = r"\((?:r|tm|c)\)|[®™©]"  # re.IGNORECASE
+_PARENS = r"\([^)]*\)"
+_ORDINAL_GEN = r"\b\d+(?:st|nd|rd|th)\s+gen(?:eration)?\b"  # re.IGNORECASE
+_RADEON = r"\b(?:with\s+|w/\s*)?radeon\b.*$"  # re.IGNORECASE
+_GRAPHICS = r"\b(?:with|w/)\s.*\bgraphics\b.*$"  # re.IGNORECASE
+_N_CORE = r"\b(?:\d+|dual|triple|quad|six|eight|ten|twelve|sixteen)-cores?\b"  # re.IGNORECASE
+_FILLER_WORDS = ("cpu", "processor", "coprocessor", "apu", "soc")
+_FILLER = r"\b(?:cpu|processor|coprocessor|apu|soc)\b"  # re.IGNORECASE
+_CORE2 = r"\bCore2\b"  # re.IGNORECASE
+_UPPER_V = r"\bV(\d)\b"
+_APPLE_M = r"^M\d+\b"
+_SPACED_HYPHEN = r"\s*-\s*"
 
 
-@dataclass(frozen=True)
-class CpuRow:
+class CpuRow(namedtuple("CpuRow", ("vendor", "model", "tdp_w", "cores", "threads", "source"))):
     """One row of the TDP table: TDP in watts **per socket**; cores and threads per socket."""
 
+    __slots__ = ()
     vendor: str
     model: str
     tdp_w: float
@@ -110,10 +110,10 @@ class CpuRow:
     source: str
 
 
-@dataclass(frozen=True)
-class TableMatch:
+class TableMatch(namedtuple("TableMatch", ("row", "level"))):
     """A table row and how it was found (``"exact"`` or ``"suffix"``)."""
 
+    __slots__ = ()
     row: CpuRow
     level: str
 
@@ -126,14 +126,22 @@ def normalise(raw: str) -> tuple[str, str]:
     when neither a vendor word nor a family keyword says who made it.
     """
     text = raw.replace("\u00a0", " ")
-    text = _TRADEMARKS.sub(" ", text)
+    lower = text.lower()
+    if "(" in text or "®" in text or "™" in text or "©" in text:
+        text = re.sub(_TRADEMARKS, " ", text, flags=re.IGNORECASE)
     text = text.split("@", 1)[0]
-    text = _PARENS.sub(" ", text)
-    text = _ORDINAL_GEN.sub(" ", text)
-    text = _RADEON.sub(" ", text)
-    text = _GRAPHICS.sub(" ", text)
-    text = _N_CORE.sub(" ", text)
-    text = _FILLER.sub(" ", text)
+    if "(" in text:
+        text = re.sub(_PARENS, " ", text)
+    if "gen" in lower:
+        text = re.sub(_ORDINAL_GEN, " ", text, flags=re.IGNORECASE)
+    if "radeon" in lower:
+        text = re.sub(_RADEON, " ", text, flags=re.IGNORECASE)
+    if "graphics" in lower:
+        text = re.sub(_GRAPHICS, " ", text, flags=re.IGNORECASE)
+    if "-core" in lower:
+        text = re.sub(_N_CORE, " ", text, flags=re.IGNORECASE)
+    if any(word in lower for word in _FILLER_WORDS):
+        text = re.sub(_FILLER, " ", text, flags=re.IGNORECASE)
     words = text.split()
 
     vendor = ""
@@ -145,14 +153,18 @@ def normalise(raw: str) -> tuple[str, str]:
             continue
         kept.append(word)
     model = " ".join(kept)
-    model = _CORE2.sub("Core 2", model)
-    model = _UPPER_V.sub(lambda m: f"v{m.group(1)}", model)
-    model = _SPACED_HYPHEN.sub("-", model)
-    model = _SPACES.sub(" ", model).strip(" ,-")
+    if "core2" in lower:
+        model = re.sub(_CORE2, "Core 2", model, flags=re.IGNORECASE)
+    if "V" in model:
+        model = re.sub(_UPPER_V, lambda m: f"v{m.group(1)}", model)
+    if "-" in model:
+        model = re.sub(_SPACED_HYPHEN, "-", model)
+    # str.split() splits on exactly the characters \s matches, so this is \s+ -> " ".
+    model = " ".join(model.split()).strip(" ,-")
     if not vendor and model:
         first = model.split()[0].lower()
         vendor = _FAMILY_VENDOR.get(first, "")
-        if not vendor and _APPLE_M.match(model):
+        if not vendor and model.startswith("M") and re.match(_APPLE_M, model):
             vendor = "Apple"
     return vendor, model
 
@@ -183,6 +195,8 @@ def _int_or_none(text: str) -> int | None:
 
 
 def _records(text: str) -> list[_Record]:
+    import csv  # deferred: most CPU names are matched without reading the table
+
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header != _HEADER:
@@ -212,10 +226,10 @@ def load_table() -> tuple[CpuRow, ...]:
     return tuple(_to_row(rec) for rec in _bundled_records())
 
 
-@dataclass(frozen=True)
-class _Index:
+class _Index(namedtuple("_Index", ("rows", "exact", "by_stem"))):
     """Match keys -> positions in ``rows``; rows become :class:`CpuRow` only when matched."""
 
+    __slots__ = ()
     rows: Sequence[CpuRow] | Sequence[_Record]
     exact: dict[tuple[str, str], int]
     by_stem: dict[tuple[str, str], tuple[int, ...]]

@@ -13,17 +13,17 @@
 from __future__ import annotations
 
 import enum
-import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
+from wattprint._log import getLogger
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import SensorError
 from wattprint.core.measurement import GPU
 from wattprint.core.sensors.base import Discovery, PowerSampledSensor, Sensor
 
-log = logging.getLogger(__name__)
+log = getLogger(__name__)
 
 R = TypeVar("R")
 D = TypeVar("D", bound="GpuDevice")

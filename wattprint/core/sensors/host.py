@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import os
 from collections import namedtuple
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["cpu_times", "virtual_memory"]
 

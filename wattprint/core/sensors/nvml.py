@@ -25,13 +25,13 @@ Lifetime
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from wattprint._log import getLogger
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import SensorError
 from wattprint.core.measurement import COUNTER, ESTIMATED
@@ -57,7 +57,7 @@ from wattprint.core.sensors.gpu_table import (
 )
 from wattprint.core.units import mj_to_j, mw_to_w
 
-log = logging.getLogger(__name__)
+log = getLogger(__name__)
 
 VISIBLE_ENV = "CUDA_VISIBLE_DEVICES"
 ORDER_ENV = "CUDA_DEVICE_ORDER"

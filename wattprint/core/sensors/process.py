@@ -18,19 +18,22 @@ Windows ``children_*`` is always zero: the CPU time of children that exited is l
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
+from wattprint._log import getLogger
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import ConfigError, SensorError
 from wattprint.core.sensors.base import Sensor
 from wattprint.core.sensors.cpu_info import CpuTimes, machine_busy_s
 
-logger = logging.getLogger(__name__)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+logger = getLogger(__name__)
 
 PROCESS = "process"
 MACHINE = "machine"
@@ -44,8 +47,7 @@ def check_scope(scope: str) -> str:
     return scope
 
 
-@dataclass(frozen=True)
-class TreeSample:
+class TreeSample(namedtuple("TreeSample", ("cpu_s", "rss_bytes", "processes", "t"))):
     """One reading of the process tree.
 
     ``cpu_s``: cumulative CPU-seconds of the tree since the :class:`ProcessTree` was created
@@ -53,6 +55,7 @@ class TreeSample:
     ``processes``: how many were alive; ``t``: monotonic time of the reading (s).
     """
 
+    __slots__ = ()
     cpu_s: float
     rss_bytes: int
     processes: int

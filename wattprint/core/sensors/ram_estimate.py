@@ -26,13 +26,12 @@ Other tenants of the host are not charged to this run.
 
 from __future__ import annotations
 
-import logging
 import math
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from wattprint._log import getLogger
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import ConfigError, SensorError
 from wattprint.core.measurement import ESTIMATED, RAM
@@ -40,13 +39,17 @@ from wattprint.core.sensors.base import PowerSampledSensor
 from wattprint.core.sensors.cpu_info import CGROUP_ROOT, cgroup_dirs, read_cgroup_file
 from wattprint.core.sensors.process import MACHINE, PROCESS, ProcessTree, check_scope
 
-logger = logging.getLogger(__name__)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+logger = getLogger(__name__)
 
 #: Watts per GB (2**30 bytes) of memory in use: ECO2AI's "3 W per 8 GB".
 DEFAULT_W_PER_GB = 3.0 / 8.0
 BYTES_PER_GB = 2**30
 
-VirtualMemory = Callable[[], Any]
+VirtualMemory = Callable[[], "Any"]  # a string: Any is imported for type checkers only
 """``psutil.virtual_memory``-like: returns an object with ``total`` and ``available`` in bytes."""
 
 
@@ -72,10 +75,10 @@ _V2_FILES = ("memory.max", "memory.current", "inactive_file")
 _V1_FILES = ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
 
 
-@dataclass(frozen=True)
-class CgroupMemory:
+class CgroupMemory(namedtuple("CgroupMemory", ("version", "directory", "limit_bytes"))):
     """The cgroup whose memory limit binds this process: ``limit_bytes`` set on ``directory``."""
 
+    __slots__ = ()
     version: int
     directory: Path
     limit_bytes: int

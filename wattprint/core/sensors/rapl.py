@@ -24,18 +24,18 @@ Access
 
 from __future__ import annotations
 
-import logging
 import os
 import re
+from collections import namedtuple
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
+from wattprint._log import getLogger
 from wattprint.core.errors import SensorError
 from wattprint.core.measurement import COUNTER, CPU, RAM
 from wattprint.core.sensors.base import Discovery, Sensor, Unwrapper
 from wattprint.core.units import uj_to_j
 
-log = logging.getLogger(__name__)
+log = getLogger(__name__)
 
 DEFAULT_ROOT = "/sys/class/powercap"
 ROOT_ENV = "WATTPRINT_POWERCAP_ROOT"
@@ -64,10 +64,10 @@ def read_sysfs(path: str) -> str:
         return handle.read()
 
 
-@dataclass(frozen=True)
-class RaplZone:
+class RaplZone(namedtuple("RaplZone", ("path", "dirname", "name"))):
     """A powercap zone as found on disk: its directory, directory name and ``name`` file."""
 
+    __slots__ = ()
     path: str
     dirname: str
     name: str

@@ -9,10 +9,10 @@ which must never raise because a training run reads it, ``forecast()`` raises
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import ClassVar
 
+from wattprint._log import getLogger
 from wattprint.core.carbon.forecast.curve import Forecast, ForecastUnavailable
 from wattprint.core.carbon.live.base import (
     AUTH_BACKOFF_S,
@@ -23,7 +23,7 @@ from wattprint.core.carbon.live.base import (
 
 __all__ = ["Forecasting"]
 
-logger = logging.getLogger(__name__)
+logger = getLogger(__name__)
 
 # Parsing errors mean a payload of an unexpected shape: an outage like any other.
 _SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError)

@@ -9,7 +9,6 @@ the server sends ``Retry-After``) before it asks the service again.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import threading
@@ -18,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from wattprint._log import getLogger
 from wattprint.core.carbon.intensity import MAX_PLAUSIBLE_G_PER_KWH, WORLD_AVERAGE, Intensity
 from wattprint.core.carbon.live._http import LiveError, check_base_url
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
@@ -25,7 +25,7 @@ from wattprint.core.errors import ConfigError
 
 __all__ = ["DEFAULT_TIMEOUT_S", "LiveError", "LiveProvider"]
 
-logger = logging.getLogger(__name__)
+logger = getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 2.5
 BACKOFF_START_S = 30.0
