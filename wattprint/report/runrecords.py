@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from wattprint.core.errors import ConfigError
 from wattprint.core.record import EnergyRecord
+from wattprint.report.figures import Figures
 from wattprint.report.load import Row
 
 __all__ = ["RowsKept", "choose_run", "records_of", "run_ids", "whole_run"]
@@ -59,28 +60,41 @@ class RowsKept:
     """The rows that cover each run once (:func:`whole_run`'s rule), kept while a report streams
     past the rest: a process's run rows, and its epoch rows only until its run row comes (a run
     killed early, ECO2AI files: they have none) -- or all epoch rows with ``keep_epochs`` (a
-    forecast's time shift follows the run's energy profile). Step and other windows are never kept."""
+    forecast's time shift follows the run's energy profile). Step and other windows are never kept.
+
+    Rows read plain (:class:`~wattprint.report.figures.Figures` without their record) are kept
+    as read and decoded in full only if still kept at the end -- except with ``keep_epochs``,
+    where every epoch row is kept and is decoded at once (a record takes less memory than the cells).
+    """
 
     def __init__(self, *, keep_epochs: bool) -> None:
         self.keep_epochs = keep_epochs
-        self._runs: dict[tuple, list[Row]] = {}
-        self._epochs: dict[tuple, list[Row]] = {}
+        self._runs: dict[tuple, list[Figures]] = {}
+        self._epochs: dict[tuple, list[Figures]] = {}
 
-    def tee(self, rows: Iterable[Row], bases: set[str]) -> Iterator[Row]:
-        """``rows``, passed on unchanged; the intensity bases seen are added to ``bases``."""
+    def tee(self, rows: Iterable[Row | Figures], bases: set[str]) -> Iterator[Figures]:
+        """``rows`` as :class:`~wattprint.report.figures.Figures`, passed on; the intensity bases seen
+        are added to ``bases``."""
         for row in rows:
-            labels = row.record.labels
-            bases.add(row.record.carbon.intensity_basis)
-            key = (labels.run_id, labels.host, labels.rank)
-            if labels.window == "run":
+            if type(row) is not Figures:
+                row = Figures.of_row(row)
+            bases.add(row.carbon.intensity_basis)
+            key = (row.run_id, row.host, row.rank)
+            window = row.window
+            if window == "run":
                 self._runs.setdefault(key, []).append(row)
                 if not self.keep_epochs:
                     self._epochs.pop(key, None)
-            elif labels.window == "epoch" and (self.keep_epochs or key not in self._runs):
-                self._epochs.setdefault(key, []).append(row)
+            elif window == "epoch":
+                if self.keep_epochs:
+                    if row.row is None:
+                        row = row._replace(row=row.decoded(), header=None, cells=None)
+                    self._epochs.setdefault(key, []).append(row)
+                elif key not in self._runs:
+                    self._epochs.setdefault(key, []).append(row)
             yield row
 
     def rows(self) -> list[Row]:
         """The kept rows, in order of their first line."""
         kept = [r for rows in (*self._epochs.values(), *self._runs.values()) for r in rows]
-        return sorted(kept, key=lambda r: (r.source, r.line))
+        return [r.decoded() for r in sorted(kept, key=lambda r: (r.source, r.line))]
