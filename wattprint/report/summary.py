@@ -25,6 +25,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from math import isnan
 from typing import Any
 
 from wattprint.core.csvformat import TIME_FORMAT
@@ -313,6 +314,24 @@ class _Epochs:
         order = self.order()
         for (index, i), figures in zip(order, self.sums.dicts([i for _, i in order])):
             yield {"index": index, "label": self.label(index, i), "parameters": self.parameters[i], **figures}
+
+    def figures(self, domains: Sequence[str]) -> Iterator[tuple]:
+        """Each epoch's figures as a text table shows them, in epoch order, without its line:
+        ``(index, label, parameters, duration_s, energy_kwh, [kWh of each of domains, None where
+        not reported], co2_kg, gCO2e per facility kWh or None, interrupted)``."""
+        s = self.sums
+        columns = [s.by_domain.get(d) for d in domains]
+        duration, energy, co2, interrupted = s.duration_s, s.energy_kwh, s.co2_kg, s.interrupted
+        for index, i in self.order():
+            label = self.labels[i]
+            yield (index, str(index) if label is None else label, self.parameters[i], duration[i], energy[i],
+                   [None if c is None or isnan(kwh := c[i]) else kwh for c in columns], co2[i],
+                   s.intensity_g_per_kwh(i), bool(interrupted[i]))
+
+    def largest(self) -> tuple[float, float]:
+        """The largest energy (kWh) and CO2e (kg) of an epoch, in absolute value (0 without epochs)."""
+        s = self.sums
+        return max(map(abs, s.energy_kwh), default=0.0), max(map(abs, s.co2_kg), default=0.0)
 
     def total(self) -> Totals:
         """The sum of the epochs, as ``combine(e.totals for e in lines())`` (without the lines)."""

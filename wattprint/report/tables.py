@@ -79,20 +79,29 @@ def domains_of(report: Report) -> list[str]:
 
 def _cells(label: str, t: Totals, energy: Unit, co2: Unit, domains: Sequence[str]) -> list[str]:
     by = t.energy_kwh_by_domain
-    g = t.intensity_g_per_kwh
+    return _figure_cells(label, t.duration_s, t.energy_kwh, [by.get(d) for d in domains], t.co2_kg,
+                         t.intensity_g_per_kwh, energy, co2)
+
+
+def _figure_cells(label: str, duration_s: float, energy_kwh: float, by_domain: Sequence[float | None], co2_kg: float,
+                  g_per_kwh: float | None, energy: Unit, co2: Unit) -> list[str]:
+    """A table line's cells: ``by_domain`` is the energy of each of the table's domains (None: not reported)."""
     return [
         label,
-        seconds(t.duration_s),
-        fmt(t.energy_kwh, energy),
-        *(fmt(by[d], energy) if d in by else "-" for d in domains),
-        fmt(t.co2_kg, co2),
-        f"{g:,.0f}" if g is not None else "-",
+        seconds(duration_s),
+        fmt(energy_kwh, energy),
+        *(fmt(kwh, energy) if kwh is not None else "-" for kwh in by_domain),
+        fmt(co2_kg, co2),
+        f"{g_per_kwh:,.0f}" if g_per_kwh is not None else "-",
     ]
 
 
 def run_table(run: RunSummary, domains: Sequence[str]) -> Table:
     """Epochs of a run (one line each) and its total, in units chosen for this run's figures."""
-    energy, co2 = run_units([run.total, *(e.totals for e in run.epochs)])
+    epochs = run.epoch_sums  # the epochs' figures, not their lines: a table may have a million
+    top_energy, top_co2 = epochs.largest()  # (run_units of the total and every epoch)
+    energy = pick((run.total.energy_kwh, top_energy), ENERGY_UNITS)
+    co2 = pick((run.total.co2_kg, top_co2), CO2_UNITS)
     headers = [
         "epoch",
         "duration (s)",
@@ -101,15 +110,18 @@ def run_table(run: RunSummary, domains: Sequence[str]) -> Table:
         f"CO2e ({co2[0]})",
         "gCO2e/kWh",
     ]
-    with_parameters = any(e.parameters for e in run.epochs)
+    with_parameters = any(epochs.parameters)
     if with_parameters:
         headers.append("parameters")
     rows = []
     flags = []
-    for e in run.epochs:
-        label = "?" if e.index is None else str(e.index)
-        rows.append(_cells(label, e.totals, energy, co2, domains) + ([e.parameters] if with_parameters else []))
-        flags.append(e.totals.interrupted)
+    for index, _, parameters, duration_s, energy_kwh, by_domain, co2_kg, g, interrupted in epochs.figures(domains):
+        cells = _figure_cells("?" if index is None else str(index), duration_s, energy_kwh, by_domain, co2_kg, g,
+                              energy, co2)
+        if with_parameters:
+            cells.append(parameters)
+        rows.append(cells)
+        flags.append(interrupted)
     outside = outside_epochs(run)
     if outside is not None:
         rows.append(_cells(OUTSIDE_EPOCHS, outside, energy, co2, domains) + ([""] if with_parameters else []))
@@ -132,7 +144,7 @@ def outside_epochs(run: RunSummary) -> Totals | None:
     Clamped at zero: the epochs of several processes are summed as parallel, and rounding in
     the files can make them exceed the run by a hair.
     """
-    if run.counted_from != "run" or not run.epochs:
+    if run.counted_from != "run" or not run.epoch_sums:
         return None
     t, e = run.total, run.epochs_total
     if t.energy_kwh - e.energy_kwh <= t.energy_kwh * 1e-6:  # the epochs cover the run: no line
