@@ -15,7 +15,7 @@ from wattprint.core.record import EnergyRecord
 from wattprint.report.figures import Figures
 from wattprint.report.load import Row
 
-__all__ = ["RowsKept", "choose_run", "records_of", "run_ids", "whole_run"]
+__all__ = ["RowsKept", "choose_run", "records_by_run", "records_of", "run_ids", "whole_run"]
 
 
 def run_ids(rows: Sequence[Row]) -> list[str]:
@@ -42,6 +42,14 @@ def choose_run(rows: Sequence[Row], run: str | None, where: str, option: str = "
 
 def records_of(rows: Sequence[Row], run_id: str) -> list[EnergyRecord]:
     return [r.record for r in rows if r.record.labels.run_id == run_id]
+
+
+def records_by_run(rows: Iterable[Row]) -> dict[str, list[EnergyRecord]]:
+    """Each run's records (:func:`records_of` of every run), runs in order of first appearance, in one pass."""
+    out: dict[str, list[EnergyRecord]] = {}
+    for row in rows:
+        out.setdefault(row.record.labels.run_id, []).append(row.record)
+    return out
 
 
 def whole_run(records: Sequence[EnergyRecord]) -> list[EnergyRecord]:
