@@ -206,8 +206,8 @@ def test_model_card_of_an_eco2ai_file(tmp_path):
 
 
 def test_records_by_run_are_each_runs_records_in_order(tmp_path):
-    from wattprint.report.load import load_files
     from tests.cli.helpers import write_tracker_csv
+    from wattprint.report.load import load_files
     from wattprint.report.runrecords import records_by_run, records_of, run_ids
 
     write_tracker_csv(tmp_path / "a.csv", epochs=2)
