@@ -162,9 +162,15 @@ class PlainReader:
             return None  # (NaN fails too) the full decoder says why the row is damaged
         by_domain = {}
         methods = {}
-        for k in range(_N):
-            kwh = v[17 + k]
-            if kwh and (kwh := _optional(kwh)) is not None:
+        for k in range(_N):  # (_optional inline: three a row)
+            text = v[17 + k]
+            if not text:
+                continue
+            try:
+                kwh = float(text)
+            except ValueError:
+                continue
+            if 0 <= kwh <= MAX_FIGURE:
                 domain = _DOMAINS[k]
                 by_domain[domain] = kwh
                 methods[domain] = v[17 + _N + k].strip()
