@@ -86,14 +86,12 @@ def _cells(label: str, t: Totals, energy: Unit, co2: Unit, domains: Sequence[str
 def _figure_cells(label: str, duration_s: float, energy_kwh: float, by_domain: Sequence[float | None], co2_kg: float,
                   g_per_kwh: float | None, energy: Unit, co2: Unit) -> list[str]:
     """A table line's cells: ``by_domain`` is the energy of each of the table's domains (None: not reported)."""
-    return [
-        label,
-        seconds(duration_s),
-        fmt(energy_kwh, energy),
-        *(fmt(kwh, energy) if kwh is not None else "-" for kwh in by_domain),
-        fmt(co2_kg, co2),
-        f"{g_per_kwh:,.0f}" if g_per_kwh is not None else "-",
-    ]
+    cells = [label, seconds(duration_s), fmt(energy_kwh, energy)]
+    for kwh in by_domain:  # (a loop, not a generator: a table may have a million lines)
+        cells.append("-" if kwh is None else fmt(kwh, energy))
+    cells.append(fmt(co2_kg, co2))
+    cells.append("-" if g_per_kwh is None else f"{g_per_kwh:,.0f}")
+    return cells
 
 
 def run_table(run: RunSummary, domains: Sequence[str]) -> Table:
