@@ -70,9 +70,10 @@ class RowsKept:
     killed early, ECO2AI files: they have none) -- or all epoch rows with ``keep_epochs`` (a
     forecast's time shift follows the run's energy profile). Step and other windows are never kept.
 
-    Rows read plain (:class:`~wattprint.report.figures.Figures` without their record) are kept
-    as read and decoded in full only if still kept at the end -- except with ``keep_epochs``,
-    where every epoch row is kept and is decoded at once (a record takes less memory than the cells).
+    Rows kept to the end (run rows; epoch rows with ``keep_epochs``) are decoded in full when
+    read, as they would be anyway (a record takes no more memory than its cells). An epoch row
+    read plain (:class:`~wattprint.report.figures.Figures` without its record) waiting for its
+    process's run row keeps its cells, and is decoded only if no run row comes.
     """
 
     def __init__(self, *, keep_epochs: bool) -> None:
@@ -90,14 +91,12 @@ class RowsKept:
             key = (row.run_id, row.host, row.rank)
             window = row.window
             if window == "run":
-                self._runs.setdefault(key, []).append(row)
+                self._runs.setdefault(key, []).append(_whole(row))
                 if not self.keep_epochs:
                     self._epochs.pop(key, None)
             elif window == "epoch":
                 if self.keep_epochs:
-                    if row.row is None:
-                        row = row._replace(row=row.decoded(), header=None, cells=None)
-                    self._epochs.setdefault(key, []).append(row)
+                    self._epochs.setdefault(key, []).append(_whole(row))
                 elif key not in self._runs:
                     self._epochs.setdefault(key, []).append(row)
             yield row
@@ -106,3 +105,8 @@ class RowsKept:
         """The kept rows, in order of their first line."""
         kept = [r for rows in (*self._epochs.values(), *self._runs.values()) for r in rows]
         return [r.decoded() for r in sorted(kept, key=lambda r: (r.source, r.line))]
+
+
+def _whole(row: Figures) -> Figures:
+    """``row`` with its decoded Row (and not its cells)."""
+    return row if row.row is not None else row._replace(row=row.decoded(), header=None, cells=None)
