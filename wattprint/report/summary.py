@@ -257,7 +257,7 @@ class _Epochs:
     """A run's epochs while it is read: one position of a :class:`Sums` (parallel: the processes
     that wrote an epoch measured it side by side) per epoch index, with the first row's cells."""
 
-    __slots__ = ("first_hash", "labels", "more_hashes", "owners", "parameters", "positions", "sums")
+    __slots__ = ("first_hash", "labels", "more_hashes", "parameters", "positions", "sums")
 
     def __init__(self) -> None:
         self.positions: dict[int | None, int] = {}
@@ -268,19 +268,14 @@ class _Epochs:
         # (one per process); 8 bytes an epoch where a set of every row would take a hundred.
         self.first_hash = array("q")
         self.more_hashes: dict[int, set[int]] = {}
-        # The process whose row is an epoch's only part and is not yet in that process's own sum
-        # (see _Run.add_epoch); None once it is, or where that sum is not needed.
-        self.owners: list[_Process | None] = []
 
-    def open(self, row: Figures, owner: _Process | None) -> int:
-        """A position for the epoch of ``row``, new, holding ``row``; ``owner``: the process whose
-        epochs' sum is still to have ``row`` (see :meth:`_Run.add_epoch`)."""
+    def open(self, row: Figures) -> int:
+        """A position for the epoch of ``row``, new, holding ``row``."""
         index = row.index
         i = self.positions[index] = _add_new(self.sums, row)
         self.labels.append(None if index is not None and row.label == str(index) else row.label)
         self.parameters.append(row.parameters)
         self.first_hash.append(row.key)
-        self.owners.append(owner)
         return i
 
     def seen(self, i: int, key: int) -> bool:
@@ -356,7 +351,7 @@ class _Run:
     """What :func:`summarise` keeps of one run while it reads: sums, never rows."""
 
     __slots__ = ("carbon", "epochs", "exit_statuses", "first", "format", "has_run_row", "intensities", "other_hashes",
-                 "processes", "pues", "run_intensities", "scopes", "sources", "start", "summed_seen", "sums")
+                 "processes", "pues", "run_intensities", "scopes", "sources", "start", "summed_seen", "sums", "waiting")
 
     def __init__(self, row: Figures) -> None:
         self.first = (row.project, row.experiment)
@@ -364,6 +359,7 @@ class _Run:
         self.summed_seen: set[int] = set()  # hashes of the run rows added (epochs keep their own)
         self.other_hashes = array("q")  # of the other windows' rows: only counted, so told apart at the end
         self.processes: dict[tuple[str, int], _Process] = {}
+        self.waiting: list[_Process] = []  # those with epoch rows waiting to join their epochs' sum
         self.sums = Sums()
         self.epochs = _Epochs()
         self.run_intensities: list[str] = []  # a live intensity gives every epoch its own mean;
@@ -437,17 +433,19 @@ class _Run:
         epochs = self.epochs
         pending = proc.pending
         if i is None:
-            i = epochs.open(row, None if pending is None else proc)
+            i = epochs.open(row)
             if pending is not None:
+                if not pending:
+                    self.waiting.append(proc)
                 pending.append(i)
             return
-        owner = epochs.owners[i]
-        if owner is not None:
-            self.flush(owner)
-            epochs.owners[i] = None
+        # A second part: every row still waiting joins its process's sum first (each in its order).
+        if self.waiting:
+            for waiting in self.waiting:
+                self.flush(waiting)
+            self.waiting.clear()
         _add(epochs.sums, i, row)
         if pending is not None:
-            self.flush(proc)
             _add(self.sums, proc.epochs, row)
 
     def flush(self, proc: _Process) -> None:
@@ -470,7 +468,7 @@ class _Run:
                 self.flush(proc)
                 parts.append(self.sums.total(proc.epochs))
                 kinds.add("epochs")
-        self.epochs.owners = []  # every process's sum is made: nothing waits any more
+        self.waiting.clear()  # every process's sum is made
         counted_from = "none" if not kinds else kinds.pop() if len(kinds) == 1 else "mixed"
         others = self.other_hashes
         repeated = others.count(0)
