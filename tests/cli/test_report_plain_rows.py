@@ -174,3 +174,14 @@ def test_cli_reports_are_unchanged_by_the_plain_reader(tmp_path, monkeypatch):
     assert [r["run_id"] for g in data["groups"] for r in g["runs"]] == [r.run_id for r in full.runs]
     text = wattprint("report", "e.csv", cwd=tmp_path)
     assert text.stdout.startswith(render_text(full))
+
+
+def test_the_summed_fields_are_what_the_sums_take_in_their_order():
+    import inspect
+
+    from wattprint.core.merge import Sums
+    from wattprint.report.figures import SUMMED
+
+    taken = list(inspect.signature(Sums.new_with).parameters)[1:-1]  # less self and rows
+    assert list(Figures._fields[SUMMED]) == taken
+    assert list(inspect.signature(Sums.add_figures).parameters)[2:-1] == taken

@@ -35,7 +35,7 @@ from wattprint.core.measurement import DOMAINS
 if TYPE_CHECKING:
     from wattprint.report.load import Row
 
-__all__ = ["Figures", "PlainReader"]
+__all__ = ["SUMMED", "Figures", "PlainReader"]
 
 
 class Figures(NamedTuple):
@@ -99,6 +99,8 @@ class Figures(NamedTuple):
 
 
 _new = tuple.__new__  # a Figures without NamedTuple's __new__ (a Python function): one per row
+#: The fields of a Figures that Sums.add_figures and Sums.new_with take, in their order (one slice, no call a row).
+SUMMED = slice(Figures._fields.index("duration_s"), Figures._fields.index("interrupted") + 1)
 
 # The cells a plain row is read from, in this order (see PlainReader.read).
 _READ = ("id", "project_name", "experiment_description", "epoch", "window", "parameters", "start_time", "duration(s)",

@@ -31,7 +31,7 @@ from typing import Any
 from wattprint.core.csvformat import TIME_FORMAT
 from wattprint.core.footprint import Carbon
 from wattprint.core.merge import Sums, Total, combine
-from wattprint.report.figures import Figures
+from wattprint.report.figures import SUMMED, Figures
 from wattprint.report.load import Row
 
 __all__ = ["EpochLine", "Group", "Report", "RunSummary", "Totals", "summarise"]
@@ -496,13 +496,11 @@ class _Run:
 
 
 def _add(sums: Sums, i: int, row: Figures) -> None:
-    sums.add_figures(i, row.duration_s, row.energy_kwh, row.facility_kwh, row.co2_kg, row.cost, row.by_domain,
-                     row.methods, row.failed, row.interrupted)
+    sums.add_figures(i, *row[SUMMED])
 
 
 def _add_new(sums: Sums, row: Figures) -> int:
-    return sums.new_with(row.duration_s, row.energy_kwh, row.facility_kwh, row.co2_kg, row.cost, row.by_domain,
-                         row.methods, row.failed, row.interrupted)
+    return sums.new_with(*row[SUMMED])
 
 
 def _describe_intensity(c: Carbon) -> str:
