@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from math import isnan
-from typing import Any
+from typing import Any, NamedTuple
 
 from wattprint.core.csvformat import TIME_FORMAT
 from wattprint.core.footprint import Carbon
@@ -310,18 +310,22 @@ class _Epochs:
         for (index, i), figures in zip(order, self.sums.dicts([i for _, i in order])):
             yield {"index": index, "label": self.label(index, i), "parameters": self.parameters[i], **figures}
 
-    def figures(self, domains: Sequence[str]) -> Iterator[tuple]:
-        """Each epoch's figures as a text table shows them, in epoch order, without its line:
-        ``(index, label, parameters, duration_s, energy_kwh, [kWh of each of domains, None where
-        not reported], co2_kg, gCO2e per facility kWh or None, interrupted)``."""
+    def columns(self, domains: Sequence[str]) -> EpochColumns:
+        """The epochs' figures as a table shows them, column by column, in epoch order, without
+        their lines (a text report formats a million)."""
         s = self.sums
-        columns = [s.by_domain.get(d) for d in domains]
-        duration, energy, co2, interrupted = s.duration_s, s.energy_kwh, s.co2_kg, s.interrupted
-        for index, i in self.order():
-            label = self.labels[i]
-            yield (index, str(index) if label is None else label, self.parameters[i], duration[i], energy[i],
-                   [None if c is None or isnan(kwh := c[i]) else kwh for c in columns], co2[i],
-                   s.intensity_g_per_kwh(i), bool(interrupted[i]))
+        order = self.order()
+        at = [i for _, i in order]
+        by_domain = []
+        for d in domains:
+            column = s.by_domain.get(d)
+            by_domain.append([None] * len(at) if column is None else
+                             [None if isnan(kwh := column[i]) else kwh for i in at])
+        return EpochColumns(
+            [index for index, _ in order], [self.parameters[i] for i in at], [s.duration_s[i] for i in at],
+            [s.energy_kwh[i] for i in at], by_domain, [s.co2_kg[i] for i in at],
+            [s.intensity_g_per_kwh(i) for i in at], [bool(s.interrupted[i]) for i in at],
+        )
 
     def largest(self) -> tuple[float, float]:
         """The largest energy (kWh) and CO2e (kg) of an epoch, in absolute value (0 without epochs)."""
@@ -331,6 +335,21 @@ class _Epochs:
     def total(self) -> Totals:
         """The sum of the epochs, as ``combine(e.totals for e in lines())`` (without the lines)."""
         return self.sums.sum_of([i for _, i in self.order()])
+
+
+class EpochColumns(NamedTuple):
+    """A run's epochs in epoch order, a list per figure (:meth:`_Epochs.columns`): kWh, kg, s;
+    ``by_domain`` has a list per domain asked for (None where the epoch did not report it);
+    ``g_per_kwh`` is gCO2e per facility kWh (None without energy)."""
+
+    index: list[int | None]
+    parameters: list[str]
+    duration_s: list[float]
+    energy_kwh: list[float]
+    by_domain: list[list[float | None]]
+    co2_kg: list[float]
+    g_per_kwh: list[float | None]
+    interrupted: list[bool]
 
 
 class _Process:

@@ -79,19 +79,25 @@ def domains_of(report: Report) -> list[str]:
 
 def _cells(label: str, t: Totals, energy: Unit, co2: Unit, domains: Sequence[str]) -> list[str]:
     by = t.energy_kwh_by_domain
-    return _figure_cells(label, t.duration_s, t.energy_kwh, [by.get(d) for d in domains], t.co2_kg,
-                         t.intensity_g_per_kwh, energy, co2)
+    (line,) = _lines([label], [t.duration_s], [t.energy_kwh], [[by.get(d)] for d in domains], [t.co2_kg],
+                     [t.intensity_g_per_kwh], energy, co2)
+    return line
 
 
-def _figure_cells(label: str, duration_s: float, energy_kwh: float, by_domain: Sequence[float | None], co2_kg: float,
-                  g_per_kwh: float | None, energy: Unit, co2: Unit) -> list[str]:
-    """A table line's cells: ``by_domain`` is the energy of each of the table's domains (None: not reported)."""
-    cells = [label, seconds(duration_s), fmt(energy_kwh, energy)]
-    for kwh in by_domain:  # (a loop, not a generator: a table may have a million lines)
-        cells.append("-" if kwh is None else fmt(kwh, energy))
-    cells.append(fmt(co2_kg, co2))
-    cells.append("-" if g_per_kwh is None else f"{g_per_kwh:,.0f}")
-    return cells
+def _lines(labels: Sequence[str], duration_s: Sequence[float], energy_kwh: Sequence[float],
+           by_domain: Sequence[Sequence[float | None]], co2_kg: Sequence[float], g_per_kwh: Sequence[float | None],
+           energy: Unit, co2: Unit) -> list[list[str]]:
+    """Table lines' cells, formatted a column at a time (a table may have a million lines):
+    ``by_domain`` has the energy of each of the table's domains (None: not reported)."""
+    columns = [
+        labels,
+        [seconds(s) for s in duration_s],
+        [fmt(kwh, energy) for kwh in energy_kwh],
+        *(["-" if kwh is None else fmt(kwh, energy) for kwh in column] for column in by_domain),
+        [fmt(kg, co2) for kg in co2_kg],
+        ["-" if g is None else f"{g:,.0f}" for g in g_per_kwh],
+    ]
+    return [list(line) for line in zip(*columns)]
 
 
 def run_table(run: RunSummary, domains: Sequence[str]) -> Table:
@@ -111,15 +117,13 @@ def run_table(run: RunSummary, domains: Sequence[str]) -> Table:
     with_parameters = any(epochs.parameters)
     if with_parameters:
         headers.append("parameters")
-    rows = []
-    flags = []
-    for index, _, parameters, duration_s, energy_kwh, by_domain, co2_kg, g, interrupted in epochs.figures(domains):
-        cells = _figure_cells("?" if index is None else str(index), duration_s, energy_kwh, by_domain, co2_kg, g,
-                              energy, co2)
-        if with_parameters:
+    columns = epochs.columns(domains)
+    rows = _lines(["?" if index is None else str(index) for index in columns.index], columns.duration_s,
+                  columns.energy_kwh, columns.by_domain, columns.co2_kg, columns.g_per_kwh, energy, co2)
+    if with_parameters:
+        for cells, parameters in zip(rows, columns.parameters):
             cells.append(parameters)
-        rows.append(cells)
-        flags.append(interrupted)
+    flags = columns.interrupted
     outside = outside_epochs(run)
     if outside is not None:
         rows.append(_cells(OUTSIDE_EPOCHS, outside, energy, co2, domains) + ([""] if with_parameters else []))
