@@ -158,3 +158,27 @@ def test_a_long_run_is_drawn_as_at_most_max_bars_and_the_chart_says_so(tmp_path)
         mean = sum(r.record.energy_kwh for r in rows[10 * bar : 10 * bar + 10]) / 10
         top = max(p.get_y() + p.get_height() for p in energy_ax.patches if abs(p.get_x() + p.get_width() / 2 - bar) < 0.1)
         assert top * energy_unit == pytest.approx(mean)
+
+
+def test_epoch_lines_are_cut_right_whatever_their_text_holds(tmp_path):
+    from datetime import datetime, timezone
+
+    from wattprint.core import csvformat
+    from wattprint.core.record import EnergyRecord
+    from wattprint.report.jsonout import _dumps
+
+    tricky = ['}, {"index": 1', '"}, {"index": ', "}, {", "\\"]
+    lines = [csvformat.line(csvformat.COLUMNS)]
+    for e in range(300):  # more than a batch of lines
+        record = EnergyRecord(project_name="p", run_id="r", window="epoch", index=e, duration_s=1.0,
+                              start_time=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                              parameters={"note": tricky[e % len(tricky)]}, energy_kwh_by_domain={"cpu": 1e-3},
+                              intensity_g_per_kwh=10.0)
+        lines.append(csvformat.encode_row(record))
+    (tmp_path / "e.csv").write_text("".join(lines))
+    report = summarise(iter_files([tmp_path / "e.csv"]))
+    text = "".join(iter_json(report))
+    (run,) = report.runs
+    epochs = [line.strip().rstrip(",") for line in text.splitlines() if line.lstrip().startswith('{"index": ')]
+    assert epochs == [_dumps(e, []) for e in run.as_dict()["epochs"]]
+    assert json.loads(text)["groups"][0]["runs"][0]["epochs"] == json.loads(json.dumps(run.as_dict()["epochs"]))

@@ -203,3 +203,17 @@ def test_model_card_of_an_eco2ai_file(tmp_path):
     total = sum(r.co2_kg for r in records(tmp_path / "eco2ai.csv"))
     assert block["emissions"] == pytest.approx(total * 1000, rel=1e-5)
     assert block["geographical_location"] == "Germany" and "Tesla T4" in block["hardware_used"]
+
+
+def test_records_by_run_are_each_runs_records_in_order(tmp_path):
+    from tests.cli.helpers import write_tracker_csv
+    from wattprint.report.load import load_files
+    from wattprint.report.runrecords import records_by_run, records_of, run_ids
+
+    write_tracker_csv(tmp_path / "a.csv", epochs=2)
+    write_tracker_csv(tmp_path / "b.csv", epochs=3)
+    (tmp_path / "c.csv").write_text(ECO2AI_CSV)
+    rows = load_files([tmp_path / "a.csv", tmp_path / "c.csv", tmp_path / "b.csv", tmp_path / "a.csv"])
+    by_run = records_by_run(rows)
+    assert list(by_run) == run_ids(rows) and len(by_run) == 4
+    assert by_run == {run_id: records_of(rows, run_id) for run_id in run_ids(rows)}

@@ -301,3 +301,48 @@ def test_chart_beyond_its_panel_limit_says_how_many_runs_it_drew(tmp_path):
     assert len(_epoch_panels(fig)) == 2 * MAX_PANELS
     assert len(_compared(fig).patches) == MAX_PANELS + 1  # every run is still compared
     assert f"epochs of the first {MAX_PANELS} of {MAX_PANELS + 1} runs with epochs" in fig.get_suptitle()
+
+def _fmt_by_the_rule(value: float, unit, significant: int) -> str:
+    """fmt as its docstring states it, step by step: the decimals for ``significant`` figures, at most
+    MAX_DECIMALS, and ``<0.000001`` for what rounds to zero there."""
+    import math
+
+    from wattprint.report.scale import MAX_DECIMALS
+
+    scaled = value / unit[1]
+    if not scaled or not math.isfinite(scaled):
+        return "0" if scaled == 0 else str(scaled)
+    places = max(0, min(MAX_DECIMALS, significant - 1 - math.floor(math.log10(abs(scaled)))))
+    if round(abs(scaled), places) == 0:
+        return f"<{10.0 ** -places:.{places}f}"
+    return format(scaled, f",.{places}f")
+
+
+def test_fmt_follows_its_rule_at_every_magnitude_and_at_the_powers_of_ten():
+    import math
+    import random
+
+    values = [0.0, -0.0, math.inf, -math.inf, math.nan]
+    for k in range(-12, 14):
+        for x in (10.0**k, 0.5 * 10.0**k, 0.99995 * 10.0**k, 0.999949 * 10.0**k):
+            values += [x, -x, math.nextafter(x, 0.0), math.nextafter(x, math.inf)]
+    r = random.Random(0)
+    values += [10 ** r.uniform(-13, 13) for _ in range(5000)]
+    for value in values:
+        for unit in ENERGY_UNITS:
+            for significant in (1, 2, 4):
+                assert fmt(value, unit, significant) == _fmt_by_the_rule(value, unit, significant), (value, unit)
+
+
+def test_the_epoch_lines_of_a_table_are_those_of_the_epochs_totals(files):
+    from wattprint.report.tables import _cells, domains_of, run_table, run_units
+
+    report = summarise(load_files([files / "small.csv", files / "big.csv"]))
+    domains = domains_of(report)
+    for run in report.runs:
+        table = run_table(run, domains)
+        energy, co2 = run_units([run.total, *(e.totals for e in run.epochs)])
+        assert table.headers[2] == f"energy ({energy[0]})" and f"CO2e ({co2[0]})" in table.headers
+        expected = [_cells("?" if e.index is None else str(e.index), e.totals, energy, co2, domains) for e in run.epochs]
+        assert [row[: len(expected[0])] for row in table.rows[: len(expected)]] == expected
+        assert table.flags[: len(expected)] == [e.totals.interrupted for e in run.epochs]

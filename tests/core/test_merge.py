@@ -81,3 +81,48 @@ def test_a_rank_that_measured_nothing_leaves_no_sum():
     ok = EnergyRecord(duration_s=1.0, energy_kwh_by_domain={"gpu": 1.0}, method_by_domain={"gpu": "counter"})
     assert combine_vectors([encode(Total.of(ok)), encode(None)]) is None
     assert combine_vectors([encode(Total.of(ok))]) == combine([ok], parallel=True)
+
+
+@st.composite
+def parts(draw):
+    """Figures of one part as Sums.add_figures takes them; -0.0 and unreported domains included."""
+    domains = draw(st.lists(st.sampled_from([*DOMAINS, "npu"]), unique=True))
+    figure = st.one_of(_nonneg, st.just(-0.0))
+    return (draw(figure), draw(figure), draw(figure), draw(figure), draw(st.one_of(st.none(), figure)),
+            {d: draw(figure) for d in domains},
+            {d: draw(st.sampled_from([*METHODS, "", "other"])) for d in draw(st.lists(st.sampled_from(domains), unique=True))}
+            if domains else {},
+            tuple(draw(st.lists(st.sampled_from(domains), unique=True))) if domains else (), draw(st.booleans()),
+            draw(st.integers(1, 3)))
+
+
+def _same(a: Total, b: Total) -> None:
+    assert a == b
+    assert repr(a.as_dict()) == repr(b.as_dict())  # -0.0 and 0.0 are equal, but not written alike
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(parts(), min_size=1, max_size=4), min_size=1, max_size=5), st.booleans())
+def test_the_sums_shortcuts_equal_adding_totals_one_by_one(groups, parallel):
+    from wattprint.core.merge import Sums
+
+    # A position opened with its first part (new_with) is new() then add_figures() of that part.
+    one, other = Sums(parallel=parallel), Sums(parallel=parallel)
+    for group in groups:
+        i, j = one.new(), other.new_with(*group[0])
+        one.add_figures(i, *group[0])
+        for part in group[1:]:
+            one.add_figures(i, *part)
+            other.add_figures(j, *part)
+        _same(one.total(i), other.total(j))
+        assert one.as_dict(i) == one.total(i).as_dict() and repr(one.as_dict(i)) == repr(one.total(i).as_dict())
+    positions = range(len(groups))
+    assert list(one.dicts(positions)) == [one.total(i).as_dict() for i in positions]
+    # The sum of positions, column by column, is combine() of their totals; add_sum is add() of one.
+    _same(one.sum_of(list(positions)), combine(one.total(i) for i in positions))
+    by_totals, by_sums = Sums(), Sums()
+    k, m = by_totals.new(), by_sums.new()
+    for i in positions:
+        by_totals.add(k, one.total(i))
+        by_sums.add_sum(m, one, i)
+    _same(by_totals.total(k), by_sums.total(m))

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.core.errors import MissingExtraError
     from wattprint.core.safefile import write_atomic
     from wattprint.report import Damaged, ReportError, load_files, summarise
-    from wattprint.report.load import iter_files
+    from wattprint.report.load import iter_figures
     from wattprint.report.runrecords import RowsKept
     from wattprint.report.whatif import reported_basis, what_if
 
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     bases: set[str] = set()
     try:
         # Summed as the files are read: the rows themselves are never all in memory.
-        report = summarise(kept.tee(iter_files(files, damaged=damaged), bases), files)
+        report = summarise(kept.tee(iter_figures(files, damaged=damaged), bases), files)
     except ReportError as exc:
         _error(str(exc))
         return 2

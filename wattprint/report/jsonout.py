@@ -81,6 +81,29 @@ def _dumps(value: Any, nonfinite: list[Any]) -> str:
         return _ENCODE(_finite(value, nonfinite))
 
 
+def _lines(items: list[Any], inner: str, nonfinite: list[Any]) -> str:
+    """The items' encodings, one a line (joined by a comma, a line end and ``inner``).
+
+    Objects with the same first key, the epochs, are encoded as one list by the C encoder and
+    cut between the items: ``}, {"key": `` cannot be inside a string, where every quote is
+    escaped, nor inside an epoch, which holds no list of objects -- so it occurs exactly between
+    items (checked: as many times as there are gaps). A call per item cost a third of the time.
+    """
+    first = items[0]
+    key = next(iter(first), None) if type(first) is dict else None
+    if type(key) is str and all(type(x) is dict and next(iter(x), None) == key for x in items):
+        try:
+            text = _ENCODE(items)
+        except ValueError:  # a figure that is not finite: written one by one, as null
+            pass
+        else:
+            head = "{" + _ENCODE(key) + ": "
+            gap = "}, " + head
+            if text.count(gap) == len(items) - 1:
+                return text[1:-1].replace(gap, "},\n" + inner + head)
+    return (",\n" + inner).join([_dumps(x, nonfinite) for x in items])
+
+
 def _finite(value: Any, nonfinite: list[Any]) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         nonfinite.append(value)
@@ -107,17 +130,12 @@ def _pieces(value: Any, level: int, *, one_line_each: bool, nonfinite: list[Any]
     elif isinstance(value, (list, tuple, _Lazy)):
         sep = "[\n"
         if one_line_each:
-            # Lines joined in batches: each piece yielded here passes up through every enclosing
+            # Lines in batches: each piece yielded here passes up through every enclosing
             # generator, which cost more than encoding the line itself.
-            batch: list[str] = []
-            for item in value:
-                batch.append(sep + inner + _dumps(item, nonfinite))
+            items = value if isinstance(value, list) else list(value)
+            for start in range(0, len(items), _BATCH):
+                yield sep + inner + _lines(items[start:start + _BATCH], inner, nonfinite)
                 sep = ",\n"
-                if len(batch) >= _BATCH:
-                    yield "".join(batch)
-                    batch.clear()
-            if batch:
-                yield "".join(batch)
         else:
             for item in value:
                 yield sep + inner

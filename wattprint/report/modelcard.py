@@ -126,11 +126,12 @@ def card_for_rows(rows: Sequence[Any], where: str, run: str | None = None, train
     Raises:
         ConfigError: no runs, an unknown or ambiguous ``run``, a bad ``training_type``.
     """
-    from wattprint.report.runrecords import choose_run, records_of, run_ids, whole_run
+    from wattprint.report.runrecords import choose_run, records_by_run, whole_run
 
     check_training_type(training_type, "--training-type" if naming_run.startswith("--") else "training_type=")
     if not rows:
         raise ConfigError(f"{where} holds no runs")
-    chosen = [choose_run(rows, run, where, naming_run)] if run is not None else run_ids(rows)
-    records = [r for run_id in chosen for r in whole_run(records_of(rows, run_id))]
+    by_run = records_by_run(rows)
+    chosen = [choose_run(rows, run, where, naming_run)] if run is not None else list(by_run)
+    records = [r for run_id in chosen for r in whole_run(by_run[run_id])]
     return render_yaml(co2_eq_emissions(records, training_type))

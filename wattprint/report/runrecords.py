@@ -12,9 +12,10 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from wattprint.core.errors import ConfigError
 from wattprint.core.record import EnergyRecord
+from wattprint.report.figures import Figures
 from wattprint.report.load import Row
 
-__all__ = ["RowsKept", "choose_run", "records_of", "run_ids", "whole_run"]
+__all__ = ["RowsKept", "choose_run", "records_by_run", "records_of", "run_ids", "whole_run"]
 
 
 def run_ids(rows: Sequence[Row]) -> list[str]:
@@ -43,6 +44,14 @@ def records_of(rows: Sequence[Row], run_id: str) -> list[EnergyRecord]:
     return [r.record for r in rows if r.record.labels.run_id == run_id]
 
 
+def records_by_run(rows: Iterable[Row]) -> dict[str, list[EnergyRecord]]:
+    """Each run's records (:func:`records_of` of every run), runs in order of first appearance, in one pass."""
+    out: dict[str, list[EnergyRecord]] = {}
+    for row in rows:
+        out.setdefault(row.record.labels.run_id, []).append(row.record)
+    return out
+
+
 def whole_run(records: Sequence[EnergyRecord]) -> list[EnergyRecord]:
     """The records that together cover the whole run once (see the module docstring)."""
     by_process: dict[tuple[str, int], list[EnergyRecord]] = {}
@@ -59,28 +68,45 @@ class RowsKept:
     """The rows that cover each run once (:func:`whole_run`'s rule), kept while a report streams
     past the rest: a process's run rows, and its epoch rows only until its run row comes (a run
     killed early, ECO2AI files: they have none) -- or all epoch rows with ``keep_epochs`` (a
-    forecast's time shift follows the run's energy profile). Step and other windows are never kept."""
+    forecast's time shift follows the run's energy profile). Step and other windows are never kept.
+
+    Rows kept to the end (run rows; epoch rows with ``keep_epochs``) are decoded in full when
+    read, as they would be anyway (a record takes no more memory than its cells). An epoch row
+    read plain (:class:`~wattprint.report.figures.Figures` without its record) waiting for its
+    process's run row keeps its cells, and is decoded only if no run row comes.
+    """
 
     def __init__(self, *, keep_epochs: bool) -> None:
         self.keep_epochs = keep_epochs
-        self._runs: dict[tuple, list[Row]] = {}
-        self._epochs: dict[tuple, list[Row]] = {}
+        self._runs: dict[tuple, list[Figures]] = {}
+        self._epochs: dict[tuple, list[Figures]] = {}
 
-    def tee(self, rows: Iterable[Row], bases: set[str]) -> Iterator[Row]:
-        """``rows``, passed on unchanged; the intensity bases seen are added to ``bases``."""
+    def tee(self, rows: Iterable[Row | Figures], bases: set[str]) -> Iterator[Figures]:
+        """``rows`` as :class:`~wattprint.report.figures.Figures`, passed on; the intensity bases seen
+        are added to ``bases``."""
         for row in rows:
-            labels = row.record.labels
-            bases.add(row.record.carbon.intensity_basis)
-            key = (labels.run_id, labels.host, labels.rank)
-            if labels.window == "run":
-                self._runs.setdefault(key, []).append(row)
+            if type(row) is not Figures:
+                row = Figures.of_row(row)
+            bases.add(row.carbon.intensity_basis)
+            key = (row.run_id, row.host, row.rank)
+            window = row.window
+            if window == "run":
+                self._runs.setdefault(key, []).append(_whole(row))
                 if not self.keep_epochs:
                     self._epochs.pop(key, None)
-            elif labels.window == "epoch" and (self.keep_epochs or key not in self._runs):
-                self._epochs.setdefault(key, []).append(row)
+            elif window == "epoch":
+                if self.keep_epochs:
+                    self._epochs.setdefault(key, []).append(_whole(row))
+                elif key not in self._runs:
+                    self._epochs.setdefault(key, []).append(row)
             yield row
 
     def rows(self) -> list[Row]:
         """The kept rows, in order of their first line."""
         kept = [r for rows in (*self._epochs.values(), *self._runs.values()) for r in rows]
-        return sorted(kept, key=lambda r: (r.source, r.line))
+        return [r.decoded() for r in sorted(kept, key=lambda r: (r.source, r.line))]
+
+
+def _whole(row: Figures) -> Figures:
+    """``row`` with its decoded Row (and not its cells)."""
+    return row if row.row is not None else row._replace(row=row.decoded(), header=None, cells=None)

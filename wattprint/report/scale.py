@@ -14,8 +14,8 @@ JSON output is not formatted here: it keeps the base units (kWh, kg) at full pre
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
+from math import floor, isfinite, log10
 
 __all__ = ["CO2_UNITS", "ENERGY_UNITS", "MAX_DECIMALS", "SIGNIFICANT", "Unit", "amount", "fmt", "pick", "seconds"]
 
@@ -48,12 +48,17 @@ def fmt(value: float, unit: Unit, significant: int = SIGNIFICANT) -> str:
     every integer digit (``"12,345"``), with no exponent.
     """
     scaled = value / unit[1]
-    if not scaled or not math.isfinite(scaled):
+    if not scaled or not isfinite(scaled):
         return "0" if scaled == 0 else str(scaled)
     magnitude = abs(scaled)
-    places = max(0, min(MAX_DECIMALS, significant - 1 - math.floor(math.log10(magnitude))))
-    if round(magnitude, places) == 0:
-        return f"<{10.0 ** -places:.{places}f}"
+    places = significant - 1 - floor(log10(magnitude))
+    if places <= 0:
+        return format(scaled, ",.0f")
+    if places >= MAX_DECIMALS:
+        # Only here can it round to zero: with fewer decimals its first digit is among them.
+        places = MAX_DECIMALS
+        if round(magnitude, places) == 0:
+            return f"<{10.0 ** -places:.{places}f}"
     return format(scaled, _SPECS[places])  # a table formats hundreds of thousands
 
 
@@ -72,7 +77,7 @@ def seconds(value: float) -> str:
     One decimal from 1 s up; below that two significant figures, so a short epoch never reads
     ``"0.0"``; an exact zero is ``"0"``.
     """
-    if value >= 1.0 or not math.isfinite(value):
+    if value >= 1.0 or not isfinite(value):
         return f"{value:,.1f}"
     if value <= 0.0:
         return "0"

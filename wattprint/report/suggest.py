@@ -22,7 +22,7 @@ from typing import Any
 
 from wattprint.core.merge import combine
 from wattprint.core.record import EnergyRecord
-from wattprint.report.runrecords import records_of, run_ids, whole_run
+from wattprint.report.runrecords import records_by_run, whole_run
 
 __all__ = ["RunSuggestions", "Suggestion", "suggest", "suggest_rows"]
 
@@ -66,7 +66,7 @@ class RunSuggestions:
 def suggest_rows(rows: Sequence[Any], **options: Any) -> list[RunSuggestions]:
     """:func:`suggest` for every run of the rows read by :func:`wattprint.report.load_files`."""
     choices: dict[str, Any] = {}  # one forecast provider (and its cached forecast) per location
-    return [suggest(records_of(rows, run_id), _choices=choices, **options) for run_id in run_ids(rows)]
+    return [suggest(records, _choices=choices, **options) for records in records_by_run(rows).values()]
 
 
 def suggest(

@@ -22,14 +22,16 @@ built when they are read (:attr:`RunSummary.epochs`), and only the last run read
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from math import isnan
+from typing import Any, NamedTuple
 
 from wattprint.core.csvformat import TIME_FORMAT
+from wattprint.core.footprint import Carbon
 from wattprint.core.merge import Sums, Total, combine
-from wattprint.core.record import EnergyRecord
+from wattprint.report.figures import SUMMED, Figures
 from wattprint.report.load import Row
 
 __all__ = ["EpochLine", "Group", "Report", "RunSummary", "Totals", "summarise"]
@@ -106,7 +108,7 @@ class RunSummary:
         cached = _last_epochs_total.get(id(self))
         if cached is not None and cached[0] is self:
             return cached[1]
-        total = combine(e.totals for e in self.epochs)
+        total = self.epoch_sums.total()
         _last_epochs_total.clear()
         _last_epochs_total[id(self)] = (self, total)
         return total
@@ -134,7 +136,7 @@ class RunSummary:
             "scopes": list(self.scopes),
             "exit_statuses": list(self.exit_statuses),
             "total": self.total.as_dict(),
-            "epochs": [e.as_dict() for e in self.epochs],
+            "epochs": list(self.epoch_sums.dicts()),
         }
 
 
@@ -186,11 +188,12 @@ class Report:
         }
 
 
-def summarise(rows: Iterable[Row], files: Sequence[str] = ()) -> Report:
+def summarise(rows: Iterable[Row | Figures], files: Sequence[str] = ()) -> Report:
     """Group rows into runs and runs into (project, experiment) groups, in order of appearance.
 
     ``rows`` is read once, in order, and not kept: pass :func:`~wattprint.report.load.iter_files`
-    to report files of any length in memory that grows with runs and epochs, not rows.
+    to report files of any length in memory that grows with runs and epochs, not rows
+    (:func:`~wattprint.report.load.iter_figures`, the same rows as the figures summed, is faster).
     """
     notes: list[str] = []
     by_run: dict[str, _Run] = {}
@@ -198,10 +201,11 @@ def summarise(rows: Iterable[Row], files: Sequence[str] = ()) -> Report:
     count = 0
     for row in rows:
         count += 1
-        run_id = row.record.labels.run_id
-        run = by_run.get(run_id)
+        if type(row) is not Figures:
+            row = Figures.of_row(row)
+        run = by_run.get(row.run_id)
         if run is None:
-            run = by_run[run_id] = _Run(row)
+            run = by_run[row.run_id] = _Run(row)
         run.add(row, describe)
     duplicates = 0
     groups: dict[tuple[str, str], list[RunSummary]] = {}
@@ -231,16 +235,21 @@ class _Descriptions:
 
     def __init__(self) -> None:
         self._seen: dict[tuple, str] = {}
+        self._last: tuple[Carbon | None, str] = (None, "")  # rows of a file share their Carbon
 
-    def __call__(self, record: EnergyRecord) -> str:
-        c = record.carbon
+    def __call__(self, carbon: Carbon) -> str:
+        last = self._last
+        if last[0] is carbon:
+            return last[1]
+        c = carbon
         key = (c.intensity_key, c.intensity_name, c.intensity_g_per_kwh, c.intensity_year,
                c.intensity_basis, c.intensity_source)
         text = self._seen.get(key)
         if text is None:
             if len(self._seen) > 4096:  # a live intensity: a new mean per window
                 self._seen.clear()
-            text = self._seen[key] = _describe_intensity(record)
+            text = self._seen[key] = _describe_intensity(carbon)
+        self._last = (carbon, text)
         return text
 
 
@@ -260,68 +269,135 @@ class _Epochs:
         self.first_hash = array("q")
         self.more_hashes: dict[int, set[int]] = {}
 
-    def add(self, row: Row, key: int) -> bool:
-        """Add ``row`` (whose identity hashes to ``key``); False, adding nothing, for a duplicate."""
-        index = row.record.labels.index
-        i = self.positions.get(index)
-        if i is None:
-            i = self.positions[index] = self.sums.new()
-            self.labels.append(None if index is not None and row.label == str(index) else row.label)
-            self.parameters.append(row.parameters)
-            self.first_hash.append(key)
-        elif self.first_hash[i] == key:
-            return False
-        else:
-            more = self.more_hashes.setdefault(i, set())
-            if key in more:
-                return False
-            more.add(key)
-        self.sums.add(i, row.record)
-        return True
+    def open(self, row: Figures) -> int:
+        """A position for the epoch of ``row``, new, holding ``row``."""
+        index = row.index
+        i = self.positions[index] = _add_new(self.sums, row)
+        self.labels.append(None if index is not None and row.label == str(index) else row.label)
+        self.parameters.append(row.parameters)
+        self.first_hash.append(row.key)
+        return i
+
+    def seen(self, i: int, key: int) -> bool:
+        """Whether a row hashing to ``key`` was added to the epoch at ``i`` (noted if not)."""
+        if self.first_hash[i] == key:
+            return True
+        more = self.more_hashes.setdefault(i, set())
+        if key in more:
+            return True
+        more.add(key)
+        return False
 
     def __len__(self) -> int:
         return len(self.positions)
 
+    def order(self) -> list[tuple[int | None, int]]:
+        """(index, position) in epoch order, the epoch without an index last."""
+        return sorted(self.positions.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+
+    def label(self, index: int | None, i: int) -> str:
+        label = self.labels[i]
+        return str(index) if label is None else label
+
     def lines(self) -> list[EpochLine]:
         """In epoch order, the epoch without an index last."""
-        out = []
-        for index, i in sorted(self.positions.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
-            label = self.labels[i]
-            out.append(EpochLine(index, str(index) if label is None else label, self.parameters[i], self.sums.total(i)))
-        return out
+        return [EpochLine(index, self.label(index, i), self.parameters[i], self.sums.total(i))
+                for index, i in self.order()]
+
+    def dicts(self) -> Iterator[dict[str, Any]]:
+        """``[e.as_dict() for e in lines()]``, made from the sums without the lines (JSON writes millions)."""
+        order = self.order()
+        for (index, i), figures in zip(order, self.sums.dicts([i for _, i in order])):
+            yield {"index": index, "label": self.label(index, i), "parameters": self.parameters[i], **figures}
+
+    def columns(self, domains: Sequence[str]) -> EpochColumns:
+        """The epochs' figures as a table shows them, column by column, in epoch order, without
+        their lines (a text report formats a million)."""
+        s = self.sums
+        order = self.order()
+        at = [i for _, i in order]
+        by_domain = []
+        for d in domains:
+            column = s.by_domain.get(d)
+            by_domain.append([None] * len(at) if column is None else
+                             [None if isnan(kwh := column[i]) else kwh for i in at])
+        return EpochColumns(
+            [index for index, _ in order], [self.parameters[i] for i in at], [s.duration_s[i] for i in at],
+            [s.energy_kwh[i] for i in at], by_domain, [s.co2_kg[i] for i in at],
+            [s.intensity_g_per_kwh(i) for i in at], [bool(s.interrupted[i]) for i in at],
+        )
+
+    def largest(self) -> tuple[float, float]:
+        """The largest energy (kWh) and CO2e (kg) of an epoch, in absolute value (0 without epochs)."""
+        s = self.sums
+        return max(map(abs, s.energy_kwh), default=0.0), max(map(abs, s.co2_kg), default=0.0)
+
+    def total(self) -> Totals:
+        """The sum of the epochs, as ``combine(e.totals for e in lines())`` (without the lines)."""
+        return self.sums.sum_of([i for _, i in self.order()])
+
+
+class EpochColumns(NamedTuple):
+    """A run's epochs in epoch order, a list per figure (:meth:`_Epochs.columns`): kWh, kg, s;
+    ``by_domain`` has a list per domain asked for (None where the epoch did not report it);
+    ``g_per_kwh`` is gCO2e per facility kWh (None without energy)."""
+
+    index: list[int | None]
+    parameters: list[str]
+    duration_s: list[float]
+    energy_kwh: list[float]
+    by_domain: list[list[float | None]]
+    co2_kg: list[float]
+    g_per_kwh: list[float | None]
+    interrupted: list[bool]
+
+
+class _Process:
+    """One process (host, rank) of a run while it is read: where its run rows and epoch rows are summed."""
+
+    __slots__ = ("epochs", "pending", "runs")
+
+    def __init__(self) -> None:
+        self.runs = -1  # position in the run's sums of its run rows' sum; -1: none yet
+        self.epochs = -1  # ... and of its epoch rows' sum (summed only when wanted, see pending)
+        # Epoch positions whose only part is a row of this process, not yet added to its epochs'
+        # sum: a process with a run row never needs that sum, and the others' is made of these
+        # at the end. None once the process has a run row.
+        self.pending: array | None = array("q")
 
 
 class _Run:
     """What :func:`summarise` keeps of one run while it reads: sums, never rows."""
 
-    __slots__ = ("epochs", "exit_statuses", "first", "format", "has_run_row", "intensities", "other_hashes", "processes",
-                 "pues", "run_intensities", "scopes", "sources", "start", "summed_seen", "sums")
+    __slots__ = ("carbon", "epochs", "exit_statuses", "first", "format", "has_run_row", "intensities", "other_hashes",
+                 "processes", "pues", "run_intensities", "scopes", "sources", "start", "summed_seen", "sums", "waiting")
 
-    def __init__(self, row: Row) -> None:
-        self.first = row.record.labels
+    def __init__(self, row: Figures) -> None:
+        self.first = (row.project, row.experiment)
         self.format = row.format
         self.summed_seen: set[int] = set()  # hashes of the run rows added (epochs keep their own)
         self.other_hashes = array("q")  # of the other windows' rows: only counted, so told apart at the end
-        # (host, rank) -> positions in self.sums of its run rows' sum and its epoch rows' sum (-1: none)
-        self.processes: dict[tuple[str, int], list[int]] = {}
+        self.processes: dict[tuple[str, int], _Process] = {}
+        self.waiting: list[_Process] = []  # those with epoch rows waiting to join their epochs' sum
         self.sums = Sums()
         self.epochs = _Epochs()
         self.run_intensities: list[str] = []  # a live intensity gives every epoch its own mean;
         self.intensities: list[str] = []  # the run rows say it once for the run
         self.has_run_row = False
         self.pues: set[float] = set()
+        self.carbon: Carbon | None = None  # the last row's
         self.start: datetime | None = None
         self.sources: set[str] = set()
         self.scopes: set[str] = set()  # "machine", "process": whose energy the rows count
         self.exit_statuses: set[int] = set()  # of the command, on `wattprint run` rows
 
-    def add(self, row: Row, describe: _Descriptions) -> None:
-        record = row.record
-        labels = record.labels
-        window = labels.window
-        key = hash(row.identity)
+    def add(self, row: Figures, describe: _Descriptions) -> None:
+        window = row.window
+        key = row.key
         if window == EPOCH:
-            if not self.epochs.add(row, key):
+            epochs = self.epochs
+            i = epochs.positions.get(row.index)
+            if i is not None and epochs.seen(i, key):
                 self.other_hashes.append(0)  # counted as a duplicate below, never as a sub-window
                 return
         elif window == RUN:
@@ -331,56 +407,97 @@ class _Run:
             self.summed_seen.add(key)
         else:
             self.other_hashes.append(key or 1)
-        proc = self.processes.get((labels.host, labels.rank))
+        proc = self.processes.get((row.host, row.rank))
         if proc is None:
-            proc = self.processes[(labels.host, labels.rank)] = [-1, -1]
+            proc = self.processes[(row.host, row.rank)] = _Process()
         if window == RUN:
             self.has_run_row = True
-            if proc[0] < 0:
-                proc[0] = self.sums.new()
-            self.sums.add(proc[0], record)
+            if proc.runs < 0:
+                proc.runs = _add_new(self.sums, row)
+                proc.pending = None
+            else:
+                _add(self.sums, proc.runs, row)
         elif window == EPOCH:
-            if proc[1] < 0:
-                proc[1] = self.sums.new()
-            self.sums.add(proc[1], record)
-        text = describe(record)
+            if proc.epochs < 0:
+                proc.epochs = self.sums.new()
+            self.add_epoch(proc, i, row)
+        carbon = row.carbon
+        if carbon is not self.carbon:  # rows of a file share their Carbon: described once
+            self.carbon = carbon
+            pue = carbon.pue
+            if pue is not None:
+                self.pues.add(pue)
+        text = describe(carbon)
         if text:
             mine = self.run_intensities if window == RUN else None if self.has_run_row else self.intensities
             if mine is not None and text not in mine:
                 mine.append(text)
-        pue = record.carbon.pue
-        if pue is not None:
-            self.pues.add(pue)
-        start = labels.start_time
+        start = row.start_time
         if start is not None and (self.start is None or start < self.start):
             self.start = start
         self.sources.add(row.source)
         if row.format == "wattprint":
-            self.scopes.add(labels.scope)
-        if labels.exit_status is not None:
-            self.exit_statuses.add(labels.exit_status)
+            self.scopes.add(row.scope)
+        if row.exit_status is not None:
+            self.exit_statuses.add(row.exit_status)
+
+    def add_epoch(self, proc: _Process, i: int | None, row: Figures) -> None:
+        """Add an epoch row to its epoch's sum (at ``i``; None: a new epoch) and to its process's epochs' sum.
+
+        Summed once where it can be: an epoch's first row is its epoch's sum, so it joins its
+        process's sum later (:meth:`flush`), in the same order, only if that sum is wanted. Once
+        an epoch has a second part (another process, the same index written again), the rows
+        waiting for their process's sum are added to it first, and this row to both.
+        """
+        epochs = self.epochs
+        pending = proc.pending
+        if i is None:
+            i = epochs.open(row)
+            if pending is not None:
+                if not pending:
+                    self.waiting.append(proc)
+                pending.append(i)
+            return
+        # A second part: every row still waiting joins its process's sum first (each in its order).
+        if self.waiting:
+            for waiting in self.waiting:
+                self.flush(waiting)
+            self.waiting.clear()
+        _add(epochs.sums, i, row)
+        if pending is not None:
+            _add(self.sums, proc.epochs, row)
+
+    def flush(self, proc: _Process) -> None:
+        """Add the epoch rows of ``proc`` still waiting to its epochs' sum, in the order they were read."""
+        pending = proc.pending
+        if pending:
+            for j in pending:
+                self.sums.add_sum(proc.epochs, self.epochs.sums, j)
+            del pending[:]
 
     def summary(self, run_id: str) -> tuple[RunSummary, int]:
         """The run, and how many of its rows were duplicates."""
         parts: list[Total] = []
         kinds: set[str] = set()
-        for runs, epochs in self.processes.values():
-            if runs >= 0:
-                parts.append(self.sums.total(runs))
+        for proc in self.processes.values():
+            if proc.runs >= 0:
+                parts.append(self.sums.total(proc.runs))
                 kinds.add("run")
-            elif epochs >= 0:
-                parts.append(self.sums.total(epochs))
+            elif proc.epochs >= 0:
+                self.flush(proc)
+                parts.append(self.sums.total(proc.epochs))
                 kinds.add("epochs")
+        self.waiting.clear()  # every process's sum is made
         counted_from = "none" if not kinds else kinds.pop() if len(kinds) == 1 else "mixed"
         others = self.other_hashes
         repeated = others.count(0)
         distinct = len(set(others)) - (1 if repeated else 0)
         repeated += len(others) - repeated - distinct
-        first = self.first
+        project, experiment = self.first
         run = RunSummary(
             run_id=run_id,
-            project=first.project_name,
-            experiment=first.experiment_description,
+            project=project,
+            experiment=experiment,
             format=self.format,
             start_time=self.start.strftime(TIME_FORMAT) if self.start is not None else "",
             epoch_sums=self.epochs,
@@ -397,8 +514,15 @@ class _Run:
         return run, repeated
 
 
-def _describe_intensity(record: EnergyRecord) -> str:
-    c = record.carbon
+def _add(sums: Sums, i: int, row: Figures) -> None:
+    sums.add_figures(i, *row[SUMMED])
+
+
+def _add_new(sums: Sums, row: Figures) -> int:
+    return sums.new_with(*row[SUMMED])
+
+
+def _describe_intensity(c: Carbon) -> str:
     where = c.intensity_name or c.intensity_key
     if c.intensity_key and c.intensity_name and c.intensity_key != c.intensity_name:
         where = f"{c.intensity_name} ({c.intensity_key})"

@@ -79,20 +79,33 @@ def domains_of(report: Report) -> list[str]:
 
 def _cells(label: str, t: Totals, energy: Unit, co2: Unit, domains: Sequence[str]) -> list[str]:
     by = t.energy_kwh_by_domain
-    g = t.intensity_g_per_kwh
-    return [
-        label,
-        seconds(t.duration_s),
-        fmt(t.energy_kwh, energy),
-        *(fmt(by[d], energy) if d in by else "-" for d in domains),
-        fmt(t.co2_kg, co2),
-        f"{g:,.0f}" if g is not None else "-",
+    (line,) = _lines([label], [t.duration_s], [t.energy_kwh], [[by.get(d)] for d in domains], [t.co2_kg],
+                     [t.intensity_g_per_kwh], energy, co2)
+    return line
+
+
+def _lines(labels: Sequence[str], duration_s: Sequence[float], energy_kwh: Sequence[float],
+           by_domain: Sequence[Sequence[float | None]], co2_kg: Sequence[float], g_per_kwh: Sequence[float | None],
+           energy: Unit, co2: Unit) -> list[list[str]]:
+    """Table lines' cells, formatted a column at a time (a table may have a million lines):
+    ``by_domain`` has the energy of each of the table's domains (None: not reported)."""
+    columns = [
+        labels,
+        [seconds(s) for s in duration_s],
+        [fmt(kwh, energy) for kwh in energy_kwh],
+        *(["-" if kwh is None else fmt(kwh, energy) for kwh in column] for column in by_domain),
+        [fmt(kg, co2) for kg in co2_kg],
+        ["-" if g is None else f"{g:,.0f}" for g in g_per_kwh],
     ]
+    return [list(line) for line in zip(*columns)]
 
 
 def run_table(run: RunSummary, domains: Sequence[str]) -> Table:
     """Epochs of a run (one line each) and its total, in units chosen for this run's figures."""
-    energy, co2 = run_units([run.total, *(e.totals for e in run.epochs)])
+    epochs = run.epoch_sums  # the epochs' figures, not their lines: a table may have a million
+    top_energy, top_co2 = epochs.largest()  # (run_units of the total and every epoch)
+    energy = pick((run.total.energy_kwh, top_energy), ENERGY_UNITS)
+    co2 = pick((run.total.co2_kg, top_co2), CO2_UNITS)
     headers = [
         "epoch",
         "duration (s)",
@@ -101,15 +114,16 @@ def run_table(run: RunSummary, domains: Sequence[str]) -> Table:
         f"CO2e ({co2[0]})",
         "gCO2e/kWh",
     ]
-    with_parameters = any(e.parameters for e in run.epochs)
+    with_parameters = any(epochs.parameters)
     if with_parameters:
         headers.append("parameters")
-    rows = []
-    flags = []
-    for e in run.epochs:
-        label = "?" if e.index is None else str(e.index)
-        rows.append(_cells(label, e.totals, energy, co2, domains) + ([e.parameters] if with_parameters else []))
-        flags.append(e.totals.interrupted)
+    columns = epochs.columns(domains)
+    rows = _lines(["?" if index is None else str(index) for index in columns.index], columns.duration_s,
+                  columns.energy_kwh, columns.by_domain, columns.co2_kg, columns.g_per_kwh, energy, co2)
+    if with_parameters:
+        for cells, parameters in zip(rows, columns.parameters):
+            cells.append(parameters)
+    flags = columns.interrupted
     outside = outside_epochs(run)
     if outside is not None:
         rows.append(_cells(OUTSIDE_EPOCHS, outside, energy, co2, domains) + ([""] if with_parameters else []))
@@ -132,7 +146,7 @@ def outside_epochs(run: RunSummary) -> Totals | None:
     Clamped at zero: the epochs of several processes are summed as parallel, and rounding in
     the files can make them exceed the run by a hair.
     """
-    if run.counted_from != "run" or not run.epochs:
+    if run.counted_from != "run" or not run.epoch_sums:
         return None
     t, e = run.total, run.epochs_total
     if t.energy_kwh - e.energy_kwh <= t.energy_kwh * 1e-6:  # the epochs cover the run: no line
