@@ -60,6 +60,7 @@ class Figures(NamedTuple):
     start_time: datetime | None
     scope: str
     exit_status: int | None
+    stage: str  # "train", "test", "predict", ...; "" where the row has none
     duration_s: float
     energy_kwh: float
     facility_kwh: float
@@ -84,7 +85,7 @@ class Figures(NamedTuple):
         return _new(cls, (
             labels.run_id, labels.project_name, labels.experiment_description, row.format, labels.window, labels.index,
             row.label, row.parameters, hash(row.identity), labels.host, labels.rank, labels.start_time, labels.scope,
-            labels.exit_status, m.duration_s, m.energy_kwh, fp.facility_kwh, fp.co2_kg, fp.cost,
+            labels.exit_status, labels.stage, m.duration_s, m.energy_kwh, fp.facility_kwh, fp.co2_kg, fp.cost,
             m.energy_kwh_by_domain, m.method_by_domain, m.failed_domains, labels.interrupted, record.carbon,
             row.source, row.line, row, None, None,
         ))
@@ -105,9 +106,10 @@ SUMMED = slice(Figures._fields.index("duration_s"), Figures._fields.index("inter
 # The cells a plain row is read from, in this order (see PlainReader.read).
 _READ = ("id", "project_name", "experiment_description", "epoch", "window", "parameters", "start_time", "duration(s)",
          "power_consumption(kWh)", "CO2_emissions(kg)", "cost", "failed_domains", "interrupted", "scope", "host", "rank",
-         "exit_status", *(f"energy_kwh_{d}" for d in DOMAINS), *(f"method_{d}" for d in DOMAINS))
+         "exit_status", *(f"energy_kwh_{d}" for d in DOMAINS), *(f"method_{d}" for d in DOMAINS), "stage")
 _DOMAINS = tuple(DOMAINS)
 _N = len(_DOMAINS)
+_STAGE = 17 + 2 * _N
 
 
 class PlainReader:
@@ -187,7 +189,7 @@ class PlainReader:
         interrupted = v[12]
         return _new(Figures, (
             run_id, v[1], v[2], "wattprint", window, index, label, v[5], key, host, rank, start_time,
-            v[13] or "machine", _integer(v[16]), duration_s, energy_kwh, facility_kwh(energy_kwh, carbon.pue), co2_kg,
+            v[13] or "machine", _integer(v[16]), v[_STAGE], duration_s, energy_kwh, facility_kwh(energy_kwh, carbon.pue), co2_kg,
             _optional(v[10]), by_domain, methods, tuple(failed.split()) if failed else (),
             False if interrupted == "false" else interrupted.strip().casefold() in _TRUE, carbon,
             self.name, number, None, self.header, cells,

@@ -85,6 +85,7 @@ class RunSummary:
     other_windows: int = 0
     scopes: list[str] = field(default_factory=list)  # "machine", "process": whose energy the rows count
     exit_statuses: list[int] = field(default_factory=list)  # of the command, on `wattprint run` rows
+    stages: list[str] = field(default_factory=list)  # of its run and epoch rows: "train", "test", "predict", ...
 
     @property
     def epochs(self) -> list[EpochLine]:
@@ -135,6 +136,7 @@ class RunSummary:
             "other_windows": self.other_windows,
             "scopes": list(self.scopes),
             "exit_statuses": list(self.exit_statuses),
+            "stages": list(self.stages),
             "total": self.total.as_dict(),
             "epochs": list(self.epoch_sums.dicts()),
         }
@@ -370,7 +372,8 @@ class _Run:
     """What :func:`summarise` keeps of one run while it reads: sums, never rows."""
 
     __slots__ = ("carbon", "epochs", "exit_statuses", "first", "format", "has_run_row", "intensities", "other_hashes",
-                 "processes", "pues", "run_intensities", "scopes", "sources", "start", "summed_seen", "sums", "waiting")
+                 "processes", "pues", "run_intensities", "scopes", "sources", "stages", "start", "summed_seen", "sums",
+                 "waiting")
 
     def __init__(self, row: Figures) -> None:
         self.first = (row.project, row.experiment)
@@ -390,6 +393,7 @@ class _Run:
         self.sources: set[str] = set()
         self.scopes: set[str] = set()  # "machine", "process": whose energy the rows count
         self.exit_statuses: set[int] = set()  # of the command, on `wattprint run` rows
+        self.stages: set[str] = set()  # of the run and epoch rows (sub-windows have their own)
 
     def add(self, row: Figures, describe: _Descriptions) -> None:
         window = row.window
@@ -440,6 +444,8 @@ class _Run:
             self.scopes.add(row.scope)
         if row.exit_status is not None:
             self.exit_statuses.add(row.exit_status)
+        if row.stage and (window == RUN or window == EPOCH):
+            self.stages.add(row.stage)
 
     def add_epoch(self, proc: _Process, i: int | None, row: Figures) -> None:
         """Add an epoch row to its epoch's sum (at ``i``; None: a new epoch) and to its process's epochs' sum.
@@ -510,6 +516,7 @@ class _Run:
             other_windows=distinct,
             scopes=sorted(self.scopes),
             exit_statuses=sorted(self.exit_statuses),
+            stages=sorted(self.stages),
         )
         return run, repeated
 

@@ -161,6 +161,9 @@ def run_heading(run: RunSummary) -> str:
     parts = [f"run {run.run_id[:8]}", run.format]
     if run.scopes:
         parts.append(" and ".join(run.scopes) + " scope")
+    stages = [s for s in run.stages if s != "train"]  # a training is what a run is unless it says otherwise
+    if stages:
+        parts.append("stage " + " and ".join(stages))
     for status in run.exit_statuses:
         parts.append(f"command exit status {status}" + (" (FAILED)" if status else ""))
     if run.start_time:
