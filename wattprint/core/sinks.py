@@ -165,9 +165,10 @@ def _header(head: bytes, path: str, what: str, *, truncated: bool) -> list[str] 
                 f"{path} exists but is not a UTF-8 CSV ({exc.reason}); pass another {what}, or move that file away."
             ) from None
         if text.strip():
-            import csv  # deferred, as the sinks' other imports: not on the path of a tracker without a file
+            # The csv module itself only for a header that needs its rules (no header of ours does).
+            from wattprint.core.datafiles import csv_rows
 
-            return next(csv.reader([text]))
+            return csv_rows(text)[0]
     if truncated:  # only blank lines, then one longer than the limit
         raise ConfigError(f"{path} exists and does not start with a CSV header; pass another {what}, or move that file away.")
     return None

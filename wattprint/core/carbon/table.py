@@ -1,7 +1,8 @@
 """The bundled carbon-intensity tables and :func:`lookup`.
 
-The CSV files in ``data/`` (see ``data/README.md`` for sources and licences) are parsed with the
-stdlib ``csv`` module on the first lookup and cached, so importing wattprint reads nothing.
+The CSV files in ``data/`` (see ``data/README.md`` for sources and licences) are parsed on the
+first lookup (:func:`~wattprint.core.datafiles.csv_rows`) and cached, so importing wattprint
+reads nothing.
 
 Keys:
     country: ISO 3166 alpha-2 (``"FR"``), alpha-3 (``"FRA"``) or English name (``"France"``),
@@ -15,14 +16,13 @@ Keys:
 
 from __future__ import annotations
 
-import io
 import re
 import threading
 from collections import namedtuple
 from dataclasses import replace
 
 from wattprint.core.carbon.intensity import WORLD_AVERAGE, Intensity
-from wattprint.core.datafiles import read_data
+from wattprint.core.datafiles import csv_rows, read_data
 from wattprint.core.errors import CarbonDataError
 from wattprint.core.naming import PYTHON, Naming
 
@@ -184,12 +184,14 @@ def normalise(text: str) -> str:
 
 
 def read_csv(name: str) -> list[dict[str, str]]:
-    import csv  # deferred: import wattprint stays light
-
+    """The rows of a bundled table as dicts by column; ValueError for a row of another width."""
     text = read_data(__file__, name)
-    # Leading '#' lines carry attribution (the ODbL file); csv has no comment syntax.
-    body = "".join(line for line in io.StringIO(text) if not line.startswith("#"))
-    return list(csv.DictReader(io.StringIO(body)))
+    # Leading '#' lines carry attribution (the ODbL file); CSV has no comment syntax.
+    header, *body = csv_rows("\n".join(line for line in text.split("\n") if not line.startswith("#")))
+    for row in body:
+        if len(row) != len(header):
+            raise ValueError(f"{name}: a row of {len(row)} cells under {len(header)} columns: {row[:3]}")
+    return [dict(zip(header, row)) for row in body]
 
 
 def _get(*kinds: str) -> _Tables:
