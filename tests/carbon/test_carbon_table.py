@@ -130,6 +130,31 @@ def test_a_country_code_finds_the_row_every_spelling_would():
         assert full[spelling] is row, spelling
 
 
+def test_a_code_read_from_its_own_line_is_the_row_of_the_full_table(monkeypatch):
+    # country="FR" builds one row while the table is not loaded; it must be the table's row.
+    from wattprint.core.carbon import table
+
+    countries = table.rows("country")
+    assert len(countries) > 200
+    for row in countries:
+        for code in (row.key, row.country_iso3, row.key.lower()):
+            monkeypatch.setattr(table, "_code_rows", {})
+            assert table._code_row(table.normalise(code)) == row, code
+    for spelling in ("uk", "uae", "drc", "zz", "zzz"):  # aliases and unknown codes: the full table decides
+        assert table._code_row(spelling) is None, spelling
+
+
+def test_a_code_is_found_before_the_table_is_loaded(monkeypatch):
+    from wattprint.core.carbon import table
+
+    monkeypatch.setattr(table, "_tables", None)
+    monkeypatch.setattr(table, "_code_rows", {})
+    assert lookup("DE").name == "Germany" and lookup("deu").key == "DE"
+    assert table._tables is None
+    assert lookup("UK").key == "GB"  # an alias, not a code: the table is parsed
+    assert table._tables is not None and "region" not in table._tables.by_kind
+
+
 def test_kind_restricts_the_search():
     assert lookup("FR", "country").key == "FR"
     with pytest.raises(CarbonDataError, match="is a country key; pass it as country='FR'"):
@@ -190,6 +215,7 @@ def test_import_reads_no_data_and_opens_no_http_module():
         "heavy = [m for m in ('urllib.request', 'http.client', 'ssl', 'wattprint.core.carbon.live',"
         " 'numpy', 'pandas', 'torch') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
-        "c.lookup('FR'); assert table._tables is not None\n"
+        "assert c.lookup('FR').key == 'FR'; assert table._tables is None, 'a code reads its own row only'\n"
+        "assert c.lookup('France').key == 'FR'; assert table._tables is not None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

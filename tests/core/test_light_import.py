@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import site
 import subprocess
 import sys
 import textwrap
@@ -34,6 +36,37 @@ def test_import_and_start_load_no_logging_typing_or_unicodedata(tmp_path, start)
         """,
         tmp_path,
     )
+    assert proc.returncode == 0, proc.stderr
+
+
+# Loaded by neither the import nor a tracker's start and stop, even appending to an existing
+# file: /proc and the cgroup files are read with os and open(), the tables and a CSV header with
+# wattprint's own reader, URLs parsed only when one is given.
+NOT_ON_START = ("pathlib", "csv", "urllib.parse")
+
+
+def test_a_tracker_loads_no_pathlib_csv_or_urllib(tmp_path):
+    # Without site's start-up (-S): an editable install's finder imports pathlib at start-up,
+    # which a wheel install does not. wattprint comes from where this process imports it,
+    # psutil and the rest from site-packages, put on the path as plain directories.
+    import wattprint
+
+    path = [os.path.dirname(os.path.dirname(wattprint.__file__)), *site.getsitepackages()]
+    code = f"""
+        import sys
+        import wattprint
+        assert not [m for m in {NOT_ON_START!r} if m in sys.modules], "loaded before wattprint"
+        for _ in range(2):  # a new file, then appending to it (its header is read)
+            tracker = wattprint.Tracker(country="FR", output_file="emissions.csv")
+            tracker.start()
+            tracker.stop()
+        assert open("emissions.csv").read().count("\\n") == 3
+        loaded = [m for m in {NOT_ON_START!r} if m in sys.modules]
+        assert not loaded, loaded
+        """
+    proc = subprocess.run([sys.executable, "-S", "-c", textwrap.dedent(code)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(path)))
     assert proc.returncode == 0, proc.stderr
 
 

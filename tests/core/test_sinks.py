@@ -265,3 +265,19 @@ def test_a_file_replaced_by_another_tools_csv_after_construction_is_not_written(
         delivery = Outputs([sink]).deliver(make_record())
     assert not delivery.wrote(sink) and not delivery.ok
     assert path.read_text() == "timestamp,project_name,run_id\n2026-01-01,cc,abc\n"
+
+
+@pytest.mark.parametrize("spelling", ["e.csv", "./e.csv", "sub//e.csv", "sub/./e.csv", "sub/../e.csv", "~/e.csv"])
+def test_a_sink_names_its_file_as_pathlib_spells_it(tmp_path, monkeypatch, spelling):
+    # The sink keeps a str path (pathlib is not loaded to start a tracker); its `path` is still a
+    # Path, and its name the text of that Path, however the user spelled the file.
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    expected = Path(spelling).expanduser()
+    sink = CsvSink(spelling)
+    assert sink.path == expected and isinstance(sink.path, Path)
+    assert sink.name == str(expected)
+    assert check_output_path(spelling) == expected
+    sink.write(make_record())
+    assert [row["epoch"] for row in read_rows(expected)] == ["2"]

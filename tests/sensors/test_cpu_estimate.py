@@ -231,7 +231,7 @@ def test_cgroup_v2_quota_of_own_cgroup(tmp_path: Path) -> None:
     found = cgroup_cpu(tmp_path, "0::/job\n")
     assert found is not None
     assert found.quota_cpus == 1.5
-    assert found.usage_file == tmp_path / "job" / "cpu.stat"
+    assert found.usage_file == str(tmp_path / "job" / "cpu.stat")  # a plain str path
     assert read_cgroup_usage_s(found.usage_file) == 2.5
 
 
@@ -275,7 +275,7 @@ def test_cgroup_v1_separate_cpuacct_mount(tmp_path: Path) -> None:
     _write(tmp_path / "cpuacct" / "cpuacct.usage", "7000000000")
     found = cgroup_cpu(tmp_path, "1:cpu:/\n2:cpuacct:/\n")
     assert found is not None and found.quota_cpus == 2.0
-    assert found.usage_file == tmp_path / "cpuacct" / "cpuacct.usage"
+    assert found.usage_file == str(tmp_path / "cpuacct" / "cpuacct.usage")
 
 
 def test_cgroup_v1_unlimited(tmp_path: Path) -> None:

@@ -229,7 +229,7 @@ def test_v2_tightest_limit_on_the_path_sets_whose_memory_counts(tmp_path: Path) 
     _write(slice_ / "memory.stat", _v2_stat(20 * MiB))
     found = cgroup_memory(64 * GB, tmp_path, "0::/user.slice/run-1.scope\n")
     assert found is not None
-    assert (found.version, found.directory, found.limit_bytes) == (2, slice_, 128 * MiB)
+    assert (found.version, found.directory, found.limit_bytes) == (2, str(slice_), 128 * MiB)
     assert found.used_bytes() == 100 * MiB
 
 

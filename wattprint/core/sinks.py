@@ -27,12 +27,16 @@ import errno
 import os
 import threading
 import time
-from pathlib import Path
 
 from wattprint.core import csvformat, exits, safefile
 from wattprint.core.errors import ConfigError
 from wattprint.core.outputs import OutputBusy
 from wattprint.core.record import EnergyRecord
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    # A sink works on str paths; pathlib is loaded when a Path is asked for (CsvSink.path).
+    from pathlib import Path
 
 #: Longest wait for another process's lock on an output file, in seconds.
 LOCK_WAIT_S = 5.0
@@ -134,7 +138,7 @@ def _unlock(fd: int) -> None:
     fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _read_header(fd: int, path: Path, what: str) -> list[str] | None:
+def _read_header(fd: int, path: str, what: str) -> list[str] | None:
     """The header of the CSV open at ``fd``, reading no more of it than needed (at most :data:`HEAD_BYTES`)."""
     size = 4096  # a header of ours is under 1 KiB
     while True:
@@ -144,7 +148,7 @@ def _read_header(fd: int, path: Path, what: str) -> list[str] | None:
         size *= 4
 
 
-def _header(head: bytes, path: Path, what: str, *, truncated: bool) -> list[str] | None:
+def _header(head: bytes, path: str, what: str, *, truncated: bool) -> list[str] | None:
     """The header in the first bytes of a CSV: its first non-blank line, BOM removed; None if blank.
 
     Raises ConfigError for a file that is not UTF-8 text or whose first line is longer than
@@ -161,9 +165,10 @@ def _header(head: bytes, path: Path, what: str, *, truncated: bool) -> list[str]
                 f"{path} exists but is not a UTF-8 CSV ({exc.reason}); pass another {what}, or move that file away."
             ) from None
         if text.strip():
-            import csv  # deferred, as the sinks' other imports: not on the path of a tracker without a file
+            # The csv module itself only for a header that needs its rules (no header of ours does).
+            from wattprint.core.datafiles import csv_rows
 
-            return next(csv.reader([text]))
+            return csv_rows(text)[0]
     if truncated:  # only blank lines, then one longer than the limit
         raise ConfigError(f"{path} exists and does not start with a CSV header; pass another {what}, or move that file away.")
     return None
@@ -182,40 +187,61 @@ def read_header(path: str | os.PathLike[str], what: str = "output_file=") -> lis
     except safefile.UnsafeFileError as exc:  # replaced since the check
         raise ConfigError(f"{what} {exc}; give the path of a regular file, or None for no file.") from None
     try:
-        return _read_header(fd, Path(path), what)
+        return _read_header(fd, str(path), what)
     finally:
         os.close(fd)
 
 
 def check_output_path(path: str | os.PathLike[str], what: str = "output_file=") -> Path:
     """Validate an output file path at construction time; ConfigError naming ``what`` with a fix."""
-    p = Path(path).expanduser()
+    from pathlib import Path
+
+    return Path(checked_path(path, what))
+
+
+def checked_path(path: str | os.PathLike[str], what: str = "output_file=") -> str:
+    """:func:`check_output_path`, giving the path as a ``str`` (what the sinks keep)."""
+    p = _spelled(os.path.expanduser(os.fspath(path)))
     try:
-        if p.is_dir():
-            raise ConfigError(f"{what} {str(p)!r} is a directory; give a file path such as {str(p / 'wattprint.csv')!r}.")
-        parent = p.parent if str(p.parent) else Path(".")
-        if not parent.is_dir():
-            raise ConfigError(f"the directory of {what} {str(p)!r} does not exist; create it first or choose another path.")
-        why = safefile.untrusted_link(str(p))
+        if os.path.isdir(p):
+            raise ConfigError(f"{what} {p!r} is a directory; give a file path such as {os.path.join(p, 'wattprint.csv')!r}.")
+        parent = os.path.dirname(p) or "."
+        if not os.path.isdir(parent):
+            raise ConfigError(f"the directory of {what} {p!r} does not exist; create it first or choose another path.")
+        why = safefile.untrusted_link(p)
         if why:
             raise ConfigError(f"{what} {why}; choose a path of your own.")
-        if p.exists():
-            safefile.check_regular(p.stat(), str(p))  # stat only: opening a FIFO could block
-        writable = os.access(parent, os.W_OK | os.X_OK) and (not p.exists() or os.access(p, os.W_OK))
+        exists = os.path.exists(p)
+        if exists:
+            safefile.check_regular(os.stat(p), p)  # stat only: opening a FIFO could block
+        writable = os.access(parent, os.W_OK | os.X_OK) and (not exists or os.access(p, os.W_OK))
     except safefile.UnsafeFileError as exc:
         raise ConfigError(f"{what} {exc}; give the path of a regular file, or None for no file.") from None
     except OSError as exc:  # e.g. a parent directory we may not enter
-        raise ConfigError(f"{what} {str(p)!r} cannot be checked ({exc.strerror}); choose a path you can write.") from None
+        raise ConfigError(f"{what} {p!r} cannot be checked ({exc.strerror}); choose a path you can write.") from None
     if not writable:
-        raise ConfigError(f"{what} {str(p)!r} is not writable; choose a writable path, or no file.")
+        raise ConfigError(f"{what} {p!r} is not writable; choose a writable path, or no file.")
     return p
+
+
+def _spelled(path: str) -> str:
+    """``path`` as ``str(pathlib.Path(path))`` spells it, without loading pathlib: ``"."`` for ``""``,
+    no ``.`` parts, no doubled or trailing separator. ``..`` stays: after a link it is not the
+    lexical parent."""
+    if os.altsep:
+        path = path.replace(os.altsep, os.sep)
+    drive, rest = os.path.splitdrive(path)
+    root = rest[: len(rest) - len(rest.lstrip(os.sep))]
+    root = root if root == "//" and os.sep == "/" else root[:1]  # POSIX keeps exactly two leading slashes
+    parts = [part for part in rest.split(os.sep) if part and part != "."]
+    return drive + root + os.sep.join(parts) or "."
 
 
 class _AppendSink:
     """Appends batches of lines to one file under its lock, keeping rows the lock held back."""
 
     def __init__(self, path: str | os.PathLike[str], what: str) -> None:
-        self.path = check_output_path(path, what)
+        self._file = checked_path(path, what)
         self.what = what
         self.lock_wait_s = LOCK_WAIT_S
         self._held: list[EnergyRecord] = []
@@ -223,7 +249,14 @@ class _AppendSink:
 
     @property
     def name(self) -> str:
-        return str(self.path)
+        return self._file
+
+    @property
+    def path(self) -> Path:
+        """The file, as a :class:`pathlib.Path` (made when asked for: the sink itself uses :attr:`name`)."""
+        from pathlib import Path
+
+        return Path(self._file)
 
     @property
     def held(self) -> int:
@@ -254,7 +287,7 @@ class _AppendSink:
     def _flush(self, records: list[EnergyRecord], wait_s: float) -> None:
         if exits.stopping():
             wait_s = min(wait_s, ENDING_WAIT_S)
-        fd = safefile.open_regular(str(self.path), os.O_RDWR | os.O_APPEND | os.O_CREAT)
+        fd = safefile.open_regular(self.name, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         try:
             if safefile.is_devnull(os.fstat(fd)):  # the user's way of saying "no file"
                 self._held = []
@@ -302,7 +335,7 @@ class CsvSink(_AppendSink):
 
     def __init__(self, path: str | os.PathLike[str], *, what: str = "output_file=") -> None:
         super().__init__(path, what)
-        header = read_header(self.path, what)
+        header = read_header(self.name, what)
         if header is not None and csvformat.layout_of(header) is None:
             raise ConfigError(
                 f"{self.path} exists and is not a wattprint or ECO2AI CSV (its header starts "
@@ -314,7 +347,7 @@ class CsvSink(_AppendSink):
         return csvformat.encode_row(record, columns)
 
     def _text(self, fd: int, records: list[EnergyRecord]) -> str:
-        header = _read_header(fd, self.path, self.what)
+        header = _read_header(fd, self.name, self.what)
         if header is None:  # empty, or only blank lines: start the file's records here
             columns = self.new_columns
             text = csvformat.line(columns)

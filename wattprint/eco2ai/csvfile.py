@@ -68,7 +68,7 @@ class Eco2aiCsv(CsvSink):
         super().write(record)
 
     def _wattprint_file(self) -> bool:
-        header = read_header(self.path)
+        header = read_header(self.name)
         return header is not None and csvformat.layout_of(header) == csvformat.WATTPRINT
 
     def encode(self, record: EnergyRecord, columns: tuple[str, ...]) -> str:

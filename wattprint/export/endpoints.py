@@ -9,7 +9,6 @@ imported for it. Credentials may sit in a URL's user-info (``https://user:token@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
 
 from wattprint.core import validate
 from wattprint.core.errors import ConfigError
@@ -30,6 +29,9 @@ def url(value: object, opt: str) -> str | None:
     example = f"{opt} must be a URL such as 'http://localhost:9091'"
     if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
         raise ConfigError(f"{example}, got {'a ' + type(value).__name__ if not isinstance(value, str) else 'text that is not one'}.")
+    # Deferred: a tracker without exporters checks only export_period here.
+    from urllib.parse import urlsplit
+
     try:
         parts = urlsplit(value)
         port = parts.port  # raises ValueError for a port out of range or not a number
@@ -86,6 +88,8 @@ def export_period(value: object, opt: str) -> float:
 
 def redact(text: str) -> str:
     """``text`` (a URL) with the user-info's password replaced by ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
     try:
         parts = urlsplit(text)
     except ValueError:
@@ -109,13 +113,13 @@ def _has_port(parts) -> bool:
 
 def credentials(text: str) -> tuple[str, str | None, str | None]:
     """``(url without user-info, user name, password)``: the password goes in a header, not the URL."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
     parts = urlsplit(text)
     if parts.username is None and parts.password is None:
         return text, None, None
     netloc = parts.netloc.rpartition("@")[2]
     bare = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    from urllib.parse import unquote
-
     return bare, unquote(parts.username or ""), unquote(parts.password or "")
 
 

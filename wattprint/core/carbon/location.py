@@ -30,7 +30,6 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
 
 from wattprint._log import getLogger
 from wattprint.core.carbon.intensity import (
@@ -143,7 +142,7 @@ def _zone_name(text: str) -> str | None:
     return text or None
 
 
-def detect_timezone(environ: Mapping[str, str] | None = None, root: Path = Path("/")) -> str | None:
+def detect_timezone(environ: Mapping[str, str] | None = None, root: str | os.PathLike[str] = "/") -> str | None:
     """The IANA name of the system time zone, or ``None`` when it cannot be told offline.
 
     Reads ``TZ`` from ``environ``, then the target of ``/etc/localtime``, then ``/etc/timezone``
@@ -155,16 +154,17 @@ def detect_timezone(environ: Mapping[str, str] | None = None, root: Path = Path(
     tz = env.get("TZ")
     if tz:
         return _zone_name(tz)
-    localtime = root / "etc" / "localtime"
+    localtime = os.path.join(root, "etc", "localtime")
     try:
-        if localtime.is_symlink():
+        if os.path.islink(localtime):
             target = os.readlink(localtime)
             if "zoneinfo/" in target:
                 return _zone_name(target)
     except OSError:
         pass
     try:
-        text = (root / "etc" / "timezone").read_text(encoding="utf-8").strip()
+        with open(os.path.join(root, "etc", "timezone"), encoding="utf-8") as f:
+            text = f.read().strip()
     except (OSError, UnicodeDecodeError):
         return None
     return _zone_name(text.splitlines()[0]) if text else None

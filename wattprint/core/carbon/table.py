@@ -1,7 +1,8 @@
 """The bundled carbon-intensity tables and :func:`lookup`.
 
-The CSV files in ``data/`` (see ``data/README.md`` for sources and licences) are parsed with the
-stdlib ``csv`` module on the first lookup and cached, so importing wattprint reads nothing.
+The CSV files in ``data/`` (see ``data/README.md`` for sources and licences) are parsed on the
+first lookup (:func:`~wattprint.core.datafiles.csv_rows`) and cached, so importing wattprint
+reads nothing.
 
 Keys:
     country: ISO 3166 alpha-2 (``"FR"``), alpha-3 (``"FRA"``) or English name (``"France"``),
@@ -15,14 +16,14 @@ Keys:
 
 from __future__ import annotations
 
-import io
 import re
 import threading
 from collections import namedtuple
+from collections.abc import Iterable
 from dataclasses import replace
 
 from wattprint.core.carbon.intensity import WORLD_AVERAGE, Intensity
-from wattprint.core.datafiles import read_data
+from wattprint.core.datafiles import csv_rows, read_data
 from wattprint.core.errors import CarbonDataError
 from wattprint.core.naming import PYTHON, Naming
 
@@ -105,8 +106,7 @@ class _Tables:
     def load(self, kind: str) -> None:
         """Parse what ``kind`` needs (and the countries every kind refers to), then index it."""
         if not self.sources:
-            self.sources = {r["id"]: Source(r["id"], r["name"], r["basis"], r["licence"], r["url"])
-                            for r in read_csv("sources.csv")}
+            self.sources = _read_sources()
         for name in ("countries.csv", *self.FILES[kind]):
             if name not in self._files:
                 self._parse(name)
@@ -129,11 +129,9 @@ class _Tables:
         records = read_csv(name)
         if name == "countries.csv":
             self._iso2_of = {r["iso3"]: r["iso2"] for r in records}
-            # Names in the country's own languages ("Deutschland", "Nihon"), after the English ones.
             endonyms = {r["iso2"]: r["names"].split("|") for r in read_csv("endonyms.csv")}
             for r in records:
-                aliases = tuple(a for a in (*r["aliases"].split("|"), *endonyms.get(r["iso2"], ())) if a)
-                self._add("country", r, r["iso2"], r["iso3"], aliases=aliases)
+                self._add("country", r, r["iso2"], r["iso3"], aliases=_aliases(r, endonyms.get(r["iso2"], ())))
             return
         for r in records:
             kind = r.get("kind") or ("region" if name == "regions.csv" else "cloud")
@@ -143,6 +141,52 @@ class _Tables:
         self._rows[kind].append(Row(kind, key, r["name"], iso3, float(r["g_per_kwh"]), int(r["year"]),
                                     self.sources[r["source_id"]], iso2=self._iso2_of.get(iso3, ""),
                                     **extra))  # type: ignore[arg-type]
+
+
+def _read_sources() -> dict[str, Source]:
+    return {r["id"]: Source(r["id"], r["name"], r["basis"], r["licence"], r["url"]) for r in read_csv("sources.csv")}
+
+
+def _aliases(r: dict[str, str], endonyms: Iterable[str]) -> tuple[str, ...]:
+    """A country's other names: the table's aliases, then names in its own languages ("Deutschland")."""
+    return tuple(a for a in (*r["aliases"].split("|"), *endonyms) if a)
+
+
+def _code_row(code: str) -> Row | None:
+    """The country whose ISO 3166 alpha-2 or alpha-3 code is ``code`` (normalised), or None.
+
+    Read from its own line of the table, with its line of endonyms: ``country="FR"``, the usual
+    key, builds one row instead of every country's (0.2 MB of a tracker's start). The row equals
+    the one the full table holds (a test compares every code).
+    """
+    if not (2 <= len(code) <= 3 and code.isascii() and code.isalpha()):
+        return None
+    if code not in _code_rows:  # two threads may both read it: equal rows, either one kept
+        _code_rows[code] = _read_code_row(code)
+    return _code_rows[code]
+
+
+_code_rows: dict[str, Row | None] = {}
+
+
+def _read_code_row(code: str) -> Row | None:
+    lines = (line for line in read_data(__file__, "countries.csv").split("\n") if line and not line.startswith("#"))
+    header = next(lines, "").split(",")
+    if header[:2] != ["iso2", "iso3"]:
+        return None  # the full table's reader says what is wrong
+    for line in lines:
+        iso2, _, rest = line.partition(",")
+        if code in (iso2.casefold(), rest.partition(",")[0].casefold()):
+            cells = csv_rows(line)[0]
+            if len(cells) != len(header):
+                return None
+            r = dict(zip(header, cells))
+            prefix = f"{r['iso2']},"
+            own = next((x for x in read_data(__file__, "endonyms.csv").split("\n") if x.startswith(prefix)), "")
+            endonyms = csv_rows(own)[0][1].split("|") if own else ()
+            return Row("country", r["iso2"], r["name"], r["iso3"], float(r["g_per_kwh"]), int(r["year"]),
+                       _read_sources()[r["source_id"]], iso2=r["iso2"], aliases=_aliases(r, endonyms))
+    return None
 
 
 def _index(kind: str, rows: list[Row]) -> dict[str, Row]:
@@ -184,12 +228,14 @@ def normalise(text: str) -> str:
 
 
 def read_csv(name: str) -> list[dict[str, str]]:
-    import csv  # deferred: import wattprint stays light
-
+    """The rows of a bundled table as dicts by column; ValueError for a row of another width."""
     text = read_data(__file__, name)
-    # Leading '#' lines carry attribution (the ODbL file); csv has no comment syntax.
-    body = "".join(line for line in io.StringIO(text) if not line.startswith("#"))
-    return list(csv.DictReader(io.StringIO(body)))
+    # Leading '#' lines carry attribution (the ODbL file); CSV has no comment syntax.
+    header, *body = csv_rows("\n".join(line for line in text.split("\n") if not line.startswith("#")))
+    for row in body:
+        if len(row) != len(header):
+            raise ValueError(f"{name}: a row of {len(row)} cells under {len(header)} columns: {row[:3]}")
+    return [dict(zip(header, row)) for row in body]
 
 
 def _get(*kinds: str) -> _Tables:
@@ -239,12 +285,19 @@ def _check_kind(kind: str | None) -> None:
 
 
 def _find(key: str, kind: str) -> Row | None:
-    tables = _get(kind)
     if kind == "country":
         spelling = normalise(key)
-        # A country code, the usual key, is found without normalising every name and alias of
-        # every country (which imports unicodedata for the names in other scripts).
+        # A country code, the usual key, is found without parsing every country while the table
+        # is not loaded, and without normalising every name and alias of every country (which
+        # imports unicodedata for the names in other scripts) when it is.
+        tables = _tables
+        if tables is None or kind not in tables.by_kind:
+            row = _code_row(spelling)
+            if row is not None:
+                return row
+        tables = _get(kind)
         return tables.codes.get(spelling) or tables.spellings(kind).get(spelling)
+    tables = _get(kind)
     index = tables.spellings(kind)
     spelling = key.strip().casefold()
     if kind == "cloud":

@@ -22,7 +22,6 @@ import sys
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from pathlib import Path
 
 from wattprint._log import getLogger
 from wattprint.core.errors import SensorError
@@ -35,9 +34,11 @@ if TYPE_CHECKING:
 
 logger = getLogger(__name__)
 
-CPUINFO_PATH = Path("/proc/cpuinfo")
-SELF_CGROUP_PATH = Path("/proc/self/cgroup")
-CGROUP_ROOT = Path("/sys/fs/cgroup")
+# Plain strings, read with os and open(): pathlib (with urllib.parse, fnmatch) is not worth
+# loading for a handful of fixed files. Functions taking a path accept a str or a pathlib.Path.
+CPUINFO_PATH = "/proc/cpuinfo"
+SELF_CGROUP_PATH = "/proc/self/cgroup"
+CGROUP_ROOT = "/sys/fs/cgroup"
 
 #: Match levels of :attr:`CpuInfo.match_level`.
 EXACT = cpu_table.EXACT
@@ -161,7 +162,8 @@ def read_host_cpu(cpuinfo_text: str | None = None) -> HostCpu:
     if cpuinfo_text is not None:
         return parse_cpuinfo(cpuinfo_text)
     try:
-        return parse_cpuinfo(CPUINFO_PATH.read_text(encoding="utf-8", errors="replace"))
+        with open(CPUINFO_PATH, encoding="utf-8", errors="replace") as f:
+            return parse_cpuinfo(f.read())
     except OSError:
         pass
     brand = ""
@@ -195,7 +197,7 @@ class CgroupCpu(namedtuple("CgroupCpu", ("quota_cpus", "usage_file"))):
 
     __slots__ = ()
     quota_cpus: float
-    usage_file: Path | None
+    usage_file: str | None
 
 
 def _cgroup_paths(self_cgroup: str) -> dict[str, str]:
@@ -211,25 +213,26 @@ def _cgroup_paths(self_cgroup: str) -> dict[str, str]:
     return paths
 
 
-def _walk_up(root: Path, rel: str) -> list[Path]:
+def _walk_up(root: str, rel: str) -> list[str]:
     """Directories from ``root/rel`` up to ``root``; just ``root`` if ``rel`` is not mounted here.
 
     In a container with its own cgroup namespace ``rel`` is ``/``; without one it may name a
     host path that does not exist in the container's mount, where the root is the container's.
     """
-    start = root / rel.strip("/") if rel.strip("/") else root
-    if not start.is_dir():
+    start = os.path.normpath(os.path.join(root, rel.strip("/")))
+    if not os.path.isdir(start) or os.path.commonpath((root, start)) != root:
         return [root]
     dirs = [start]
-    while dirs[-1] != root and root in dirs[-1].parents:
-        dirs.append(dirs[-1].parent)
+    while dirs[-1] != root:
+        dirs.append(os.path.dirname(dirs[-1]))
     return dirs
 
 
-def read_cgroup_file(path: Path) -> str | None:
+def read_cgroup_file(path: str | os.PathLike[str]) -> str | None:
     """Stripped text of a cgroup (or ``/proc``) file; ``None`` when it cannot be read."""
     try:
-        return path.read_text(encoding="ascii", errors="replace").strip()
+        with open(path, encoding="ascii", errors="replace") as f:
+            return f.read().strip()
     except OSError:
         return None
 
@@ -239,19 +242,20 @@ class CgroupDirs(namedtuple("CgroupDirs", ("version", "root", "dirs"))):
 
     ``version`` is 2 (unified hierarchy) or 1; ``root`` is the hierarchy's mount; ``dirs`` runs
     from this process's cgroup up to ``root`` (limits set on any of them apply to the process).
+    All are normalised ``str`` paths.
     """
 
     __slots__ = ()
     version: int
-    root: Path
-    dirs: tuple[Path, ...]
+    root: str
+    dirs: tuple[str, ...]
 
 
 def cgroup_dirs(
     controller: str,
     v1_mounts: Sequence[str],
     v1_probe: str,
-    cgroup_root: Path = CGROUP_ROOT,
+    cgroup_root: str | os.PathLike[str] = CGROUP_ROOT,
     self_cgroup: str | None = None,
 ) -> CgroupDirs | None:
     """The cgroup directories of this process for ``controller`` (``"cpu"``, ``"memory"``).
@@ -264,17 +268,18 @@ def cgroup_dirs(
     if self_cgroup is None:
         self_cgroup = read_cgroup_file(SELF_CGROUP_PATH) or ""
     paths = _cgroup_paths(self_cgroup)
-    if (cgroup_root / "cgroup.controllers").is_file():
-        return CgroupDirs(2, cgroup_root, tuple(_walk_up(cgroup_root, paths.get("", "/"))))
+    top = os.path.normpath(cgroup_root)
+    if os.path.isfile(os.path.join(top, "cgroup.controllers")):
+        return CgroupDirs(2, top, tuple(_walk_up(top, paths.get("", "/"))))
     for mount in v1_mounts:
-        root = cgroup_root / mount
-        if (root / v1_probe).is_file():
+        root = os.path.join(top, mount)
+        if os.path.isfile(os.path.join(root, v1_probe)):
             return CgroupDirs(1, root, tuple(_walk_up(root, paths.get(controller, "/"))))
     return None
 
 
-def _v2_quota(directory: Path) -> float | None:
-    text = read_cgroup_file(directory / "cpu.max")
+def _v2_quota(directory: str) -> float | None:
+    text = read_cgroup_file(os.path.join(directory, "cpu.max"))
     if not text:
         return None
     quota, _, period = text.partition(" ")
@@ -284,13 +289,13 @@ def _v2_quota(directory: Path) -> float | None:
     return q / p if q and p and q > 0 and p > 0 else None
 
 
-def _v1_quota(directory: Path) -> float | None:
-    q = _int(read_cgroup_file(directory / "cpu.cfs_quota_us"))
-    p = _int(read_cgroup_file(directory / "cpu.cfs_period_us"))
+def _v1_quota(directory: str) -> float | None:
+    q = _int(read_cgroup_file(os.path.join(directory, "cpu.cfs_quota_us")))
+    p = _int(read_cgroup_file(os.path.join(directory, "cpu.cfs_period_us")))
     return q / p if q and p and q > 0 and p > 0 else None
 
 
-def cgroup_cpu(cgroup_root: Path = CGROUP_ROOT, self_cgroup: str | None = None) -> CgroupCpu | None:
+def cgroup_cpu(cgroup_root: str | os.PathLike[str] = CGROUP_ROOT, self_cgroup: str | None = None) -> CgroupCpu | None:
     """The tightest CPU quota between this process's cgroup and the root; ``None`` if unlimited.
 
     ``self_cgroup`` replaces the text of ``/proc/self/cgroup`` (for tests). Handles the unified
@@ -307,16 +312,17 @@ def cgroup_cpu(cgroup_root: Path = CGROUP_ROOT, self_cgroup: str | None = None) 
         return None
     quota, where = min(limits, key=lambda item: item[0])
     if found.version == 2:
-        usage = where / "cpu.stat"
-        return CgroupCpu(quota, usage if usage.is_file() else None)
-    usage = where / "cpuacct.usage"
-    if not usage.is_file():
+        usage = os.path.join(where, "cpu.stat")
+        return CgroupCpu(quota, usage if os.path.isfile(usage) else None)
+    usage = os.path.join(where, "cpuacct.usage")
+    if not os.path.isfile(usage):
         # cpu and cpuacct mounted apart: the same cgroup path under the cpuacct mount.
-        usage = cgroup_root / "cpuacct" / where.relative_to(found.root) / "cpuacct.usage"
-    return CgroupCpu(quota, usage if usage.is_file() else None)
+        rel = os.path.relpath(where, found.root)
+        usage = os.path.normpath(os.path.join(cgroup_root, "cpuacct", rel, "cpuacct.usage"))
+    return CgroupCpu(quota, usage if os.path.isfile(usage) else None)
 
 
-def read_cgroup_usage_s(usage_file: Path) -> float:
+def read_cgroup_usage_s(usage_file: str | os.PathLike[str]) -> float:
     """Cumulative CPU seconds of a cgroup from v2 ``cpu.stat`` or v1 ``cpuacct.usage``.
 
     Raises :class:`SensorError` when the file cannot be read or parsed.
@@ -324,7 +330,7 @@ def read_cgroup_usage_s(usage_file: Path) -> float:
     text = read_cgroup_file(usage_file)
     if text is None:
         raise SensorError(f"cannot read {usage_file}")
-    if usage_file.name == "cpu.stat":
+    if os.path.basename(usage_file) == "cpu.stat":
         for line in text.splitlines():
             name, _, value = line.partition(" ")
             if name == "usage_usec" and value.strip().isdigit():
@@ -379,7 +385,7 @@ def cpu_slice(
     *,
     affinity: Iterable[int] | None = None,
     logical_cpus: int | None = None,
-    cgroup_root: Path = CGROUP_ROOT,
+    cgroup_root: str | os.PathLike[str] = CGROUP_ROOT,
     self_cgroup: str | None = None,
 ) -> CpuSlice:
     """The CPUs this process may use now; every source can be injected (for tests)."""
@@ -431,7 +437,7 @@ class SliceBusy:
         self._ids: tuple[int, ...] | None = None
         if self._usage_file is not None:
             self.cpus = slice_.visible_cpus
-            self.source = f"cgroup {self._usage_file.name}"
+            self.source = f"cgroup {os.path.basename(self._usage_file)}"
         else:
             self.cpus = float(len(slice_.affinity))
             if len(slice_.affinity) < slice_.logical_cpus:

@@ -17,13 +17,12 @@ No fuzzy ratio is used: a bare family string such as ``AMD EPYC`` would "match" 
 
 from __future__ import annotations
 
-import io
 import re
 from collections import namedtuple
 from collections.abc import Sequence
 from functools import lru_cache
 
-from wattprint.core.datafiles import read_data
+from wattprint.core.datafiles import csv_rows, read_data
 
 EXACT = "exact"
 SUFFIX = "suffix"
@@ -195,13 +194,10 @@ def _int_or_none(text: str) -> int | None:
 
 
 def _records(text: str) -> list[_Record]:
-    import csv  # deferred: most CPU names are matched without reading the table
-
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
+    header, *records = csv_rows(text) or [None]
     if header != _HEADER:
         raise ValueError(f"unexpected CPU table header: {header}")
-    return [tuple(rec) for rec in reader]  # type: ignore[misc]
+    return [tuple(rec) for rec in records]  # type: ignore[misc]
 
 
 def _to_row(rec: _Record) -> CpuRow:

@@ -15,12 +15,11 @@ in watts; it is loaded on first use. Names from NVML (``"NVIDIA A100-SXM4-40GB"`
 
 from __future__ import annotations
 
-import csv
 import functools
 import re
 from dataclasses import dataclass
 
-from wattprint.core.datafiles import read_data
+from wattprint.core.datafiles import csv_rows, read_data
 
 #: Green Algorithms' figure for an unknown GPU ("Any"), in watts.
 GENERIC_GPU_TDP_W = 200.0
@@ -104,10 +103,10 @@ def _tokens(name: str) -> _Tokens:
 
 @functools.lru_cache(maxsize=1)
 def _rows() -> tuple[_Row, ...]:
-    text = read_data(__file__, "gpu-tdp.csv")
+    header, *records = csv_rows(read_data(__file__, "gpu-tdp.csv"))
     return tuple(
         _Row(r["vendor"], r["model"], float(r["tdp_watts"]), _tokens(r["model"]))
-        for r in csv.DictReader(text.splitlines())
+        for r in (dict(zip(header, rec)) for rec in records)
     )
 
 

@@ -27,9 +27,9 @@ Other tenants of the host are not charged to this run.
 from __future__ import annotations
 
 import math
+import os
 from collections import namedtuple
 from collections.abc import Callable
-from pathlib import Path
 
 from wattprint._log import getLogger
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
@@ -76,11 +76,11 @@ _V1_FILES = ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_f
 
 
 class CgroupMemory(namedtuple("CgroupMemory", ("version", "directory", "limit_bytes"))):
-    """The cgroup whose memory limit binds this process: ``limit_bytes`` set on ``directory``."""
+    """The cgroup whose memory limit binds this process: ``limit_bytes`` set on ``directory`` (a ``str`` path)."""
 
     __slots__ = ()
     version: int
-    directory: Path
+    directory: str
     limit_bytes: int
 
     @property
@@ -92,12 +92,13 @@ class CgroupMemory(namedtuple("CgroupMemory", ("version", "directory", "limit_by
     def used_bytes(self) -> int:
         """Bytes in use by the cgroup: usage minus inactive file pages. Raises :class:`SensorError`."""
         _, usage_name, inactive_name = _V2_FILES if self.version == 2 else _V1_FILES
-        usage = read_cgroup_file(self.directory / usage_name)
+        usage_file = os.path.join(self.directory, usage_name)
+        usage = read_cgroup_file(usage_file)
         if usage is None or not usage.isdigit():
-            raise SensorError(f"cannot read {self.directory / usage_name}: {usage!r}")
+            raise SensorError(f"cannot read {usage_file}: {usage!r}")
         inactive = 0
         # Without memory.stat the page cache stays in: an overstatement, not a failed read.
-        for line in (read_cgroup_file(self.directory / "memory.stat") or "").splitlines():
+        for line in (read_cgroup_file(os.path.join(self.directory, "memory.stat")) or "").splitlines():
             name, _, value = line.partition(" ")
             if name == inactive_name and value.strip().isdigit():
                 inactive = int(value)
@@ -106,7 +107,7 @@ class CgroupMemory(namedtuple("CgroupMemory", ("version", "directory", "limit_by
 
 
 def cgroup_memory(
-    host_total_bytes: int, cgroup_root: Path = CGROUP_ROOT, self_cgroup: str | None = None
+    host_total_bytes: int, cgroup_root: str | os.PathLike[str] = CGROUP_ROOT, self_cgroup: str | None = None
 ) -> CgroupMemory | None:
     """The tightest memory limit (bytes) between this process's cgroup and the root; ``None`` if none.
 
@@ -117,9 +118,9 @@ def cgroup_memory(
     if found is None:
         return None
     limit_name = (_V2_FILES if found.version == 2 else _V1_FILES)[0]
-    limits: list[tuple[int, Path]] = []
+    limits: list[tuple[int, str]] = []
     for directory in found.dirs:
-        text = read_cgroup_file(directory / limit_name)
+        text = read_cgroup_file(os.path.join(directory, limit_name))
         if text is None or not text.isdigit():  # v2 "max", or no limit file (the root)
             continue
         if found.version == 1 and int(text) >= host_total_bytes:
@@ -206,7 +207,7 @@ def ram_estimate_sensor(
     process: ProcessTree | None = None,
     w_per_gb: float | None = None,
     virtual_memory: VirtualMemory | None = None,
-    cgroup_root: Path = CGROUP_ROOT,
+    cgroup_root: str | os.PathLike[str] = CGROUP_ROOT,
     self_cgroup: str | None = None,
 ) -> RamEstimateSensor:
     """The RAM estimate, ready for the meter.
@@ -234,7 +235,7 @@ def ram_estimate_sensor(
 
 
 def _find_cgroup(
-    virtual_memory: VirtualMemory, cgroup_root: Path, self_cgroup: str | None
+    virtual_memory: VirtualMemory, cgroup_root: str | os.PathLike[str], self_cgroup: str | None
 ) -> CgroupMemory | None:
     """The binding cgroup if its usage reads now; ``None`` (the host figure) otherwise."""
     try:
