@@ -2,6 +2,7 @@
 
 Run:  python benchmarks/step_overhead.py [--repeats 7] [--steps 3000] [--hf-steps 600] [--epochs 3]
       [--hidden 128] [--layers 1] [--frameworks lightning,hf] [--json FILE]
+      python benchmarks/step_overhead.py --before B1.json B2.json --after A1.json A2.json
 
 Lightning (the small MLP of ``training_overhead.py``, ``Trainer(log_every_n_steps=50)``, its
 default; ``--hidden``/``--layers`` widen and deepen it, for steps of a few ms) and the Hugging
@@ -19,7 +20,9 @@ noise between runs does not blur; end to end, the median of the paired ratios an
 against the fastest. The last table gives the hooks' own time as a share of the training's wall
 time, with the timer's own cost per call (measured on a method that does nothing) taken off.
 Prints Markdown tables; ``--json`` also writes the raw figures, for comparing two versions of
-the package (run the script with the other version first on ``PYTHONPATH``).
+the package: run the script with each version first on ``PYTHONPATH`` (from a directory that
+holds no ``wattprint/``), alternating, then ``--before``/``--after`` with the saved files
+prints the medians of both, runs of the same version pooled.
 """
 
 from __future__ import annotations
@@ -107,6 +110,39 @@ def shares(times: dict[str, list[Timing]], steps: int, cost: Timing) -> tuple[li
     return lines, raw
 
 
+def pooled(files: list[Path]) -> dict[str, dict[str, list[float]]]:
+    """The runs of every case in saved ``--json`` files, pooled."""
+    cases: dict[str, dict[str, list[float]]] = {}
+    for file in files:
+        for name, figures in json.loads(file.read_text())["cases"].items():
+            for key, values in figures.items():
+                cases.setdefault(name, {}).setdefault(key, []).extend(values)
+    return cases
+
+
+def compare(before: list[Path], after: list[Path]) -> list[str]:
+    """Medians before and after, per case: training wall time, the hooks' CPU and wall time, and their shares."""
+    old, new = pooled(before), pooled(after)
+    lines = ["| case | runs | training wall (s) | hooks, CPU (ms) | hooks' CPU, share of the training's wall time "
+             "| hooks, wall (ms) | hooks' wall, share |", "|---|---|---|---|---|---|---|"]
+    med = statistics.median
+
+    def pair(case: str, figure: str, scale: float = 1.0, unit: str = "") -> str:
+        values = [med(x[case][figure]) * scale if case in x and figure in x[case] else None for x in (old, new)]
+        return " / ".join("-" if v is None else f"{v:.2f}{unit}" if scale == 100 else f"{v:.3g}{unit}" for v in values)
+
+    for case in new:
+        for x in (old, new):
+            if case in x and "hooks_cpu_s" in x[case]:
+                f = x[case]
+                f["cpu_share"] = [c / w for c, w in zip(f["hooks_cpu_s"], f["training_wall_s"], strict=True)]
+                f["wall_share"] = [h / w for h, w in zip(f["hooks_wall_s"], f["training_wall_s"], strict=True)]
+        runs = " / ".join(str(len(x[case]["training_wall_s"])) if case in x else "0" for x in (old, new))
+        lines.append(f"| {case} | {runs} | {pair(case, 'training_wall_s')} | {pair(case, 'hooks_cpu_s', 1000)} "
+                     f"| {pair(case, 'cpu_share', 100, ' %')} | {pair(case, 'hooks_wall_s', 1000)} | {pair(case, 'wall_share', 100, ' %')} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -117,7 +153,14 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=1, help="hidden layers of the Lightning MLP")
     parser.add_argument("--frameworks", default="lightning,hf", help="which trainings: lightning, hf or both")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--before", type=Path, nargs="+", help="saved --json files of one version: compare, run nothing")
+    parser.add_argument("--after", type=Path, nargs="+", help="saved --json files of the other version")
     args = parser.parse_args()
+    if args.before or args.after:
+        if not (args.before and args.after):
+            parser.error("--before and --after go together")
+        print("\n".join(compare(args.before, args.after)))
+        return
     warnings.filterwarnings("ignore")
     import logging
 
