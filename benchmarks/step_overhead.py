@@ -121,25 +121,39 @@ def pooled(files: list[Path]) -> dict[str, dict[str, list[float]]]:
 
 
 def compare(before: list[Path], after: list[Path]) -> list[str]:
-    """Medians before and after, per case: training wall time, the hooks' CPU and wall time, and their shares."""
+    """Medians before and after, per case: training wall time, and the hooks' CPU and wall time,
+    each also as a share of the training's own time.
+
+    On a shared machine a training's wall time swings with the other work (identical runs here
+    differed by up to 10x), and a share of it swings with it: the training's own time is taken
+    as the fastest run of the same training without a callback, of either version (the least
+    disturbed one; the training without a callback is the same in both).
+    """
     old, new = pooled(before), pooled(after)
-    lines = ["| case | runs | training wall (s) | hooks, CPU (ms) | hooks' CPU, share of the training's wall time "
+    lines = ["| case | runs | training wall (s), median | hooks, CPU (ms) | hooks' CPU, share of the training's own time "
              "| hooks, wall (ms) | hooks' wall, share |", "|---|---|---|---|---|---|---|"]
     med = statistics.median
 
-    def pair(case: str, figure: str, scale: float = 1.0, unit: str = "") -> str:
-        values = [med(x[case][figure]) * scale if case in x and figure in x[case] else None for x in (old, new)]
-        return " / ".join("-" if v is None else f"{v:.2f}{unit}" if scale == 100 else f"{v:.3g}{unit}" for v in values)
+    def pair(case: str, figure: str, scale: float = 1.0, share: bool = False) -> str:
+        out = []
+        for x in (old, new):
+            if case not in x or figure not in x[case]:
+                out.append("-")
+                continue
+            value = med(x[case][figure]) * scale
+            if share:
+                untracked = f"{case.split(',')[0]}, no callback"
+                own = min(w for y in (old, new) for w in y.get(untracked, {}).get("training_wall_s", []))
+                out.append(f"{value / scale / own * 100:.2f} %")
+            else:
+                out.append(f"{value:.3g}")
+        return " / ".join(out)
 
     for case in new:
-        for x in (old, new):
-            if case in x and "hooks_cpu_s" in x[case]:
-                f = x[case]
-                f["cpu_share"] = [c / w for c, w in zip(f["hooks_cpu_s"], f["training_wall_s"], strict=True)]
-                f["wall_share"] = [h / w for h, w in zip(f["hooks_wall_s"], f["training_wall_s"], strict=True)]
         runs = " / ".join(str(len(x[case]["training_wall_s"])) if case in x else "0" for x in (old, new))
         lines.append(f"| {case} | {runs} | {pair(case, 'training_wall_s')} | {pair(case, 'hooks_cpu_s', 1000)} "
-                     f"| {pair(case, 'cpu_share', 100, ' %')} | {pair(case, 'hooks_wall_s', 1000)} | {pair(case, 'wall_share', 100, ' %')} |")
+                     f"| {pair(case, 'hooks_cpu_s', 1000, share=True)} | {pair(case, 'hooks_wall_s', 1000)} "
+                     f"| {pair(case, 'hooks_wall_s', 1000, share=True)} |")
     return lines
 
 
