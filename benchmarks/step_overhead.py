@@ -130,8 +130,9 @@ def compare(before: list[Path], after: list[Path]) -> list[str]:
     disturbed one; the training without a callback is the same in both).
     """
     old, new = pooled(before), pooled(after)
-    lines = ["| case | runs | training wall (s), median | hooks, CPU (ms) | hooks' CPU, share of the training's own time "
-             "| hooks, wall (ms) | hooks' wall, share |", "|---|---|---|---|---|---|---|"]
+    header = ("| case | runs | training wall (s), median | hooks, CPU (ms) | hooks' CPU, share of the training's own time "
+              "| hooks, wall (ms) | hooks' wall, share |")
+    lines = [header, "|---|---|---|---|---|---|---|"]
     med = statistics.median
 
     def pair(case: str, figure: str, scale: float = 1.0, share: bool = False) -> str:
