@@ -198,6 +198,16 @@ def test_nothing_is_lost_at_interpreter_exit(tmp_path):
     assert log.read_text().splitlines() == ["synced"] * 3  # the exit waited for every one
 
 
+def test_a_wait_that_cannot_take_the_lock_gives_up_in_time():
+    # A SIGTERM handler runs the closers on the main thread, which may have been inside submit().
+    syncer = durable.Syncer("busy")
+    with syncer._lock:
+        t0 = time.monotonic()
+        assert syncer.wait(0.2) is False
+        assert syncer.take_error() is None
+        assert time.monotonic() - t0 < 2
+
+
 def test_waiting_with_nothing_pending_returns_at_once():
     syncer = durable.Syncer("nothing")
     t0 = time.monotonic()

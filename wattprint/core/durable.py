@@ -41,7 +41,8 @@ class Syncer:
         _watch_exit()
 
     def _reset(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._queue: deque[int] = deque()
         self._pending = 0
         self._thread: threading.Thread | None = None  # running, or about to be
@@ -92,12 +93,18 @@ class Syncer:
         """Wait at most ``timeout_s`` for every ``fsync`` submitted so far and for the thread to
         end; True when all are done."""
         deadline = time.monotonic() + timeout_s
-        with self._cond:
+        # A bounded acquire: a SIGTERM handler (the closers) may run on a thread that was
+        # interrupted inside submit(), holding the lock.
+        if not self._lock.acquire(timeout=max(0.0, timeout_s)):
+            return False
+        try:
             while self._pending or self._thread is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
                 self._cond.wait(left)
+        finally:
+            self._lock.release()
         # The thread clears ``_thread`` just before it returns: join it, so none is left behind.
         thread = self._last
         if thread is not None and thread is not threading.current_thread():
@@ -106,10 +113,15 @@ class Syncer:
         return True
 
     def take_error(self) -> str | None:
-        """What went wrong in the background since the last call (None: nothing), as a sentence."""
-        with self._cond:
+        """What went wrong in the background since the last call (None: nothing, or not known
+        yet: the lock is held), as a sentence."""
+        if not self._lock.acquire(timeout=0.1):  # bounded, as in wait()
+            return None
+        try:
             error, failed = self._error, self._failed
             self._error, self._failed = None, 0
+        finally:
+            self._lock.release()
         if error is None:
             return None
         return f"{failed} row write(s) to {self.name} could not be flushed to disk ({error.strerror or error})"
