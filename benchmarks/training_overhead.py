@@ -38,6 +38,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -67,8 +68,10 @@ class HookTimer:
         self.per_run: list[float] = []  # hooks, wall s
         self.cpu_per_run: list[float] = []  # hooks, CPU s of the calling thread
         self.sampler_per_run: list[float] = []  # sampler thread, CPU s
+        self.calls_per_run: list[int] = []  # hook calls timed
         self._current = 0.0
         self._current_cpu = 0.0
+        self._calls = 0
         self.sampler_current = 0.0
 
     def wrap(self, callback: object) -> object:
@@ -86,6 +89,7 @@ class HookTimer:
             finally:
                 self._current_cpu += time.thread_time() - c0
                 self._current += time.perf_counter() - t0
+                self._calls += 1
 
         return timed
 
@@ -93,7 +97,34 @@ class HookTimer:
         self.per_run.append(self._current)
         self.cpu_per_run.append(self._current_cpu)
         self.sampler_per_run.append(self.sampler_current)
+        self.calls_per_run.append(self._calls)
         self._current = self._current_cpu = self.sampler_current = 0.0
+        self._calls = 0
+
+
+def timer_cost(calls: int = 20000) -> Timing:
+    """What :class:`HookTimer` itself adds to each timed call (wall s, CPU s): the figures it
+    reports for a method that does nothing. Reading the thread's CPU clock is a system call
+    (about 1 us on a virtual machine), so on a hook called at every batch this is not small."""
+    import statistics
+
+    class Nothing:
+        __module__ = "wattprint.nothing"
+
+        def on_nothing(self) -> None:
+            pass
+
+    Nothing.on_nothing.__module__ = "wattprint.nothing"
+    timer = HookTimer()
+    hook = timer.wrap(Nothing()).on_nothing  # type: ignore[attr-defined]
+    walls, cpus = [], []
+    for _ in range(5):
+        for _ in range(calls):
+            hook()
+        timer.end_run()
+        walls.append(timer.per_run[-1] / calls)
+        cpus.append(timer.cpu_per_run[-1] / calls)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 #: Case name -> the hook time of each of its runs (the warm-up run first).
@@ -137,8 +168,10 @@ def with_hook_timer(case: str, make: Callable[[], object], run: Callable[[list],
     return go
 
 
-def lightning_fit(steps: int, epochs: int, workdir: Path) -> Callable[[list], Timing]:
-    """A fit of a small MLP on the CPU, ``steps`` optimizer steps in ``epochs``, with the given callbacks."""
+def lightning_fit(steps: int, epochs: int, workdir: Path, *, hidden: int = 128, layers: int = 1) -> Callable[[list], Timing]:
+    """A fit of a small MLP on the CPU, ``steps`` optimizer steps in ``epochs``, with the given callbacks.
+
+    The MLP is 64-128-1 by default; ``hidden`` and ``layers`` (hidden layers) make its steps longer."""
     import lightning.pytorch as pl
     import torch
     from lightning.pytorch.loggers import CSVLogger
@@ -152,7 +185,9 @@ def lightning_fit(steps: int, epochs: int, workdir: Path) -> Callable[[list], Ti
     class MLP(pl.LightningModule):
         def __init__(self) -> None:
             super().__init__()
-            self.net = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 1))
+            widths = [64] + [hidden] * layers
+            blocks = [m for a, b in pairwise(widths) for m in (torch.nn.Linear(a, b), torch.nn.ReLU())]
+            self.net = torch.nn.Sequential(*blocks, torch.nn.Linear(hidden, 1))
 
         def training_step(self, b, i):
             loss = torch.nn.functional.mse_loss(self.net(b[0]), b[1])

@@ -215,15 +215,16 @@ BETWEEN_SINKS = textwrap.dedent(
     import os, signal, sys, wattprint
     from wattprint.testing import FakeClock, FakeSensor
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the test runs with SIGINT ignored
-    real_fsync = os.fsync
+    from wattprint.core import safefile
+    real_write_all = safefile.write_all
 
-    def fsync_then_signal(fd):  # the CSV's append is done; the JSON Lines file is next
+    def write_then_signal(fd, data):  # the CSV's append is done; the JSON Lines file is next
         if os.environ.get("ARMED") == "1":
             os.environ["ARMED"] = "0"
             os.kill(os.getpid(), getattr(signal, sys.argv[3]))
-        return real_fsync(fd)
+        return real_write_all(fd, data)
 
-    os.fsync = fsync_then_signal
+    safefile.write_all = write_then_signal
     clock = FakeClock()
     with wattprint.Tracker(project_name="sig", carbon_intensity=100, output_file=sys.argv[1], jsonl_file=sys.argv[2],
                            sensors=[FakeSensor("cpu", power_w=10, clock=clock)], clock=clock) as tracker:

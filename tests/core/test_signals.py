@@ -75,15 +75,16 @@ MID_WORK = textwrap.dedent(
                 os.kill(os.getpid(), signal.SIGTERM)
             return super().energy_j()
 
-    real_fsync = os.fsync
+    from wattprint.core import safefile
+    real_write_all = safefile.write_all
 
-    def fsync_then_signal(fd):  # the CSV sink holds the file's lock around its fsync
-        if os.environ.get("ARM_FSYNC") == "1":
-            os.environ["ARM_FSYNC"] = "0"
+    def write_then_signal(fd, data):  # the CSV sink holds the file's lock around its write
+        if os.environ.get("ARM_WRITE") == "1":
+            os.environ["ARM_WRITE"] = "0"
             os.kill(os.getpid(), signal.SIGTERM)
-        return real_fsync(fd)
+        return real_write_all(fd, data)
 
-    os.fsync = fsync_then_signal
+    safefile.write_all = write_then_signal
     clock = FakeClock()
     sensor = SignalMidRead("cpu", power_w=10, clock=clock)
     tracker = wattprint.Tracker(project_name="sig", carbon_intensity=100, output_file=sys.argv[1], sensors=[sensor], clock=clock)
@@ -93,7 +94,7 @@ MID_WORK = textwrap.dedent(
     if sys.argv[2] == "read":
         sensor.armed = True
     else:
-        os.environ["ARM_FSYNC"] = "1"
+        os.environ["ARM_WRITE"] = "1"
     tracker.end_window(epoch)
     print("carried on after SIGTERM", flush=True)
     """

@@ -34,6 +34,27 @@ def test_virtual_memory_is_psutils_total_and_available():
     assert 0 < ours.available <= ours.total
 
 
+OLD_KERNEL_MEMINFO = "".join(
+    [f"{name}:{value:>16} kB\n" for name, value in (("MemTotal", 8000000), ("MemFree", 1000000), ("Buffers", 200000),
+                                                     ("Cached", 3000000), ("SwapCached", 0))]
+    + [f"Filler{i}:{0:>16} kB\n" for i in range(40)]  # SReclaimable lies beyond the head read first
+    + ["SReclaimable:          400000 kB\n"]
+)
+
+
+@pytest.mark.parametrize(("text", "available_kb"), [
+    (OLD_KERNEL_MEMINFO, 1000000 + 200000 + 3000000 + 400000),  # no MemAvailable: psutil's estimate
+    ("MemTotal:        8000000 kB\nMemFree:         1000000 kB\nMemAvailable:    5000000 kB\n", 5000000),
+])
+def test_virtual_memory_reads_the_head_of_meminfo_and_the_rest_only_when_needed(tmp_path, monkeypatch, text, available_kb):
+    path = tmp_path / "meminfo"
+    path.write_text(text)
+    assert len(OLD_KERNEL_MEMINFO) > host._MEMINFO_HEAD
+    monkeypatch.setattr(host, "_MEMINFO", str(path))
+    monkeypatch.setattr(host, "_readable", {str(path): True})
+    assert host.virtual_memory() == (8000000 * 1024, available_kb * 1024)
+
+
 def test_without_proc_psutil_reads_them(monkeypatch):
     monkeypatch.setattr(host, "_STAT", "/nonexistent/stat")
     monkeypatch.setattr(host, "_MEMINFO", "/nonexistent/meminfo")

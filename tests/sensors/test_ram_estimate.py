@@ -35,8 +35,10 @@ class FakeMemory:
         self.total = total
         self.used = 0
         self.fail: Exception | None = None
+        self.calls = 0
 
     def __call__(self) -> svmem:
+        self.calls += 1
         if self.fail is not None:
             raise self.fail
         available = self.total - self.used
@@ -90,6 +92,24 @@ def test_machine_scope_integrates_memory_in_use(no_cgroup: Path) -> None:
     clock.advance(2.0)
     assert sensor.energy_j() == pytest.approx(30.0 + 9.0)
     assert sensor.last_used_bytes == 16 * GB
+
+
+def test_reads_in_quick_succession_reuse_the_last_reading_of_memory_in_use(no_cgroup: Path) -> None:
+    from wattprint.core.sensors.ram_estimate import HOLD_S
+
+    clock, memory = FakeClock(), FakeMemory()
+    memory.used = 8 * GB
+    sensor = ram_estimate_sensor(clock=clock, virtual_memory=memory, cgroup_root=no_cgroup)
+    clock.advance(1.0)
+    assert sensor.energy_j() == pytest.approx(3.0)
+    reads = memory.calls
+    memory.used = 16 * GB
+    clock.advance(HOLD_S / 2)  # a window closing right after: the 3 W reading is held
+    assert sensor.energy_j() == pytest.approx(3.0 + 3.0 * HOLD_S / 2)
+    assert memory.calls == reads
+    clock.advance(1.0)  # older than HOLD_S: read again, trapezoid from the held 3 W to 6 W
+    assert sensor.energy_j() == pytest.approx(3.0 + 3.0 * HOLD_S / 2 + 4.5)
+    assert memory.calls == reads + 1 and sensor.last_used_bytes == 16 * GB
 
 
 def test_w_per_gb_override(no_cgroup: Path) -> None:

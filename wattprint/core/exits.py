@@ -47,6 +47,7 @@ Closer = Callable[[], object]
 
 _lock = threading.RLock()
 _closers: dict[str, list[Closer]] = {kind: [] for kind in ORDER}
+_at_end: list[Closer] = []
 _atexit_installed = False
 _sigterm_installed = False
 _busy = 0  # depth of critical work in progress on the main thread
@@ -58,13 +59,26 @@ _ending = False  # the closers are running because of a signal
 
 def register(close: Closer, kind: str) -> None:
     """Run ``close()`` if the process ends while it is registered (``kind``: one of :data:`ORDER`)."""
-    global _atexit_installed
     with _lock:
         _closers[kind].append(close)
-        if not _atexit_installed:
-            atexit.register(close_all)
-            _atexit_installed = True
+        _install_atexit()
         _install_handlers()
+
+
+def at_end(wait: Closer) -> None:
+    """Run ``wait()`` whenever the process ends, after the closers (at exit, and on SIGTERM while
+    anything is registered); for work the closers leave pending, such as a file's ``fsync``."""
+    with _lock:
+        if wait not in _at_end:
+            _at_end.append(wait)
+        _install_atexit()
+
+
+def _install_atexit() -> None:
+    global _atexit_installed
+    if not _atexit_installed:
+        atexit.register(close_all)
+        _atexit_installed = True
 
 
 def unregister(close: Closer) -> None:
@@ -89,6 +103,11 @@ def close_all() -> None:
                 close()
             except Exception as exc:  # the process is ending: say why a row is missing, go on
                 log.warning("wattprint: could not write the final records at exit: %s", exc)
+    for wait in _at_end:
+        try:
+            wait()
+        except Exception as exc:  # noqa: BLE001 - the process is ending: say so, go on
+            log.warning("wattprint: could not finish writing the files at exit: %s", exc)
 
 
 @contextmanager

@@ -77,16 +77,43 @@ def _figures(
     keys: str, figures: Total, totals: tuple[float, float] | None, predicted: float | None, work: float | None, unit: str
 ) -> dict[str, float]:
     m = figures.measurement
-    out = {f"{keys}energy_kwh": float(m.energy_kwh), f"{keys}co2_kg": float(figures.footprint.co2_kg)}
+    by_domain = m.energy_kwh_by_domain
+    domains = tuple(ordered(by_domain))
+    names = _names(keys, domains)
+    out = {names.energy_kwh: float(m.energy_kwh), names.co2_kg: float(figures.footprint.co2_kg)}
     if totals is not None:
-        out[f"{keys}energy_kwh_total"], out[f"{keys}co2_kg_total"] = float(totals[0]), float(totals[1])
-    out[f"{keys}power_w"] = float(m.power_w)
-    for domain in ordered(m.energy_kwh_by_domain):
-        out[f"{keys}energy_kwh_{domain}"] = float(m.energy_kwh_by_domain[domain])
+        out[names.energy_kwh_total], out[names.co2_kg_total] = float(totals[0]), float(totals[1])
+    out[names.power_w] = float(m.power_w)
+    for domain, name in zip(domains, names.by_domain):
+        out[name] = float(by_domain[domain])
     if predicted is not None:
-        out[f"{keys}co2_kg_predicted"] = float(predicted)
+        out[names.co2_kg_predicted] = float(predicted)
     out.update(per_unit(keys, figures, work, unit))
     return out
+
+
+class _Names:
+    """The key names of one prefix and set of domains, built once: step intervals log them often."""
+
+    __slots__ = ("by_domain", "co2_kg", "co2_kg_predicted", "co2_kg_total", "energy_kwh", "energy_kwh_total", "power_w")
+
+    def __init__(self, keys: str, domains: tuple[str, ...]) -> None:
+        self.energy_kwh, self.co2_kg = f"{keys}energy_kwh", f"{keys}co2_kg"
+        self.energy_kwh_total, self.co2_kg_total = f"{keys}energy_kwh_total", f"{keys}co2_kg_total"
+        self.power_w, self.co2_kg_predicted = f"{keys}power_w", f"{keys}co2_kg_predicted"
+        self.by_domain = tuple(f"{keys}energy_kwh_{domain}" for domain in domains)
+
+
+_NAMES: dict[tuple[str, tuple[str, ...]], _Names] = {}
+
+
+def _names(keys: str, domains: tuple[str, ...]) -> _Names:
+    names = _NAMES.get((keys, domains))
+    if names is None:
+        if len(_NAMES) >= 256:  # a bound, for prefixes made up on the fly
+            _NAMES.clear()
+        names = _NAMES[keys, domains] = _Names(keys, domains)
+    return names
 
 
 def per_unit(keys: str, figures: Total, work: float | None, unit: str) -> dict[str, float]:

@@ -11,6 +11,13 @@ What the files promise:
   header is not one of ours (or ECO2AI's) is never written to, even where blank lines lead it.
   A byte-order mark before the header is accepted. Only a bounded head of an existing file is
   read. Links are handled as :mod:`wattprint.core.safefile` says.
+* **Written at once, on disk soon after.** A row is in the file (handed to the operating
+  system, so it survives a crash of the process) when ``write`` returns. The ``fsync`` that
+  makes it survive a crash of the machine runs on a background thread
+  (:mod:`wattprint.core.durable`), and ``close()`` waits for it, at most
+  :data:`~wattprint.core.durable.WAIT_S` (a disk that does not answer then gets a warning, never
+  a hung training); so do interpreter exit and SIGTERM. A row written after ``close()`` (a
+  callback's run row, after its tracker stopped) is waited for before ``write`` returns.
 * **A bounded wait for the lock.** Another process holding the file's lock is waited for at
   most :data:`LOCK_WAIT_S`; then the row is kept in memory, :class:`~wattprint.core.outputs.OutputBusy`
   is raised (one warning, from the Tracker's outputs) and the row is written with the next one
@@ -28,7 +35,7 @@ import os
 import threading
 import time
 
-from wattprint.core import csvformat, exits, safefile
+from wattprint.core import csvformat, durable, exits, safefile
 from wattprint.core.errors import ConfigError
 from wattprint.core.outputs import OutputBusy
 from wattprint.core.record import EnergyRecord
@@ -246,6 +253,8 @@ class _AppendSink:
         self.lock_wait_s = LOCK_WAIT_S
         self._held: list[EnergyRecord] = []
         self._mutex = threading.Lock()  # threads closing windows share the rows held back
+        self._syncer = durable.Syncer(self.name)
+        self._closed = False
 
     @property
     def name(self) -> str:
@@ -271,18 +280,38 @@ class _AppendSink:
         with self._mutex:
             # Already behind: try the lock without waiting, so a held lock stalls training once only.
             self._flush([*self._held, record], 0.0 if self._held else self.lock_wait_s)
+        if self._closed:  # no later close() waits for this row's fsync: wait now
+            self._settle()
 
     def close(self) -> None:
-        """Write the rows the lock held back (one more bounded wait); raise if some remain unwritten."""
+        """Write the rows the lock held back (one more bounded wait), and wait for the pending
+        ``fsync`` calls; raise if some rows remain unwritten, or not flushed to disk."""
+        self._closed = True
+        problems = []
         with self._mutex:
-            if not self._held:
-                return
-            try:
-                self._flush(list(self._held), self.lock_wait_s)
-            except OutputBusy:
-                n, self._held = len(self._held), []
-                raise OSError(f"{n} record(s) were never written to {self.path}: another process held its "
-                              f"lock for over {self.lock_wait_s:g} s") from None
+            if self._held:
+                try:
+                    self._flush(list(self._held), self.lock_wait_s)
+                except OutputBusy:
+                    n, self._held = len(self._held), []
+                    problems.append(f"{n} record(s) were never written to {self.path}: another process held "
+                                    f"its lock for over {self.lock_wait_s:g} s")
+        try:
+            self._settle()
+        except OSError as exc:
+            problems.append(str(exc))
+        if problems:
+            raise OSError("; ".join(problems))
+
+    def _settle(self) -> None:
+        """Wait (bounded) for this file's pending ``fsync`` calls; raise OSError saying what is not on disk."""
+        wait_s = durable.ENDING_WAIT_S if exits.stopping() else durable.WAIT_S
+        if not self._syncer.wait(wait_s):
+            raise OSError(f"rows written to {self.path} were not flushed to disk within {wait_s:g} s (the disk "
+                          "does not answer); they are in the file, and on disk once it does")
+        error = self._syncer.take_error()
+        if error:
+            raise OSError(error)
 
     def _flush(self, records: list[EnergyRecord], wait_s: float) -> None:
         if exits.stopping():
@@ -304,7 +333,9 @@ class _AppendSink:
                 if safefile.last_byte(fd) not in (b"", b"\n"):
                     text = "\n" + text
                 safefile.write_all(fd, text.encode("utf-8"))  # one write: no half rows between writers
-                os.fsync(fd)
+                # The row is the OS's now (it survives a crash of this process); the fsync for a
+                # crash of the machine waits on the disk, off this thread, on a descriptor of its own.
+                self._syncer.submit(os.dup(fd))
             finally:
                 _unlock(fd)
         finally:

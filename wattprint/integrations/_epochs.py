@@ -550,8 +550,9 @@ class EpochRun:
         Work counts add over ranks, unless the adapter counts the whole job's work already.
         """
         if self._gather is None and not self.ranks.distributed and all(r is None or _encodable(r) for r in locals_):
-            # One process: its own figures are the sums, without encoding them for a collective.
-            return [None if r is None else (combine([r], parallel=True), r.labels.work) for r in locals_]
+            # One process: its own figures are the sums, as they are (the sum of one record by
+            # combine's rules is that record), without encoding them for a collective.
+            return [None if r is None else (Total.of(r), r.labels.work) for r in locals_]
         ok, vectors = self.policy.attempt(doing, self._gathered, encode_parts(locals_))
         if not ok or vectors is None:
             return None

@@ -29,8 +29,15 @@ _MEMINFO = "/proc/meminfo"
 _ticks: float | None = None
 
 
+_readable: dict[str, bool] = {}
+
+
 def _proc_readable(path: str) -> bool:
-    return os.name == "posix" and os.access(path, os.R_OK)
+    """Whether ``path`` under ``/proc`` can be read (asked once: read at every window's close)."""
+    found = _readable.get(path)
+    if found is None:
+        found = _readable[path] = os.name == "posix" and os.access(path, os.R_OK)
+    return found
 
 
 def cpu_times(percpu: bool = False) -> Any:
@@ -59,21 +66,39 @@ def cpu_times(percpu: bool = False) -> Any:
     return out if percpu else out[0]
 
 
+#: Bytes of ``/proc/meminfo`` read first: its first lines are MemTotal, MemFree and MemAvailable.
+_MEMINFO_HEAD = 256
+_WANTED = (b"MemTotal", b"MemAvailable", b"MemFree", b"Buffers", b"Cached", b"SReclaimable")
+
+
 def virtual_memory() -> Any:
     """``psutil.virtual_memory()``'s ``total`` and ``available``, bytes."""
     if not _proc_readable(_MEMINFO):
         import psutil
 
         return psutil.virtual_memory()
-    fields: dict[bytes, int] = {}
-    with open(_MEMINFO, "rb") as f:
-        for line in f:
-            name, _, rest = line.partition(b":")
-            if name in (b"MemTotal", b"MemAvailable", b"MemFree", b"Buffers", b"Cached", b"SReclaimable"):
-                fields[name] = int(rest.split()[0]) * 1024  # kB
+    # Read every time a window closes: the head of the file holds the two figures needed
+    # (the kernel has had MemAvailable, third, since 3.14); the whole file only without it.
+    with open(_MEMINFO, "rb", buffering=0) as f:
+        head = f.read(_MEMINFO_HEAD)
+        fields = _meminfo_fields(head.rpartition(b"\n")[0])
+        if b"MemAvailable" not in fields or b"MemTotal" not in fields:
+            fields = _meminfo_fields(head + f.read())
     if b"MemTotal" not in fields:
         raise RuntimeError(f"no MemTotal in {_MEMINFO}")
     available = fields.get(b"MemAvailable")
     if available is None:  # kernels before 3.14: psutil's own fallback estimate
         available = sum(fields.get(k, 0) for k in (b"MemFree", b"Buffers", b"Cached", b"SReclaimable"))
     return VirtualMemory(fields[b"MemTotal"], min(available, fields[b"MemTotal"]))
+
+
+def _meminfo_fields(text: bytes) -> dict[bytes, int]:
+    """The fields of ``/proc/meminfo`` that :func:`virtual_memory` uses, in bytes (the file says kB)."""
+    fields: dict[bytes, int] = {}
+    for line in text.split(b"\n"):
+        name, _, rest = line.partition(b":")
+        if name in _WANTED:
+            fields[name] = int(rest.split()[0]) * 1024
+            if name == b"MemAvailable" and b"MemTotal" in fields:
+                break  # all that is needed
+    return fields

@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 
 logger = getLogger(__name__)
 
+#: A reading of the memory in use younger than this (s) is reused when the energy is read
+#: again: windows closing in quick succession (step intervals of a fast training) then cost
+#: no read of ``/proc/meminfo`` each. The sampler still reads it every period.
+HOLD_S = 0.1
 #: Watts per GB (2**30 bytes) of memory in use: ECO2AI's "3 W per 8 GB".
 DEFAULT_W_PER_GB = 3.0 / 8.0
 BYTES_PER_GB = 2**30
@@ -177,6 +181,7 @@ class RamEstimateSensor(PowerSampledSensor):
         self.note = f"{self.w_per_gb:g} W/GB ({default}) x {how}; no DRAM counter read"
         self.last_used_bytes = 0
         super().__init__(clock)
+        self._t_used = self._clock.monotonic()  # when power_w last read the memory in use
 
     def used_bytes(self) -> int:
         """Bytes of memory counted now. Raises :class:`SensorError`."""
@@ -192,6 +197,12 @@ class RamEstimateSensor(PowerSampledSensor):
         # The cgroup's count includes kernel memory and active page cache that the host's
         # "available" treats as free: the host figure is the most the slice can be using.
         return min(host, self._cgroup.used_bytes())
+
+    def _energy_since_j(self, now: float, dt_s: float) -> float:
+        if now - self._t_used < HOLD_S:
+            return self._p_last_w * dt_s  # the power of a reading under HOLD_S old, held
+        self._t_used = now
+        return super()._energy_since_j(now, dt_s)
 
     def power_w(self) -> float:
         """Power (W) of the memory in use now."""
