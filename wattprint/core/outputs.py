@@ -37,6 +37,11 @@ class OutputBusy(OSError):
     """Raised by an output that could not write now and kept the record to write later."""
 
 
+class OutputNotOnDisk(OSError):
+    """Raised by an output that wrote the record (it is in the file) but could not confirm it on
+    disk in time: it survives a crash of the process, not yet one of the machine."""
+
+
 class Output(Protocol):
     """Anything that accepts records. ``close()`` releases resources."""
 
@@ -104,6 +109,9 @@ class Outputs:
                 getattr(output, method)(record)
             except OutputBusy as exc:
                 held.append(output)
+                self._report(output, exc, kept=True)
+            except OutputNotOnDisk as exc:
+                written.append(output)
                 self._report(output, exc, kept=True)
             except Exception as exc:  # one output's fault must neither stop the others nor training
                 failed.append((output, f"{type(exc).__name__}: {exc}"))

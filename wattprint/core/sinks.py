@@ -37,7 +37,7 @@ import time
 
 from wattprint.core import csvformat, durable, exits, safefile
 from wattprint.core.errors import ConfigError
-from wattprint.core.outputs import OutputBusy
+from wattprint.core.outputs import OutputBusy, OutputNotOnDisk
 from wattprint.core.record import EnergyRecord
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
@@ -307,7 +307,7 @@ class _AppendSink:
         """Wait (bounded) for this file's pending ``fsync`` calls; raise OSError saying what is not on disk."""
         wait_s = durable.ENDING_WAIT_S if exits.stopping() else durable.WAIT_S
         if not self._syncer.wait(wait_s):
-            raise OSError(f"rows written to {self.path} were not flushed to disk within {wait_s:g} s (the disk "
+            raise OutputNotOnDisk(f"rows written to {self.name} were not flushed to disk within {wait_s:g} s (the disk "
                           "does not answer); they are in the file, and on disk once it does")
         error = self._syncer.take_error()
         if error:
