@@ -115,7 +115,7 @@ def test_dry_run_against_the_fake_nvml(gpu_check, tmp_path):
 
     wp = methods["wattprint"]
     assert wp["method"] == "counter"
-    assert abs(wp["error_pct"]) < 0.5  # reads the same counter: only its own start and stop differ
+    assert abs(wp["error_pct"]) < 1.0  # the script's target; the same counter: only its start and stop differ
     assert result["target"]["met"] is True
 
     sampled = methods["wattprint_sampled"]
