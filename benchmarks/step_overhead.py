@@ -1,17 +1,20 @@
 """What step intervals cost: trainings with no callback, epoch-only logging, the default step cadence and every step.
 
 Run:  python benchmarks/step_overhead.py [--repeats 7] [--steps 3000] [--hf-steps 600] [--epochs 3]
-      [--hidden 128] [--layers 1] [--frameworks lightning,hf] [--json FILE]
+      [--hidden 128] [--layers 1] [--hf-logging-steps 50] [--frameworks lightning,hf] [--json FILE]
       python benchmarks/step_overhead.py --before B1.json B2.json --after A1.json A2.json
 
 Lightning (the small MLP of ``training_overhead.py``, ``Trainer(log_every_n_steps=50)``, its
 default; ``--hidden``/``--layers`` widen and deepen it, for steps of a few ms) and the Hugging
-Face Trainer (its one-layer GPT-2, ``logging_steps=50``, tokens counted) each run four ways,
+Face Trainer (its one-layer GPT-2, ``logging_steps=50``, tokens counted: ten times denser than
+the Trainer's own default of 500, so that short trainings have intervals; ``--hf-logging-steps
+500`` measures that default) each run four ways,
 interleaved after a warm-up, in one process:
 
 * no callback;
 * ``EmissionsCallback(log_every_n_steps=0)``: epoch keys only;
-* ``EmissionsCallback()``: step intervals on the framework's cadence (every 50 steps);
+* ``EmissionsCallback()``: step intervals on the framework's cadence (every 50 steps; HF:
+  ``--hf-logging-steps``);
 * ``EmissionsCallback(log_every_n_steps=1)``: a step interval at every optimizer step.
 
 The callbacks' own hooks are timed inside the same runs (every method wattprint defines,
@@ -72,10 +75,11 @@ def lightning_cases(steps: int, epochs: int, workdir: Path, hidden: int = 128, l
                          lambda **kw: EmissionsCallback(country="FR", output_file=workdir / "lightning.csv", **kw))
 
 
-def hf_cases(steps: int, epochs: int, workdir: Path) -> dict[str, Callable[[], Timing]]:
+def hf_cases(steps: int, epochs: int, workdir: Path, logging_steps: int = 50) -> dict[str, Callable[[], Timing]]:
     from wattprint.integrations.transformers import EmissionsCallback
 
-    train = hf_train(steps, epochs, workdir, logging_strategy="steps", logging_steps=50, include_num_input_tokens_seen=True)
+    train = hf_train(steps, epochs, workdir, logging_strategy="steps", logging_steps=logging_steps,
+                     include_num_input_tokens_seen=True)
     return with_cadences("hf", lambda callbacks: train("none", callbacks),
                          lambda **kw: EmissionsCallback(country="FR", output_file=workdir / "hf.csv", **kw))
 
@@ -163,6 +167,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--steps", type=int, default=3000, help="optimizer steps per Lightning fit")
     parser.add_argument("--hf-steps", type=int, default=600, help="optimizer steps per Hugging Face training")
+    parser.add_argument("--hf-logging-steps", type=int, default=50,
+                        help="the Trainer's logging_steps (its own default is 500)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--hidden", type=int, default=128, help="width of the Lightning MLP's hidden layers")
     parser.add_argument("--layers", type=int, default=1, help="hidden layers of the Lightning MLP")
@@ -192,7 +198,7 @@ def main() -> None:
         if "lightning" in chosen:
             runs.append((lightning_cases(args.steps, args.epochs, workdir, args.hidden, args.layers), args.steps))
         if "hf" in chosen:
-            runs.append((hf_cases(args.hf_steps, args.epochs, workdir), args.hf_steps))
+            runs.append((hf_cases(args.hf_steps, args.epochs, workdir, args.hf_logging_steps), args.hf_steps))
         for cases, steps in runs:
             times = measure(cases, args.repeats)
             lines, raw = shares(times, steps, cost)
@@ -201,7 +207,7 @@ def main() -> None:
             out["cases"].update(raw)  # type: ignore[union-attr]
     load = os.getloadavg()[0]
     out["load_at_end"] = load
-    print(f"Lightning {args.steps} steps (MLP 64-{'-'.join([str(args.hidden)] * args.layers)}-1), HF {args.hf_steps} steps, "
+    print(f"Lightning {args.steps} steps (MLP 64-{'-'.join([str(args.hidden)] * args.layers)}-1), HF {args.hf_steps} steps (logging_steps={args.hf_logging_steps}), "
           f"in {args.epochs} epochs; {args.repeats} interleaved repeats after a warm-up; {os.cpu_count()} CPUs; "
           f"load {load:.1f} at the end; the timer's own cost per call, taken off: {cost[1] * 1e6:.2f} us CPU, "
           f"{cost[0] * 1e6:.2f} us wall; the package from {out['wattprint']}.")
