@@ -145,6 +145,12 @@ class EmissionsCallbackBase:
         """The run row of the last finished training (summed over ranks; None before one finished)."""
         return self._run.run_record
 
+    @property
+    def stage_record(self) -> EnergyRecord | None:
+        """The row of the last standalone stage run (Lightning ``validate``/``test``/``predict``,
+        Keras and HF ``evaluate``/``predict``; summed over ranks), or None before one finished."""
+        return self._run.stage_record
+
     def state_dict(self) -> dict[str, Any]:
         """The totals, JSON-ready, the epoch in progress included: what a checkpoint keeps."""
         return self._run.state_dict()

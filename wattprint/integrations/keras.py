@@ -159,7 +159,7 @@ class EmissionsCallback(EmissionsCallbackBase, keras.callbacks.Callback if keras
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         if self._run.active and self._run.stage == FIT:
-            self._run.stage_begin("validation")
+            self._run.stage_begin()
         else:
             self._run.start(stage="evaluate")
 
@@ -177,10 +177,6 @@ class EmissionsCallback(EmissionsCallbackBase, keras.callbacks.Callback if keras
     def on_predict_end(self, logs: dict[str, Any] | None = None) -> None:
         self._run.end()
 
-    @property
-    def stage_record(self) -> Any:
-        """The row of the last ``evaluate`` or ``predict`` run, or None."""
-        return self._run.stage_record
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Continue the totals saved by :meth:`state_dict` (for a fit resuming at the next epoch)."""

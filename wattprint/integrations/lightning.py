@@ -215,7 +215,7 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
         if stage is not None:
             self._start(trainer, pl_module, stage)
         else:
-            self._run.stage_begin("validation")
+            self._run.stage_begin()
 
     def on_validation_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
         if not trainer.sanity_checking:
@@ -269,10 +269,6 @@ class LightningEmissionsMixin(EmissionsCallbackBase):
             else:
                 self._run.add_work(size)
 
-    @property
-    def stage_record(self) -> Any:
-        """The row of the last standalone validate, test or predict run (summed over ranks), or None."""
-        return self._run.stage_record
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         self._run.end()

@@ -214,7 +214,7 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
 
     def _evaluation_next(self, control: Any) -> None:
         if control.should_evaluate:
-            self._run.stage_begin("validation")
+            self._run.stage_begin()
 
     def on_prediction_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         # Standalone evaluate() and predict() have no hook before their first batch: the run
@@ -253,10 +253,6 @@ class EmissionsCallback(EmissionsCallbackBase, transformers.TrainerCallback if t
             metrics.update(logged)  # what evaluate() / predict() return
         self._run.policy.attempt("logging the stage metrics", self._log, state, control, logged)
 
-    @property
-    def stage_record(self) -> Any:
-        """The row of the last standalone evaluate or predict run (summed over ranks), or None."""
-        return self._run.stage_record
 
     def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._run.open_epoch(int(state.epoch or 0))
