@@ -87,3 +87,25 @@ def test_sampler_polls_sensors_that_need_it_and_stops_cleanly():
     assert counter.reads == 1  # only read at construction: counters wait for window edges
     assert not sampler.alive
     assert not any(t.name == "wattprint-sampler" for t in threading.enumerate())
+
+
+def test_a_sample_tick_reads_each_sensor_once_not_a_poll_and_a_snapshot():
+    clock = FakeClock()
+    polled = FakeSensor("cpu", clock=clock, needs_polling=True, key="p")
+    meter = Meter([polled], StaticIntensity(custom_intensity(1)), clock)
+    samples = []
+
+    def sample():  # what a tracker's export tick does: read every sensor for the run so far
+        samples.append(meter.snapshot())
+        return True
+
+    sampler = Sampler(meter, 0.01, on_sample=sample, sample_s=0.01)  # every tick a sample tick
+    before = polled.reads
+    sampler.start()
+    for _ in range(200):
+        if len(samples) >= 5:
+            break
+        threading.Event().wait(0.01)
+    sampler.stop()
+    assert len(samples) >= 5
+    assert polled.reads - before == len(samples)  # one read a tick: the sample's, no poll besides

@@ -58,25 +58,29 @@ class Sampler:
             self._refresh()  # the first live reading, fetched off the training thread
         while not self._stop.wait(self._period_s):
             tick += 1
+            refresh = ticks_per_refresh is not None and tick % ticks_per_refresh == 0
+            # The first sample one period in: exporters show the run from its start, once a
+            # distributed job's ranks had a moment to agree on its run id. A sample reads every
+            # sensor, so on its ticks the poll is not needed as well.
+            if (tick == 1 or tick % ticks_per_sample == 0) and self._sample() and not refresh:
+                continue
             try:
-                if ticks_per_refresh is not None and tick % ticks_per_refresh == 0:
+                if refresh:
                     self._refresh()
                 else:
                     self._meter.poll()
             except Exception as exc:  # the thread must survive anything a sensor does
                 log.warning("wattprint sampler: %s", exc)
-            # The first sample one period in: exporters show the run from its start, once a
-            # distributed job's ranks had a moment to agree on its run id.
-            if tick == 1 or tick % ticks_per_sample == 0:
-                self._sample()
 
-    def _sample(self) -> None:
+    def _sample(self) -> bool:
+        """Hand the run so far to the outputs that take samples; True when the sensors were read for it."""
         if self._on_sample is None:
-            return
+            return False
         try:
-            self._on_sample()
+            return bool(self._on_sample())
         except Exception as exc:  # noqa: BLE001 -- outputs report their own failures; anything else must not end the thread
             log.debug("wattprint sampler: a live sample failed: %s", exc)
+            return False
 
     def _refresh(self) -> None:
         self._fetching = True

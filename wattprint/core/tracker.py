@@ -322,11 +322,14 @@ class Tracker:
         if self._run is not None:
             self.stop(interrupted=exc_type is not None)
 
-    def _sample(self) -> None:
-        """The sampler thread's export tick: the run so far, to the outputs that take samples."""
+    def _sample(self) -> bool:
+        """The sampler thread's export tick: the run so far, to the outputs that take samples;
+        True when the sensors were read for it."""
         run = self._run
-        if run is not None and not run.closed:
-            self._outputs.sample(self.read_window(run))
+        if run is None or run.closed:
+            return False
+        self._outputs.sample(self.read_window(run))
+        return True
 
     # -- windows ---------------------------------------------------------------------------
 
