@@ -357,7 +357,7 @@ class Tracker:
         parameters = validate.parameters(parameters)
         stage, unit = validate.text(stage, "stage="), validate.text(unit or "", "unit=")
         meter = self._require_running()
-        work, unit = _checked_work(work, unit)
+        work = _checked_work(work)
         with exits.critical():  # the windows lock too: a handler must not wait on it
             window = Window(name, index, parameters, meter.snapshot(), stage=stage, work=work, unit=unit)
             with self._windows_lock:
@@ -373,7 +373,8 @@ class Tracker:
         ``energy_j_per_unit`` and ``co2_kg_per_unit``.
         """
         meter = self._require_running()
-        work, unit = _checked_work(work, unit)
+        work = _checked_work(work)
+        unit = None if unit is None else validate.text(unit, "unit=")
         if work is not None:
             window.work = work
         if unit is not None:
@@ -565,15 +566,9 @@ def _exporters(settings: Settings) -> list[Output]:
     return export.build(settings) if export.configured(settings) else []
 
 
-def _checked_work(work: float | None, unit: str | None) -> tuple[float | None, str | None]:
-    """A work count (a finite number >= 0, as float) and its unit; ConfigError otherwise."""
-    if work is not None:
-        if isinstance(work, bool) or not isinstance(work, (int, float)) or not 0 <= work < float("inf"):
-            raise ConfigError(f"work= must be a finite count >= 0 (samples, tokens, requests...), got {work!r}.")
-        work = float(work)
-    if unit is not None and not isinstance(unit, str):
-        raise ConfigError(f"unit= must be a text such as 'sample' or 'token', got {unit!r}.")
-    return work, unit
+def _checked_work(work: float | None) -> float | None:
+    """A work count: a finite number >= 0 (samples, tokens, requests...), or None; ConfigError otherwise."""
+    return None if work is None else validate.nonnegative(work, "work=", "(samples, tokens, requests...)")
 
 
 def _uname() -> tuple[str, str, str]:
