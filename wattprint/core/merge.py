@@ -23,7 +23,7 @@ from operator import add
 from typing import Any
 
 from wattprint.core.footprint import Footprint
-from wattprint.core.measurement import METHOD_RANK, Measurement, ordered
+from wattprint.core.measurement import METHOD_RANK, Measurement, ordered, weakest
 from wattprint.core.record import EnergyRecord, expose, made
 from wattprint.core.units import G_PER_KG, J_PER_KWH
 
@@ -206,7 +206,8 @@ class Sums:
             if names is None:
                 names = kept[domain] = [None] * len(parts)
             now = names[i]
-            # (the same method as kept, the common case, changes nothing: no ranking needed)
+            # measurement.weakest's rule, inline (a report adds a row at a time): the same method
+            # as kept, the common case, changes nothing, and needs no ranking.
             if now is None or (now != method and METHOD_RANK.get(method, -1) < METHOD_RANK.get(now, -1)):
                 # The vocabulary's own string where it is one: a file's cell would be kept per sum.
                 names[i] = _METHOD_NAMES.get(method, method)
@@ -244,13 +245,9 @@ class Sums:
                 by_domain[domain] = reduce(add, reported)
         methods = {}
         for domain in ordered(self.methods):
-            weakest = None
-            for name in [self.methods[domain][i] for i in positions]:
-                if name is not None and (weakest is None or (
-                        name != weakest and METHOD_RANK.get(name, -1) < METHOD_RANK.get(weakest, -1))):
-                    weakest = name
-            if weakest is not None:
-                methods[domain] = weakest
+            names = [name for i in positions if (name := self.methods[domain][i]) is not None]
+            if names:
+                methods[domain] = weakest(names)
         failed: set[str] = set().union(*(self.failed.get(i, ()) for i in positions))
         costs = [self.cost[i] for i in positions]
         measurement = made(Measurement, duration_s=column(self.duration_s), energy_kwh=column(self.energy_kwh),
