@@ -228,8 +228,6 @@ class EpochRun:
         self._work_marks.setdefault("run", self._work_done)
         for chain in fresh:
             self._work_marks[chain.name] = self._work_done
-        if self._stages is not None and self._stages.open and self._stages.window_name == TRAIN:
-            self._stages.begin(index)
 
     def _chains(self) -> list[Chain]:
         return [c for c in (self._require_chain(), self._stages, self._steps) if c is not None]
