@@ -131,8 +131,7 @@ class Chain:
 class Move:
     """What :func:`advance_together` does to one chain: close its open window (numbered
     ``index``, with ``parameters`` and ``work`` if given), then open the next one -- named
-    ``next_name`` (default: the chain's name), numbered ``next_index`` -- unless ``reopen`` is
-    False. ``work`` is the units of work done in the closed window, in the chain's unit."""
+    ``next_name`` (default: the chain's name), numbered ``next_index``. ``work`` is the units of work done in the closed window, in the chain's unit."""
 
     chain: Chain
     index: int | None = None
@@ -140,7 +139,6 @@ class Move:
     work: float | None = None
     next_index: int | None = None
     next_name: str | None = None
-    reopen: bool = True
 
 
 def advance_together(moves: Sequence[Move], *, write: bool = False) -> list[EnergyRecord]:
@@ -165,15 +163,12 @@ def advance_together(moves: Sequence[Move], *, write: bool = False) -> list[Ener
         if move.work is not None:
             window.work = float(move.work)
         closing.append(window)
-        if move.reopen:
-            opening.append(chain.opening(move.next_name, move.next_index))
+        opening.append(chain.opening(move.next_name, move.next_index))
     for move in moves:
         move.chain._window = None
     records, opened = tracker.split_windows(closing, opening, write=write)
-    following = iter(opened)
-    for move in moves:
-        if move.reopen:
-            move.chain._window = next(following)
+    for move, window in zip(moves, opened):
+        move.chain._window = window
     return records
 
 

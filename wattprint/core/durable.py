@@ -51,11 +51,6 @@ class Syncer:
         self._error: OSError | None = None
         self._failed = 0
 
-    @property
-    def pending(self) -> int:
-        """How many ``fsync`` calls are queued or running."""
-        return self._pending
-
     def submit(self, fd: int) -> None:
         """``fsync`` then close ``fd`` in the background; the descriptor now belongs to the syncer
         (give it a duplicate, ``os.dup``)."""
