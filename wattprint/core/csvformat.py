@@ -234,7 +234,7 @@ def split_records(text: str | Iterable[str], width: Callable[[], int | None]) ->
             parts.pop()
         source = enumerate(parts, 1)
     else:
-        source = enumerate((line[:-1] if line.endswith("\n") else line for line in text), 1)
+        source = enumerate((line.removesuffix("\n") for line in text), 1)
     ahead: deque[tuple[int, str]] = deque()  # lines read for a span that did not close: read again
 
     def pull() -> tuple[int, str] | None:
@@ -308,11 +308,11 @@ def parse_epoch(cell: str) -> tuple[str, int | None, str]:
         return "run", None, ""
     if re.fullmatch(r"-?\d+", text):
         return "epoch", int(text), ""
-    m = re.fullmatch(_ECO2AI_EPOCH, text, re.S)
+    m = re.fullmatch(_ECO2AI_EPOCH, text, re.DOTALL)
     if m:
         params = ", ".join(p.strip() for p in m.group(2).split(",") if p.strip())
         return "epoch", int(m.group(1)), params
-    m = re.fullmatch(_NAMED_WINDOW, text, re.S)
+    m = re.fullmatch(_NAMED_WINDOW, text, re.DOTALL)
     if m:
         index = None if m.group(2) == "N/A" else int(m.group(2))
         return m.group(1), index, ""
@@ -471,24 +471,31 @@ class _Cells:
         raise RowError(f"{column} is {raw!r}, above {MAX_FIGURE:g}: not a possible measurement")
 
     def optional(self, column: str) -> float | None:
-        """An optional figure: missing, unreadable, negative or infinite cells read as None."""
-        text = self._text[self._at[column]]
-        if not text:
-            return None
-        try:  # float() skips the spaces around a number; "nan" and "inf" fail the range below
-            value = float(text)
-        except ValueError:
-            return None
-        return value if 0 <= value <= MAX_FIGURE else None
+        return optional_figure(self._text[self._at[column]])
 
     def integer(self, column: str) -> int | None:
-        text = self._text[self._at[column]]
-        if not text:
-            return None
-        try:
-            return int(text)  # int() skips the spaces around a number
-        except ValueError:
-            return None
+        return integer(self._text[self._at[column]])
+
+
+def optional_figure(text: str) -> float | None:
+    """An optional figure's cell: missing, unreadable, negative, infinite or too large reads as None."""
+    if not text:
+        return None
+    try:  # float() skips the spaces around a number; "nan" and "inf" fail the range below
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 0 <= value <= MAX_FIGURE else None
+
+
+def integer(text: str) -> int | None:
+    """An optional integer's cell: missing or unreadable reads as None."""
+    if not text:
+        return None
+    try:
+        return int(text)  # int() skips the spaces around a number
+    except ValueError:
+        return None
 
 
 def _parameters(text: str, layout: str) -> dict[str, Any]:

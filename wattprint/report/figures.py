@@ -20,14 +20,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from wattprint.core.csvformat import (  # the codec's reading rules, so that both readers read a cell alike
     _CARBON_COLUMNS,
     _TRUE,
     MAX_FIGURE,
+    _carbons,
     _positions,
     _time,
+    integer,
+    optional_figure,
 )
 from wattprint.core.footprint import Carbon, facility_kwh
 from wattprint.core.measurement import DOMAINS
@@ -115,12 +118,12 @@ _STAGE = 17 + 2 * _N
 class PlainReader:
     """Reads the plain rows of one wattprint-layout header into :class:`Figures`.
 
-    :meth:`read` gives None for a row it does not read (the caller decodes it in full, then
-    tells :meth:`learn` its carbon, so that the rows after it with the same carbon cells are
-    read plain).
+    :meth:`read` gives None for a row it does not read (the caller decodes it in full). A row's
+    carbon is the one the full decoder made of the same carbon cells (its cache, keyed by those
+    cells), so the rows after the first of a file are read plain.
     """
 
-    __slots__ = ("_carbon_key", "_carbons", "_cells", "header", "name")
+    __slots__ = ("_carbon_key", "_cells", "header", "name")
 
     def __init__(self, name: str, header: Sequence[str]) -> None:
         self.name = name
@@ -129,22 +132,12 @@ class PlainReader:
         # -1 reads the empty cell read() appends, as decode_row reads a missing column.
         self._cells = itemgetter(*(at[c] for c in _READ))
         self._carbon_key = itemgetter(*(at[c] for c in _CARBON_COLUMNS))
-        self._carbons: dict[tuple[str, ...], Carbon] = {}
-
-    def learn(self, cells: list[str], carbon: Carbon) -> None:
-        """The carbon the full decoder made of a row's ``cells`` (a row of this header)."""
-        key = self._carbon_key(cells if len(cells) > len(self.header) else [*cells, ""])
-        if _optional(key[1]) is None:  # no intensity cell: each row's carbon is its own CO2e over energy
-            return
-        if len(self._carbons) >= 256:  # a live intensity: a new mean on every row
-            self._carbons.clear()
-        self._carbons[key] = carbon
 
     def read(self, number: int, cells: list[str]) -> Figures | None:
         """The figures of line ``number`` (``cells``: as many as the header has), or None where
         the row needs the full decoder."""
         cells.append("")  # what a column the header lacks reads as (decode_row trims it)
-        carbon = self._carbons.get(self._carbon_key(cells))
+        carbon = _carbons.get(self._carbon_key(cells))
         if carbon is None:
             return None
         v = self._cells(cells)
@@ -166,7 +159,7 @@ class PlainReader:
             return None  # (NaN fails too) the full decoder says why the row is damaged
         by_domain = {}
         methods = {}
-        for k in range(_N):  # (_optional inline: three a row)
+        for k in range(_N):  # (optional_figure inline: three a row)
             text = v[17 + k]
             if not text:
                 continue
@@ -183,39 +176,14 @@ class PlainReader:
         start_time = _time(v[6])
         host = v[14]
         rank = v[15]
-        rank = 0 if rank == "0" else _integer(rank) or 0
+        rank = 0 if rank == "0" else integer(rank) or 0
         key = hash((run_id, v[1], v[2], window, index, label, start_time, duration_s, energy_kwh, co2_kg, host, rank))
         failed = v[11]
         interrupted = v[12]
         return _new(Figures, (
             run_id, v[1], v[2], "wattprint", window, index, label, v[5], key, host, rank, start_time,
-            v[13] or "machine", _integer(v[16]), v[_STAGE], duration_s, energy_kwh, facility_kwh(energy_kwh, carbon.pue), co2_kg,
-            _optional(v[10]), by_domain, methods, tuple(failed.split()) if failed else (),
+            v[13] or "machine", integer(v[16]), v[_STAGE], duration_s, energy_kwh, facility_kwh(energy_kwh, carbon.pue), co2_kg,
+            optional_figure(v[10]), by_domain, methods, tuple(failed.split()) if failed else (),
             False if interrupted == "false" else interrupted.strip().casefold() in _TRUE, carbon,
             self.name, number, None, self.header, cells,
         ))
-
-
-def _optional(text: str) -> float | None:
-    """decode_row's optional figure: missing, unreadable, negative or too large reads as None."""
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if 0 <= value <= MAX_FIGURE else None
-
-
-def _integer(text: str) -> int | None:
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
-def figures_of(item: Any) -> Figures:
-    """``item`` as :class:`Figures`: itself, or a :class:`~wattprint.report.load.Row`'s."""
-    return item if type(item) is Figures else Figures.of_row(item)

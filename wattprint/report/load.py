@@ -220,8 +220,6 @@ def _parse(name: str, lines: Iterable[str], damaged: list[Damaged] | None, figur
         if not figures:
             yield row
             continue
-        if plain is not None:
-            plain.learn(cells, row.record.carbon)
         yield Figures.of_row(row)
     # An empty file is like a header-only one: a run killed before its first row.
 
