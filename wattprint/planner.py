@@ -31,6 +31,7 @@ from wattprint.core.carbon.forecast.curve import (
 )
 from wattprint.core.errors import ConfigError
 from wattprint.core.naming import PYTHON, Naming
+from wattprint.core.units import G_PER_KG, J_PER_KWH
 
 __all__ = ["Plan", "best_start", "parse_deadline", "parse_duration", "plan", "profile_from_csv", "profile_of"]
 
@@ -89,7 +90,7 @@ class Plan:
         return datetime.fromtimestamp(self.deadline, timezone.utc)
 
     def _kg(self, g: float | None) -> float | None:
-        return None if g is None or self.energy_kwh is None else self.energy_kwh * g / 1000.0
+        return None if g is None or self.energy_kwh is None else self.energy_kwh * g / G_PER_KG
 
     @property
     def co2_kg_now(self) -> float | None:
@@ -343,7 +344,7 @@ def plan(
             if not math.isfinite(watts) or watts <= 0:
                 raise ConfigError(f"{naming('power_w')} must be a number of watts > 0, got {power_w!r}")
         facility_w = watts * validate_pue(pue, naming("pue"))
-        profile = [Segment(0.0, seconds, facility_w * seconds / 3.6e6)]
+        profile = [Segment(0.0, seconds, facility_w * seconds / J_PER_KWH)]
     end_by = parse_deadline(deadline, t_now, naming("deadline"))
     job_s = _duration_of(profile)
     if end_by - t_now < job_s:

@@ -46,6 +46,7 @@ def monitor(args: argparse.Namespace) -> int:
     from wattprint.core.naming import CLI
     from wattprint.core.settings import Settings
     from wattprint.core.tracker import Tracker
+    from wattprint.core.units import G_PER_KG
 
     err = sys.stderr
     if args.duration is not None and not args.duration > 0:
@@ -80,6 +81,6 @@ def monitor(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     how = f"stopped by {signal.Signals(received[0]).name}" if received else "done"
     written = tracker.last_delivery is not None and any(o.name == args.output_file for o in tracker.last_delivery.written)
-    print(f"{_PROG}: {how} after {record.duration_s:.1f} s: {record.energy_kwh:.6g} kWh, {record.co2_kg * 1000:.6g} g CO2e"
+    print(f"{_PROG}: {how} after {record.duration_s:.1f} s: {record.energy_kwh:.6g} kWh, {record.co2_kg * G_PER_KG:.6g} g CO2e"
           + (f"; row appended to {args.output_file}" if written else "; no row was written"), file=err)
     return 0

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from wattprint.core.footprint import Carbon, Footprint
 from wattprint.core.measurement import DOMAINS, Measurement
 from wattprint.core.record import EnergyRecord, Labels
+from wattprint.core.units import G_PER_KG
 from wattprint.report.load import ReportError, Row
 
 FORMAT = "codecarbon"
@@ -103,7 +104,7 @@ def _record(cells: dict[str, str], where: str, fallback_id: str) -> EnergyRecord
     country, region = text.get("country_iso_code", ""), text.get("region", "")
     carbon = Carbon(
         pue=pue,
-        intensity_g_per_kwh=co2_kg * 1000 / facility if facility > 0 else None,
+        intensity_g_per_kwh=co2_kg * G_PER_KG / facility if facility > 0 else None,
         intensity_key="/".join(x for x in (country, region) if x) or text.get("cloud_region", ""),
         intensity_name="/".join(x for x in (text.get("country_name", ""), region) if x),
         intensity_source="CodeCarbon",

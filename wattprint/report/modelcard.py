@@ -21,6 +21,7 @@ from typing import Any
 
 from wattprint.core.errors import ConfigError
 from wattprint.core.record import EnergyRecord
+from wattprint.core.units import G_PER_KG
 
 __all__ = ["FILE_NAME", "TRAINING_TYPES", "co2_eq_emissions", "render_yaml"]
 
@@ -47,7 +48,7 @@ def co2_eq_emissions(records: Sequence[EnergyRecord], training_type: str | None 
     training_type = check_training_type(training_type)
     from wattprint.core.merge import combine
 
-    grams = combine(records, parallel=True).footprint.co2_kg * 1000.0  # the report's merge rule
+    grams = combine(records, parallel=True).footprint.co2_kg * G_PER_KG  # the report's merge rule
     block: dict[str, Any] = {"emissions": _significant(grams)}
     intensities = _unique(
         f"{r.carbon.intensity_g_per_kwh:.4g} gCO2e/kWh ({r.carbon.intensity_source}"

@@ -22,6 +22,7 @@ from typing import Any
 
 from wattprint.core.merge import combine
 from wattprint.core.record import EnergyRecord
+from wattprint.core.units import G_PER_KG
 from wattprint.report.runrecords import records_by_run, whole_run
 
 __all__ = ["RunSuggestions", "Suggestion", "suggest", "suggest_rows"]
@@ -126,12 +127,12 @@ def _regions(out: RunSuggestions, key: str) -> None:
                       and r.source.basis == here.source.basis and r.g_per_kwh < here.g_per_kwh),
                      key=lambda r: (r.g_per_kwh, r.key))
     for alt in cleaner[:MAX_REGIONS]:
-        saving = out.facility_kwh * (here.g_per_kwh - alt.g_per_kwh) / 1000.0
+        saving = out.facility_kwh * (here.g_per_kwh - alt.g_per_kwh) / G_PER_KG
         out.suggestions.append(Suggestion(
             kind="region",
             action=f"run in {alt.name} instead of {here.name}",
             saving_kg=saving,
-            co2_kg_after=out.facility_kwh * alt.g_per_kwh / 1000.0,
+            co2_kg_after=out.facility_kwh * alt.g_per_kwh / G_PER_KG,
             arithmetic=f"{out.facility_kwh:.4g} kWh x ({here.g_per_kwh:g} - {alt.g_per_kwh:g}) gCO2e/kWh "
                        f"= {_kg(saving)}",
             basis=f"annual averages of both regions, {alt.source.name}, {alt.source.basis}",
@@ -185,11 +186,11 @@ def _pue(out: RunSuggestions, whole: Sequence[EnergyRecord], key: str | None) ->
         return  # ECO2AI rows include an unknown PUE; mixed PUEs have no one figure to improve
     pue = float(pues.pop())  # type: ignore[arg-type]
     it_kwh = combine(whole, parallel=True).measurement.energy_kwh
-    g = out.co2_kg * 1000.0 / out.facility_kwh
+    g = out.co2_kg * G_PER_KG / out.facility_kwh
     best_name = min(PUE_PRESETS, key=lambda n: PUE_PRESETS[n])
     best = PUE_PRESETS[best_name]
     if pue > best + 1e-9:
-        saving = it_kwh * (pue - best) * g / 1000.0
+        saving = it_kwh * (pue - best) * g / G_PER_KG
         out.suggestions.append(Suggestion(
             kind="pue",
             action=f"run in a facility with PUE {best:g} instead of {pue:g}",
