@@ -40,11 +40,13 @@ def _kind(mode: int) -> str:
 
 def is_devnull(st: os.stat_result) -> bool:
     """True for the null device, whatever path reached it."""
+    if not stat.S_ISCHR(st.st_mode):
+        return False  # a regular file, every row of every write: no stat of the null device
     try:
         null = os.stat(os.devnull)
     except OSError:
         return False
-    return stat.S_ISCHR(st.st_mode) and (st.st_rdev, st.st_dev, st.st_ino) == (null.st_rdev, null.st_dev, null.st_ino)
+    return (st.st_rdev, st.st_dev, st.st_ino) == (null.st_rdev, null.st_dev, null.st_ino)
 
 
 def check_regular(st: os.stat_result, path: str) -> None:
