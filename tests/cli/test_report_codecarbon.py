@@ -90,3 +90,17 @@ def test_report_command_shows_each_run_with_the_tool_that_measured_it(tmp_path):
     assert [run["total"]["co2_kg"] for run in codecarbon] == list(KG)
     text = wattprint("report", "emissions.csv", cwd=tmp_path)
     assert text.returncode == 0 and "codecarbon" in text.stdout and "mWh" in text.stdout
+
+
+def test_a_damaged_codecarbon_row_is_skipped_like_any_other_and_the_rest_reported(tmp_path):
+    header, first, second = TWO_RUNS.read_text().splitlines()[:3]
+    cells = first.split(",")
+    cells[header.split(",").index("emissions")] = "lots"
+    (tmp_path / "cc.csv").write_text("\n".join([header, ",".join(cells), second]) + "\n")
+    result = wattprint("report", "cc.csv", "--json", cwd=tmp_path)
+    assert result.returncode == 3, result.stderr  # the damaged-lines status, not an error
+    (skipped,) = json.loads(result.stdout)["skipped_lines"]
+    assert (skipped["file"], skipped["line"]) == ("cc.csv", 2) and "emissions is 'lots'" in skipped["reason"]
+    runs = [run for group in json.loads(result.stdout)["groups"] for run in group["runs"]]
+    assert len(runs) == 1 and runs[0]["total"]["co2_kg"] == pytest.approx(KG[1])
+    assert "cc.csv, line 2: emissions is 'lots', not a number; skipped" in result.stderr

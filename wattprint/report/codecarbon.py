@@ -23,7 +23,7 @@ from wattprint.core.footprint import Carbon, Footprint
 from wattprint.core.measurement import DOMAINS, Measurement
 from wattprint.core.record import EnergyRecord, Labels
 from wattprint.core.units import G_PER_KG
-from wattprint.report.load import ReportError, Row
+from wattprint.report.load import Damaged, ReportError, Row
 
 FORMAT = "codecarbon"
 #: The columns that tell a CodeCarbon file, and the ones a row cannot be read without.
@@ -40,11 +40,12 @@ def recognises(text: str) -> bool:
     return all(c in [cell.strip() for cell in next(csv.reader([first]), [])] for c in SIGNATURE)
 
 
-def parse(name: str, text: str) -> list[Row]:
+def parse(name: str, text: str, damaged: list[Damaged] | None = None) -> list[Row]:
     """The runs of a CodeCarbon CSV ``name`` (its text), one row each, in file order.
 
-    Raises:
-        ReportError: a row with the wrong number of fields, or a figure that is no number >= 0.
+    A damaged row (the wrong number of fields, a figure that is no number >= 0) is added to
+    ``damaged`` and skipped, as the report skips a damaged row of any file; without
+    ``damaged`` it raises :class:`ReportError`.
     """
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
@@ -57,11 +58,17 @@ def parse(name: str, text: str) -> list[Row]:
             header = stripped
             continue
         where = f"{name}, line {reader.line_num}"
-        if len(cells) != len(header):
-            raise ReportError(f"{where}: {len(cells)} fields but the header has {len(header)}; the row is damaged "
-                              "(delete that line to report the rest)")
-        row = Row(_record(dict(zip(header, cells)), where, f"{name}:{reader.line_num}"), name, reader.line_num,
-                  FORMAT, "", "")
+        try:
+            if len(cells) != len(header):
+                raise ReportError(f"{where}: {len(cells)} fields but the header has {len(header)}; the row is "
+                                  "damaged (delete that line to report the rest)")
+            row = Row(_record(dict(zip(header, cells)), where, f"{name}:{reader.line_num}"), name, reader.line_num,
+                      FORMAT, "", "")
+        except ReportError as exc:
+            if damaged is None:
+                raise
+            damaged.append(Damaged(name, reader.line_num, str(exc).removeprefix(f"{where}: ")))
+            continue
         run_id = row.record.run_id
         previous = last.get(run_id)
         if previous is None or row.record.duration_s >= previous.record.duration_s:

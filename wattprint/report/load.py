@@ -136,7 +136,7 @@ def _iter_file(path: str | os.PathLike[str], damaged: list[Damaged] | None, *, f
             if codecarbon_header(first):
                 from wattprint.report import codecarbon  # deferred: it imports this module
 
-                rows = codecarbon.parse(name, first + f.read())
+                rows = codecarbon.parse(name, first + f.read(), damaged)
                 yield from map(Figures.of_row, rows) if figures else rows
                 return
             f.seek(0)
