@@ -35,9 +35,6 @@ FORECASTERS = {
     "electricitymaps": "electricitymaps:ElectricityMapsForecast",
     "watttime": "watttime:WattTimeForecast",
 }
-_ALIASES = {"gb": "uk", "carbonintensityuk": "uk", "energinet": "energidataservice", "dk": "energidataservice",
-            "electricitymap": "electricitymaps"}
-_DANISH_AREAS = ("DK-DK1", "DK-DK2", "DK-BHM")
 
 
 @dataclass(frozen=True)
@@ -80,6 +77,9 @@ def forecaster_for(
     """
     import os
 
+    from wattprint.core.carbon.live.base import provider_name
+    from wattprint.core.carbon.live.electricitymaps import TOKEN_ENVS
+    from wattprint.core.carbon.live.energidataservice import AREA_OF_REGION
     from wattprint.core.carbon.location import locate
     from wattprint.core.carbon.table import row_for
 
@@ -95,8 +95,7 @@ def forecaster_for(
         return Choice(located, forecast)
     if isinstance(forecast, str):
         name, _, where = forecast.partition(":")
-        name = name.strip().lower().replace("-", "").replace("_", "")
-        name = _ALIASES.get(name, name)
+        name = provider_name(name)
         if name not in FORECASTERS:
             raise ConfigError(f"unknown forecast provider {forecast!r}; choose one of {', '.join(map(repr, FORECASTERS))}")
         provider = _provider_class(name)(**_area(name, where.strip()), environ=env)
@@ -108,9 +107,9 @@ def forecaster_for(
         return Choice(located, None, f"no location is known; pass {naming('country')}, {naming('region')} or {naming('cloud')}")
     if row.country_iso3 == "GBR" and row.key != "GB-NIR":
         name = "uk"
-    elif row.key in _DANISH_AREAS:
+    elif row.key in AREA_OF_REGION:
         name = "energidataservice"
-    elif any(env.get(v, "").strip() for v in ("ELECTRICITYMAPS_TOKEN", "WATTPRINT_ELECTRICITYMAPS_TOKEN")):
+    elif any(env.get(v, "").strip() for v in TOKEN_ENVS):
         name = "electricitymaps"
     elif all(env.get(v, "").strip() or env.get(f"WATTPRINT_{v}", "").strip()
              for v in ("WATTTIME_USERNAME", "WATTTIME_PASSWORD", "WATTTIME_REGION")):

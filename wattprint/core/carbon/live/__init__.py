@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from wattprint.core.carbon.live._http import LiveError
-from wattprint.core.carbon.live.base import LiveProvider
+from wattprint.core.carbon.live.base import LiveProvider, provider_name
 from wattprint.core.carbon.live.electricitymaps import ElectricityMaps
 from wattprint.core.carbon.live.energidataservice import EnergiDataService
 from wattprint.core.carbon.live.uk import UKCarbonIntensity
@@ -52,10 +52,7 @@ def make_provider(live: Any, *, environ: Mapping[str, str] | None = None) -> Any
             whose settings are incomplete (such as a missing token).
     """
     if isinstance(live, str):
-        name = live.strip().lower().replace("-", "").replace("_", "")
-        aliases = {"electricitymap": "electricitymaps", "gb": "uk", "carbonintensityuk": "uk",
-                   "energinet": "energidataservice", "dk": "energidataservice"}
-        cls = PROVIDERS.get(aliases.get(name, name))
+        cls = PROVIDERS.get(provider_name(live))
         if cls is None:
             raise ConfigError(
                 f"unknown live provider {live!r}; choose one of {', '.join(map(repr, PROVIDERS))} "

@@ -23,15 +23,27 @@ from wattprint.core.carbon.live._http import LiveError, check_base_url
 from wattprint.core.clock import SYSTEM_CLOCK, Clock
 from wattprint.core.errors import ConfigError
 
-__all__ = ["DEFAULT_TIMEOUT_S", "LiveError", "LiveProvider"]
+__all__ = ["DEFAULT_TIMEOUT_S", "PROVIDER_ALIASES", "LiveError", "LiveProvider", "provider_name"]
 
 logger = getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 2.5
+
 BACKOFF_START_S = 30.0
 BACKOFF_MAX_S = 900.0
 AUTH_BACKOFF_S = 3600.0  # a rejected token does not fix itself; ask again hourly at most
 MAX_STALE_S = 3 * 3600.0  # a reading older than this no longer describes the grid now
+
+#: Other spellings of the providers' names (the live sources' and the forecasters' alike).
+PROVIDER_ALIASES = {"electricitymap": "electricitymaps", "gb": "uk", "carbonintensityuk": "uk",
+                    "energinet": "energidataservice", "dk": "energidataservice"}
+
+
+def provider_name(text: str) -> str:
+    """A provider's name as the registries key it: ``"Electricity-Maps"``, ``"electricity_map"``
+    -> ``"electricitymaps"``; ``"GB"`` -> ``"uk"``. An unknown name comes back cleaned, unchanged."""
+    name = text.strip().lower().replace("-", "").replace("_", "")
+    return PROVIDER_ALIASES.get(name, name)
 
 
 class LiveProvider(ABC):

@@ -20,7 +20,7 @@ from wattprint.core.errors import ConfigError
 __all__ = ["EnergiDataService"]
 
 PRICE_AREAS = ("DK1", "DK2")
-_AREA_OF_REGION = {"DK-DK1": "DK1", "DK-DK2": "DK2", "DK-BHM": "DK2"}  # Bornholm trades in DK2
+AREA_OF_REGION = {"DK-DK1": "DK1", "DK-DK2": "DK2", "DK-BHM": "DK2"}  # Bornholm trades in DK2
 
 
 class EnergiDataService(LiveProvider):
@@ -58,7 +58,7 @@ class EnergiDataService(LiveProvider):
 
     def _choose_fallback(self, located: Intensity) -> Intensity:
         row = row_for(located.key)
-        area = _AREA_OF_REGION.get(row.key) if row is not None else None
+        area = AREA_OF_REGION.get(row.key) if row is not None else None
         if self.price_area is None:
             if area is None:
                 where = f"the location is {row.key} ({row.name})" if row else "no location was given"
