@@ -41,7 +41,7 @@ def add_parser(sub) -> None:
 
 def monitor(args: argparse.Namespace) -> int:
     from wattprint.commands import _exports, _measure_options
-    from wattprint.commands.run import _plain_warnings
+    from wattprint.commands.run import _plain_warnings, written_csv
     from wattprint.core.errors import WattprintError
     from wattprint.core.naming import CLI
     from wattprint.core.settings import Settings
@@ -80,7 +80,7 @@ def monitor(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     how = f"stopped by {signal.Signals(received[0]).name}" if received else "done"
-    written = tracker.last_delivery is not None and any(o.name == args.output_file for o in tracker.last_delivery.written)
+    written = written_csv(tracker)
     print(f"{_PROG}: {how} after {record.duration_s:.1f} s: {record.energy_kwh:.6g} kWh, {record.co2_kg * G_PER_KG:.6g} g CO2e"
-          + (f"; row appended to {args.output_file}" if written else "; no row was written"), file=err)
+          + (f"; row appended to {written}" if written else "; no row was written"), file=err)
     return 0

@@ -334,19 +334,23 @@ def _measure(tracker: Tracker, command: list[str], forwarder: _Forwarder, err: T
 
 
 def _stop(tracker: Tracker, command: list[str], status: int | None, interrupted: bool, err: TextIO) -> None:
-    from wattprint.core.sinks import CsvSink
-
     try:
         record = tracker.stop(interrupted=interrupted, exit_status=status)
     except Exception as exc:
         print(f"{_PROG}: warning: could not finish the measurement ({exc})", file=err)
         return
-    # An output that fails warns rather than raises: say the row is there only if it is.
+    print(summary(record, command, status, written_csv(tracker)), file=err)
+
+
+def written_csv(tracker: Tracker) -> str | None:
+    """The CSV the tracker's last row went to, or None where it is not there (an output that
+    fails warns rather than raises: a command says the row is there only if it is)."""
+    from wattprint.core.sinks import CsvSink
+
     delivery = tracker.last_delivery
     # A row a held lock kept back was written when stop() closed the file, if nothing is left held.
     delivered = (*delivery.written, *(o for o in delivery.held if not getattr(o, "held", 1))) if delivery else ()
-    written = next((o.name for o in delivered if isinstance(o, CsvSink)), None)
-    print(summary(record, command, status, written), file=err)
+    return next((o.name for o in delivered if isinstance(o, CsvSink)), None)
 
 
 def summary(record: EnergyRecord, command: Sequence[str], status: int | None, output_file: str | os.PathLike[str] | None) -> str:
