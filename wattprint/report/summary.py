@@ -25,6 +25,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from math import isnan
 from typing import Any, NamedTuple
 
@@ -103,16 +104,10 @@ class RunSummary:
         """Domains with a per-domain figure in the run's total or any of its epochs."""
         return set(self.total.energy_kwh_by_domain).union(self.epoch_sums.sums.by_domain)
 
-    @property
+    @cached_property
     def epochs_total(self) -> Totals:
-        """The sum of :attr:`epochs` (the text report asks twice per run: kept for the last run asked)."""
-        cached = _last_epochs_total.get(id(self))
-        if cached is not None and cached[0] is self:
-            return cached[1]
-        total = self.epoch_sums.total()
-        _last_epochs_total.clear()
-        _last_epochs_total[id(self)] = (self, total)
-        return total
+        """The sum of :attr:`epochs` (the text report asks twice per run: made once)."""
+        return self.epoch_sums.total()
 
     @property
     def incomplete(self) -> bool:
@@ -144,7 +139,6 @@ class RunSummary:
 
 # The epoch lines last built, keyed by their run's id() (the run is held too, so the id stays its own).
 _last_epochs: dict[int, tuple[RunSummary, list[EpochLine]]] = {}
-_last_epochs_total: dict[int, tuple[RunSummary, Totals]] = {}
 
 
 @dataclass
