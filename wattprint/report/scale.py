@@ -82,3 +82,8 @@ def seconds(value: float) -> str:
     if value <= 0.0:
         return "0"
     return fmt(value, ("s", 1.0), significant=2)
+
+
+def printable(text: str) -> str:
+    """Names come from files: keep control characters (terminal escapes) out of the output."""
+    return "".join(c if c.isprintable() else "?" for c in text)

@@ -211,12 +211,13 @@ def _pue(out: RunSuggestions, whole: Sequence[EnergyRecord], key: str | None) ->
 
 def render_text(results: Sequence[RunSuggestions], forecast_asked: bool) -> str:
     """The suggestions block of the text report ("" when there is nothing to say)."""
+    from wattprint.report.scale import printable
     shown = [r for r in results if r.suggestions or r.notes]
     if not shown:
         return ""
     out = ["", "Suggestions, computed from each run's own energy (largest saving first):"]
     for r in shown:
-        out.append(f"  Run {r.run_id[:8]} ({_printable(r.label)}): {_kg(r.co2_kg)} CO2e")
+        out.append(f"  Run {r.run_id[:8]} ({printable(r.label)}): {_kg(r.co2_kg)} CO2e")
         for i, s in enumerate(r.suggestions, 1):
             share = f" ({s.saving_kg / r.co2_kg:.0%})" if r.co2_kg > 0 else ""
             out.append(f"    {i}. {s.action}: {_kg(s.saving_kg)} less{share}")
@@ -226,7 +227,3 @@ def render_text(results: Sequence[RunSuggestions], forecast_asked: bool) -> str:
         out.append("  No start-time suggestions: annual averages cannot tell one hour from another "
                    "(pass --forecast to use a grid forecast).")
     return "\n".join(out) + "\n"
-
-
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from wattprint.report.scale import seconds
+from wattprint.report.scale import printable, seconds
 from wattprint.report.summary import Report
 from wattprint.report.tables import (
     Table,
@@ -21,11 +21,6 @@ from wattprint.report.tables import (
 from wattprint.report.whatif import Alternative
 
 __all__ = ["iter_text", "render_text"]
-
-
-def _printable(text: str) -> str:
-    """Names come from files: keep control characters (terminal escapes) out of the output."""
-    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _table(table: Table, indent: str) -> list[str]:
@@ -58,17 +53,17 @@ def iter_text(report: Report, alternatives: Sequence[Alternative] = ()) -> Itera
     """:func:`render_text` line by line (without line ends), one run's table in memory at a time."""
     domains = domains_of(report)
     runs = report.runs
-    files = ", ".join(_printable(f) for f in report.files)
+    files = ", ".join(printable(f) for f in report.files)
     yield f"wattprint report: {len(runs)} run(s) in {len(report.groups)} project/experiment group(s) from {files}"
     for group in report.groups:
         yield ""
-        yield f"Project: {_printable(group.project) or '(none)'}   Experiment: {_printable(group.experiment) or '(none)'}"
+        yield f"Project: {printable(group.project) or '(none)'}   Experiment: {printable(group.experiment) or '(none)'}"
         for run in group.runs:
-            yield f"  {_printable(run_heading(run))}"
+            yield f"  {printable(run_heading(run))}"
             table = run_table(run, domains)
             if table.rows or table.total:
                 yield from _table(table, "    ")
-            yield from (f"    {_printable(d)}" for d in run_details(run))
+            yield from (f"    {printable(d)}" for d in run_details(run))
         if len(group.runs) > 1:
             t = group.total
             yield f"  {len(group.runs)} runs: {totals_line(t)}, {seconds(t.duration_s)} s{group_scope_note(group.runs)}"
@@ -76,7 +71,7 @@ def iter_text(report: Report, alternatives: Sequence[Alternative] = ()) -> Itera
     yield ""
     yield f"Total: {totals_line(t)} over {len(runs)} run(s), {seconds(t.duration_s)} s"
     for note in report.notes:
-        yield f"Note: {_printable(note)}"
+        yield f"Note: {printable(note)}"
     if alternatives:
         yield ""
         yield what_if_heading(t)
