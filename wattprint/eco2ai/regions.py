@@ -10,7 +10,6 @@ that names it.
 
 from __future__ import annotations
 
-import unicodedata
 import warnings
 
 from wattprint.core.errors import CarbonDataError
@@ -50,29 +49,23 @@ _RUSSIA = {
 _WITHIN = {("AU", "act"): "AU-NSW", ("AU", "australiancapitalterritory"): "AU-NSW"}
 
 
-def _plain(text: str) -> str:
-    """Lower case, accents and punctuation dropped: ``"Québec"`` and ``"quebec"`` compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if c.isalnum())
-
-
 def region_key(alpha_2_code: str, region: str) -> str | None:
     """wattprint's region key for ECO2AI's ``region`` inside ``alpha_2_code``, or None if it has none."""
-    from wattprint.core.carbon.table import rows
+    from wattprint.core.carbon.table import normalise, rows
 
-    country, wanted = alpha_2_code.strip().upper(), _plain(region)
+    country, wanted = alpha_2_code.strip().upper(), normalise(region)
     if not wanted:
         return None
     if (country, wanted) in _WITHIN:
         return _WITHIN[country, wanted]
     if country == "RU":
         for key, names in _RUSSIA.items():
-            if wanted in {_plain(n) for n in names}:
+            if wanted in {normalise(n) for n in names}:
                 return key
     for row in rows("region"):
         if row.iso2 != country or not row.key.startswith(country + "-"):
             continue
-        if wanted in (_plain(row.name), _plain(row.key), _plain(row.key[len(country) + 1:])):
+        if wanted in (normalise(row.name), normalise(row.key), normalise(row.key[len(country) + 1:])):
             return row.key
     return None
 
