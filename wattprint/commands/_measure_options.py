@@ -25,12 +25,15 @@ def number_or_name(text: str) -> float | str:
         return text
 
 
-def add_location(p: argparse.ArgumentParser) -> None:
-    """``--country``, ``--region``, ``--cloud`` (the grid) and ``--carbon-intensity`` (gCO2e/kWh)."""
+def add_location(p: argparse.ArgumentParser, *, intensity: bool = True) -> None:
+    """``--country``, ``--region``, ``--cloud`` (the grid) and, with ``intensity``,
+    ``--carbon-intensity`` (gCO2e/kWh)."""
     p.add_argument("--country", metavar="KEY", help='grid location: ISO code or name ("FR", "France")')
     p.add_argument("--region", metavar="KEY", help='sub-national grid ("US-CA", "SE-SE3")')
     p.add_argument("--cloud", metavar="KEY", help='cloud region ("aws:us-east-1", "gcp:europe-west1")')
-    p.add_argument("--carbon-intensity", type=float, metavar="G", help="a fixed grid intensity in gCO2e/kWh, instead of a location")
+    if intensity:
+        p.add_argument("--carbon-intensity", type=float, metavar="G",
+                       help="a fixed grid intensity in gCO2e/kWh, instead of a location")
 
 
 def add_arguments(p: argparse.ArgumentParser, *, output_help: str = "CSV to append to") -> None:

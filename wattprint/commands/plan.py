@@ -53,9 +53,9 @@ def add_parser(sub) -> None:
 def add_location_options(p: argparse.ArgumentParser, *, location: bool = True) -> None:
     """``--forecast`` (and the location options, unless the command has its own)."""
     if location:
-        p.add_argument("--country", metavar="KEY", help='grid location: ISO code or name ("GB", "Denmark")')
-        p.add_argument("--region", metavar="KEY", help='sub-national grid ("DK-DK1", "US-CAL-CISO")')
-        p.add_argument("--cloud", metavar="KEY", help='cloud region ("gcp:europe-west2")')
+        from wattprint.commands._measure_options import add_location
+
+        add_location(p, intensity=False)  # a forecast is of a place's grid, never of a fixed figure
     p.add_argument("--forecast", metavar="PROVIDER",
                    help="uk, energidataservice, electricitymaps (ELECTRICITYMAPS_TOKEN) or watttime "
                         "(WATTTIME_USERNAME, WATTTIME_PASSWORD, WATTTIME_REGION), optionally with its own "
